@@ -1,0 +1,235 @@
+package awsapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/smithy-go/encoding/cbor"
+)
+
+// Protocol is one of the wire protocols CloudWatch clients send.
+type Protocol int
+
+// The protocols, in the order the SDKs prefer them today.
+const (
+	CBOR  Protocol = iota // Smithy RPC v2 CBOR: Go, JS, Java SDKs
+	JSON                  // AWS JSON 1.0: boto3, AWS CLI
+	Query                 // AWS Query with XML responses: older SDKs
+)
+
+func (p Protocol) String() string {
+	return [...]string{"cbor", "json", "query"}[p]
+}
+
+// CloudWatch's service identity on the wire.
+const (
+	ServiceShape = "GraniteServiceVersion20100801"
+	cborPrefix   = "/service/" + ServiceShape + "/operation/"
+	targetPrefix = ServiceShape + "."
+	xmlNamespace = "http://monitoring.amazonaws.com/doc/2010-08-01/"
+)
+
+// Limits bound what one request may make the server read.
+type Limits struct {
+	MaxBodyBytes         int64 // body as sent (after the transfer, before gunzip)
+	MaxDecompressedBytes int64 // body after gunzip
+}
+
+// DefaultLimits follow CloudWatch: 1 MB per PutMetricData payload, with room
+// for the protocols' own overhead; a gzip body may expand to 16 MiB.
+var DefaultLimits = Limits{MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 16 << 20}
+
+// Request is one decoded API call.
+type Request struct {
+	Protocol  Protocol
+	Operation string
+	Input     Input
+	QueryMode bool // x-amzn-query-mode: errors use Query status codes
+	ID        string
+	BodyBytes int // size of the decoded (uncompressed) body
+}
+
+// Identify tells which protocol and operation r uses, from its path and
+// headers only. ok is false when r is not a CloudWatch API call.
+func Identify(r *http.Request) (p Protocol, op string, ok bool) {
+	if rest, found := strings.CutPrefix(r.URL.Path, cborPrefix); found {
+		return CBOR, rest, rest != ""
+	}
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		op, found := strings.CutPrefix(t, targetPrefix)
+		return JSON, op, found && op != ""
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/x-www-form-urlencoded" || (r.Method == http.MethodGet && r.URL.Query().Has("Action")) {
+		return Query, "", true // the operation is in the body
+	}
+	return 0, "", false
+}
+
+// ReadRequest reads, bounds, gunzips and decodes r in its protocol.
+func ReadRequest(r *http.Request, limits Limits) (*Request, *Error) {
+	p, op, ok := Identify(r)
+	req := &Request{Protocol: p, Operation: op, ID: newRequestID()}
+	req.QueryMode = strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true") || p == Query
+	if !ok {
+		return req, MalformedRequest("request is not a CloudWatch API call")
+	}
+	body, aerr := readBody(r, limits)
+	if aerr != nil {
+		return req, aerr
+	}
+	req.BodyBytes = len(body)
+	var err error
+	switch p {
+	case CBOR:
+		req.Input, err = decodeCBOR(body)
+	case JSON:
+		req.Input, err = decodeJSON(body)
+	case Query:
+		var form url.Values
+		form, err = url.ParseQuery(string(body))
+		if r.Method == http.MethodGet {
+			form = r.URL.Query()
+		}
+		if err == nil {
+			req.Operation = form.Get("Action")
+			req.Input = decodeQuery(form)
+			if req.Operation == "" {
+				return req, MissingParameter("The request must contain the parameter Action.")
+			}
+		}
+	}
+	if err != nil {
+		return req, MalformedRequest("%v", err)
+	}
+	return req, nil
+}
+
+func readBody(r *http.Request, limits Limits) ([]byte, *Error) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, limits.MaxBodyBytes+1))
+	if err != nil {
+		return nil, MalformedRequest("read body: %v", err)
+	}
+	if int64(len(raw)) > limits.MaxBodyBytes {
+		return nil, RequestTooLarge("Request size exceeds the limit of %d bytes.", limits.MaxBodyBytes)
+	}
+	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
+		return raw, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, MalformedRequest("read gzip body: %v", err)
+	}
+	body, err := io.ReadAll(io.LimitReader(zr, limits.MaxDecompressedBytes+1))
+	if err != nil {
+		return nil, MalformedRequest("read gzip body: %v", err)
+	}
+	if int64(len(body)) > limits.MaxDecompressedBytes {
+		return nil, RequestTooLarge("Decompressed request size exceeds the limit of %d bytes.", limits.MaxDecompressedBytes)
+	}
+	return body, nil
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// WriteResponse writes out as the successful answer to req.
+func WriteResponse(w http.ResponseWriter, req *Request, out Object) {
+	h := w.Header()
+	h.Set("X-Amzn-Requestid", req.ID)
+	var body []byte
+	switch req.Protocol {
+	case CBOR:
+		h.Set("Smithy-Protocol", "rpc-v2-cbor")
+		h.Set("Content-Type", "application/cbor")
+		body = cborEncode(out)
+	case JSON:
+		h.Set("Content-Type", "application/x-amz-json-1.0")
+		body = appendJSON(nil, out)
+	case Query:
+		h.Set("Content-Type", "text/xml")
+		var buf bytes.Buffer
+		buf.WriteString(`<` + req.Operation + `Response xmlns="` + xmlNamespace + `">`)
+		if len(out) > 0 {
+			writeXML(&buf, req.Operation+"Result", out)
+		}
+		buf.WriteString("<ResponseMetadata><RequestId>" + req.ID + "</RequestId></ResponseMetadata>")
+		buf.WriteString("</" + req.Operation + "Response>")
+		body = buf.Bytes()
+	}
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func cborEncode(out Object) []byte {
+	if out == nil {
+		out = Object{}
+	}
+	return cbor.Encode(toCBOR(out))
+}
+
+// WriteError writes err as req's protocol shapes errors. An error that is not
+// an *Error is a server fault.
+func WriteError(w http.ResponseWriter, req *Request, err error) {
+	var aerr *Error
+	if !errors.As(err, &aerr) {
+		aerr = InternalFailure("%v", err)
+	}
+	h := w.Header()
+	h.Set("X-Amzn-Requestid", req.ID)
+	fault := "Sender"
+	if aerr.Receiver {
+		fault = "Receiver"
+	}
+	status := aerr.Status
+	if !req.QueryMode && status < 500 {
+		status = http.StatusBadRequest // plain RPC v2 / JSON: every client error is a 400
+	}
+	var body []byte
+	switch req.Protocol {
+	case CBOR, JSON:
+		h.Set("X-Amzn-Query-Error", aerr.Code+";"+fault)
+		out := Object{{"__type", aerr.Shape}}
+		if aerr.Message != "" {
+			out = out.Add("message", aerr.Message)
+		}
+		if req.Protocol == CBOR {
+			h.Set("Smithy-Protocol", "rpc-v2-cbor")
+			h.Set("Content-Type", "application/cbor")
+			body = cborEncode(out)
+		} else {
+			h.Set("Content-Type", "application/x-amz-json-1.0")
+			body = appendJSON(nil, out)
+		}
+	case Query:
+		h.Set("Content-Type", "text/xml")
+		var buf bytes.Buffer
+		buf.WriteString(`<ErrorResponse xmlns="` + xmlNamespace + `"><Error>`)
+		writeXML(&buf, "Type", fault)
+		writeXML(&buf, "Code", aerr.Code)
+		if aerr.Message != "" {
+			writeXML(&buf, "Message", aerr.Message)
+		}
+		buf.WriteString("</Error>")
+		writeXML(&buf, "RequestId", req.ID)
+		buf.WriteString("</ErrorResponse>")
+		body = buf.Bytes()
+	}
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
