@@ -55,7 +55,8 @@ type Request struct {
 	Input     Input
 	QueryMode bool // x-amzn-query-mode: errors use Query status codes
 	ID        string
-	BodyBytes int // size of the decoded (uncompressed) body
+	BodyBytes int         // size of the decoded (uncompressed) body
+	Header    http.Header // the request's headers
 }
 
 // Identify tells which protocol and operation r uses, from its path and
@@ -78,7 +79,7 @@ func Identify(r *http.Request) (p Protocol, op string, ok bool) {
 // ReadRequest reads, bounds, gunzips and decodes r in its protocol.
 func ReadRequest(r *http.Request, limits Limits) (*Request, *Error) {
 	p, op, ok := Identify(r)
-	req := &Request{Protocol: p, Operation: op, ID: newRequestID()}
+	req := &Request{Protocol: p, Operation: op, ID: newRequestID(), Header: r.Header}
 	req.QueryMode = strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true") || p == Query
 	if !ok {
 		return req, MalformedRequest("request is not a CloudWatch API call")

@@ -1,0 +1,13 @@
+// Package ingest is cellwatch's HTTP front door for the CloudWatch API.
+//
+// [Server] answers every protocol the AWS SDKs send on one port (see package
+// internal/awsapi) and dispatches by operation name to a [Handler]. Ingest
+// owns PutMetricData: it validates the request exactly as CloudWatch does,
+// turns it into one WAL record (internal/record), appends the record to the
+// node's write-ahead log (group-committed, fsync before the acknowledgement by
+// default) and applies it to the local store, so that a read right after the
+// write sees it. Nothing on this path touches the stream.
+//
+// Read operations (GetMetricData, GetMetricStatistics, ListMetrics, ...) live
+// in package query; cmd registers them here with [Server.Register].
+package ingest

@@ -1,0 +1,96 @@
+package ingest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+)
+
+// Handler serves one API operation. hdr is the response header, for
+// operations that report something beside the body.
+type Handler func(ctx context.Context, req *awsapi.Request, hdr http.Header) (awsapi.Object, error)
+
+// Server answers CloudWatch API calls in every protocol.
+type Server struct {
+	handlers map[string]Handler
+	limits   awsapi.Limits
+	logger   *slog.Logger
+
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewServer returns a server with no operations; add them with Register.
+func NewServer(limits awsapi.Limits, reg prometheus.Registerer, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	f := promauto.With(reg)
+	return &Server{
+		handlers: map[string]Handler{},
+		limits:   limits,
+		logger:   logger,
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "cellwatch_api_requests_total",
+			Help: "CloudWatch API requests by operation, protocol and error code (empty when it succeeded).",
+		}, []string{"operation", "protocol", "code"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cellwatch_api_request_duration_seconds",
+			Help:    "Time to answer a CloudWatch API request.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"operation"}),
+	}
+}
+
+// Register serves operation op with h.
+func (s *Server) Register(op string, h Handler) { s.handlers[op] = h }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	req, aerr := awsapi.ReadRequest(r, s.limits)
+	if aerr != nil {
+		s.finish(w, req, start, aerr)
+		return
+	}
+	h, ok := s.handlers[req.Operation]
+	if !ok {
+		s.finish(w, req, start, awsapi.UnknownOperation(req.Operation))
+		return
+	}
+	out, err := h(r.Context(), req, w.Header())
+	if err != nil {
+		s.finish(w, req, start, err)
+		return
+	}
+	awsapi.WriteResponse(w, req, out)
+	s.observe(req, start, "")
+}
+
+func (s *Server) finish(w http.ResponseWriter, req *awsapi.Request, start time.Time, err error) {
+	awsapi.WriteError(w, req, err)
+	code := "InternalServiceError"
+	if aerr, ok := err.(*awsapi.Error); ok {
+		code = aerr.Code
+	}
+	if code == "InternalServiceError" || code == "ServiceUnavailable" {
+		s.logger.Error("api request failed", "operation", req.Operation, "request_id", req.ID, "err", err)
+	}
+	s.observe(req, start, code)
+}
+
+func (s *Server) observe(req *awsapi.Request, start time.Time, code string) {
+	op := req.Operation
+	if _, known := s.handlers[op]; !known {
+		op = "unknown" // bound the label set
+	}
+	s.requests.WithLabelValues(op, req.Protocol.String(), code).Inc()
+	s.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}

@@ -1,0 +1,49 @@
+package awsapi
+
+import (
+	"strings"
+)
+
+// Units is CloudWatch's StandardUnit enum, in the model's order.
+var Units = []string{
+	"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
+	"Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+	"Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+	"Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+	"Count/Second", "None",
+}
+
+var validUnits = func() map[string]bool {
+	m := make(map[string]bool, len(Units))
+	for _, u := range Units {
+		m[u] = true
+	}
+	return m
+}()
+
+// CheckUnit returns the coral validation error for a unit outside the enum;
+// member is the Query path of the parameter (MetricData.member.1.Unit).
+func CheckUnit(unit, member string) error {
+	if validUnits[unit] {
+		return nil
+	}
+	return ConstraintError(unit, CoralPath(member), "satisfy enum value set: ["+strings.Join(Units, ", ")+"]")
+}
+
+// CoralPath turns a Query member path into the form validation messages use:
+// MetricData.member.1.Unit -> metricData.1.member.unit.
+func CoralPath(p string) string {
+	parts := strings.Split(p, ".")
+	out := make([]string, 0, len(parts))
+	for i := 0; i < len(parts); i++ {
+		if parts[i] == "member" && i+1 < len(parts) {
+			out = append(out, parts[i+1], "member")
+			i++
+			continue
+		}
+		if parts[i] != "" {
+			out = append(out, strings.ToLower(parts[i][:1])+parts[i][1:])
+		}
+	}
+	return strings.Join(out, ".")
+}
