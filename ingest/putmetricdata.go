@@ -32,7 +32,6 @@ type LocalStore interface {
 type Metrics struct {
 	wal    WAL
 	store  LocalStore
-	tenant string
 	now    func() time.Time
 	logger *slog.Logger
 
@@ -48,7 +47,7 @@ func NewMetrics(wal WAL, store LocalStore, now func() time.Time, reg prometheus.
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Metrics{
-		wal: wal, store: store, tenant: DefaultTenant, now: now, logger: logger,
+		wal: wal, store: store, now: now, logger: logger,
 		datums: promauto.With(reg).NewCounter(prometheus.CounterOpts{
 			Name: "cellwatch_ingest_datums_total",
 			Help: "Datums accepted by PutMetricData (a Values list counts once).",
@@ -56,16 +55,13 @@ func NewMetrics(wal WAL, store LocalStore, now func() time.Time, reg prometheus.
 	}
 }
 
-// DefaultTenant owns every metric until requests are authenticated.
-const DefaultTenant = "default"
-
 // PutMetricData validates, logs and applies one PutMetricData call.
 func (m *Metrics) PutMetricData(ctx context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	rec, err := parsePutMetricData(req.Input, m.now())
 	if err != nil {
 		return nil, err
 	}
-	rec.Tenant = m.tenant
+	rec.Tenant = awsapi.TenantOf(req)
 	if err := m.store.Admit(); err != nil {
 		return nil, awsapi.ServiceUnavailable("%v", err)
 	}

@@ -47,3 +47,10 @@ func CoralPath(p string) string {
 	}
 	return strings.Join(out, ".")
 }
+
+// DefaultTenant owns every metric until requests are authenticated.
+const DefaultTenant = "default"
+
+// TenantOf returns the tenant a request acts for. Until SigV4 verification
+// lands every caller is the one default tenant.
+func TenantOf(*Request) string { return DefaultTenant }
