@@ -142,8 +142,11 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(b, `"-Infinity"`...)
 	}
-	n := len(b)
-	b = strconv.AppendFloat(b, f, 'g', -1, 64)
+	n, format := len(b), byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'g'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
 	if bytes.IndexAny(b[n:], ".eE") < 0 {
 		b = append(b, ".0"...)
 	}
