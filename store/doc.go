@@ -1,0 +1,66 @@
+// Package store holds cellwatch's aggregate types and the local store: the
+// last three hours of metrics of a node, in memory, fed from the node's WAL
+// (DESIGN.md §3, §4).
+//
+// # Aggregates
+//
+// The stored unit is an Aggregate: one series, one bucket (1 s for
+// high-resolution datums, 60 s otherwise; roll-ups use 300 s and 3600 s).
+// Datums merge into it: a Value counts once, Values/Counts add Σcounts and
+// Σ value×count, a StatisticSet is merged as given. Count, Sum, Min and Max
+// are exact; Merge is associative and commutative (up to float addition
+// order in Sum), so late, out-of-order and multi-node data simply merge.
+//
+// # Percentiles and their error bound
+//
+// The distribution is a DDSketch-style mergeable sketch of log-spaced
+// buckets with relative accuracy α = 1%: gamma = (1+α)/(1-α), a value v > 0
+// is counted in bucket ceil(log_gamma v), and a bucket is represented by
+// 2·gamma^k/(gamma+1). Percentile(p) returns the estimate of the value of
+// nearest rank ceil(p/100·Count); for every p in (0, 100) that estimate x̂
+// satisfies
+//
+//	|x̂ - x| <= 0.01·|x|   (plus float rounding, ~1e-15 relative)
+//
+// where x is the exact nearest-rank value, and x̂ is clamped into [Min, Max].
+// p0 is Min and p100 is Max exactly. Zeros are counted exactly. The bound
+// holds while a bucket's values span less than gamma^2048 ≈ 6.7e17 (a sketch
+// keeps at most 2048 bins; beyond that the lowest bins are folded together
+// and only the lowest percentiles lose accuracy). Merging two sketches gives
+// exactly the sketch of the union, so merged and roll-up percentiles have the
+// same bound.
+//
+// Following CloudWatch, percentiles are unavailable (ok == false) for a
+// bucket into which a negative value was merged, or a StatisticSet that does
+// not reduce to raw values. A StatisticSet reduces when Min == Max and either
+// SampleCount == 1 or Sum == Min·SampleCount (compared with a relative
+// tolerance of 1e-9); it then counts as SampleCount copies of Min. While all
+// values of a bucket are equal no sketch is allocated: the distribution is
+// implied.
+//
+// # Local store
+//
+// Local keeps buckets whose end is after now-Window (default 3 h). Series are
+// kept in 64 shards, each with its own lock, a map from a seeded hash of the
+// metric identity to a chain of series slots, and a slice of series; the
+// unit is part of the series key but not of the hash, so Lookup finds every
+// unit of a metric in one chain. Apply is safe from many goroutines; reads
+// (Range, Lookup, Series) take read locks only briefly and call back
+// without locks.
+//
+// The newest buckets of a series stay open (plain Aggregates) until two
+// minutes after their end (10 s for 1 s buckets); then they are sealed into
+// compressed byte chunks of at most one aligned hour (chunk.go describes the
+// encoding: varint start deltas, a header byte, decimal mantissas or XOR'd
+// float bytes, one value for buckets whose values are all equal, sketches as
+// delta-varint keys and varint counts). A datum for a sealed bucket decodes,
+// merges and re-encodes its chunk (rare, correct, not fast). Trimming, every
+// 30 s, drops whole chunks whose buckets all left the window; reads skip the
+// rest of the expired buckets, and series left without buckets are removed
+// (their refs become stale).
+//
+// Memory is accounted (Bytes) as chunk bytes, open buckets, sketches, series
+// structs and keys; Admit refuses with ErrFull once it reaches MaxBytes. At
+// standard resolution one series with a datum per minute costs about 1 KB
+// for three hours (BenchmarkLocalMemoryPerSeries).
+package store
