@@ -215,3 +215,12 @@ func xmlScalar(v any) string {
 
 func open(buf *bytes.Buffer, name string)     { buf.WriteString("<" + name + ">") }
 func closeTag(buf *bytes.Buffer, name string) { buf.WriteString("</" + name + ">") }
+
+// Obj builds an Object from name, value pairs: Obj("Id", id, "Label", label).
+func Obj(pairs ...any) Object {
+	o := make(Object, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		o = append(o, Field{Name: pairs[i].(string), Value: pairs[i+1]})
+	}
+	return o
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cellwatch/cellwatch/fallback"
+	"github.com/cellwatch/cellwatch/ingest"
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/query"
+	"github.com/cellwatch/cellwatch/store"
+)
+
+// shutdownGrace bounds how long in-flight requests may take after SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+// node is one running cellwatch: its components and its two HTTP servers.
+type node struct {
+	cfg    *Config
+	logger *slog.Logger
+	reg    *prometheus.Registry
+	lock   *dirLock
+	wal    *fallback.WAL
+	local  *store.Local
+	ready  atomic.Bool
+
+	apiLn, adminLn net.Listener
+	api, admin     *http.Server
+}
+
+// newNode builds every component in data-flow order, rebuilds the local
+// store from the WAL and binds both listeners; serve runs it.
+func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, err error) {
+	n := &node{cfg: cfg, logger: logger, reg: prometheus.NewRegistry()}
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			_ = n.close() // release what was opened before the failure
+		}
+	}()
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if n.lock, err = lockDir(cfg.Data); err != nil {
+		return nil, err
+	}
+	if n.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+		return nil, fmt.Errorf("listen admin: %w", err)
+	}
+	n.admin = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = n.admin.Serve(n.adminLn) }()
+
+	n.wal, err = fallback.OpenWAL(fallback.WALConfig{
+		Dir:          filepath.Join(cfg.Data, "wal"),
+		SegmentSize:  cfg.WAL.SegmentSize,
+		SyncInterval: cfg.WAL.SyncInterval,
+	}, n.reg, logger.With("component", "wal"))
+	if err != nil {
+		return nil, fmt.Errorf("open wal: %w", err)
+	}
+	n.local, err = store.NewLocal(store.LocalConfig{Window: cfg.Store.Window, MaxBytes: cfg.Store.MaxBytes}, n.reg, logger.With("component", "store"))
+	if err != nil {
+		return nil, fmt.Errorf("create local store: %w", err)
+	}
+	began := time.Now()
+	if err := n.local.Rebuild(ctx, n.wal); err != nil {
+		return nil, fmt.Errorf("rebuild local store from wal: %w", err)
+	}
+	logger.Info("local store rebuilt from wal", "took", time.Since(began).Round(time.Millisecond), "bytes", n.local.Bytes())
+	if err := services.StartAndAwaitRunning(ctx, n.local); err != nil {
+		return nil, fmt.Errorf("start local store: %w", err)
+	}
+
+	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, logger.With("component", "api"))
+	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, logger)
+	q := query.New(n.local, nil, logger.With("component", "query"))
+	srv.Register("PutMetricData", metrics.PutMetricData)
+	srv.Register("GetMetricStatistics", q.GetMetricStatistics)
+	srv.Register("GetMetricData", q.GetMetricData)
+	srv.Register("ListMetrics", q.ListMetrics)
+	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen api: %w", err)
+	}
+	n.api = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	logger.Info("cellwatch started", "api", n.apiLn.Addr().String(), "admin", n.adminLn.Addr().String(),
+		"data", absPath(cfg.Data), "node_id", n.wal.NodeID(), "wal_sync_interval", cfg.WAL.SyncInterval)
+	return n, nil
+}
+
+// serve answers API calls until ctx is done, then shuts down gracefully:
+// in-flight requests finish, the WAL is synced and closed, the lock released.
+func (n *node) serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.api.Serve(n.apiLn) }()
+	n.ready.Store(true)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	n.ready.Store(false)
+	n.logger.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if serr := n.api.Shutdown(sctx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("shut down api: %w", serr))
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	err = errors.Join(err, n.close())
+	n.logger.Info("cellwatch stopped")
+	return err
+}
+
+func (n *node) close() error {
+	var err error
+	if n.api != nil {
+		_ = n.api.Close()
+	}
+	if n.local != nil && n.local.State() == services.Running {
+		err = errors.Join(err, services.StopAndAwaitTerminated(context.Background(), n.local))
+	}
+	if n.wal != nil {
+		if cerr := n.wal.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close wal: %w", cerr))
+		}
+	}
+	if n.admin != nil {
+		_ = n.admin.Close()
+	}
+	if n.lock != nil {
+		n.lock.release()
+	}
+	return err
+}
+
+func (n *node) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "cellwatch is healthy")
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !n.ready.Load() {
+			http.Error(w, "not ready: replaying the write-ahead log", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,277 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/store"
+)
+
+const (
+	maxQueries       = 500
+	maxDatapoints    = 100800
+	scanDescending   = "TimestampDescending"
+	scanAscending    = "TimestampAscending"
+	statusComplete   = "Complete"
+	statusPartial    = "PartialData"
+	maxLabelLen      = 1024
+	maxExpressionLen = 2048
+)
+
+var idPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
+
+// dataQuery is one MetricDataQuery with a MetricStat.
+type dataQuery struct {
+	id, label  string
+	metric     metricRef
+	period     int64
+	stat       statistic
+	unit       string
+	returnData bool
+}
+
+// dataResult is one MetricDataResult before paging.
+type dataResult struct {
+	id, label string
+	times     []int64
+	values    []float64
+}
+
+// GetMetricData serves the operation of that name.
+func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+	in := req.Input
+	queries, err := parseDataQueries(in)
+	if err != nil {
+		return nil, err
+	}
+	start, end, err := timeRange(in)
+	if err != nil {
+		return nil, err
+	}
+	scanBy := scanDescending
+	if in.Has("ScanBy") {
+		scanBy = in.String("ScanBy")
+		if scanBy != scanDescending && scanBy != scanAscending {
+			return nil, awsapi.ConstraintError(scanBy, "scanBy", "satisfy enum value set: [TimestampDescending, TimestampAscending]")
+		}
+	}
+	limit, ok, err := in.Int("MaxDatapoints")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		limit = maxDatapoints
+	}
+	if limit < 1 {
+		return nil, awsapi.InvalidParameterValue("The parameter MaxDatapoints must be greater than 0.")
+	}
+	fingerprint := requestFingerprint(in)
+	offset := 0
+	if in.Has("NextToken") {
+		if offset, err = decodeToken(in.String("NextToken"), fingerprint); err != nil {
+			return nil, err
+		}
+	}
+	labelQueries(queries)
+	tenant := awsapi.TenantOf(req)
+	var results []dataResult
+	for _, q := range queries {
+		if !q.returnData {
+			continue
+		}
+		results = append(results, s.runDataQuery(tenant, q, start, end, scanBy))
+	}
+	page, next := paginate(results, offset, int(limit))
+	out := awsapi.Obj("MetricDataResults", page)
+	if next > 0 {
+		out = out.Add("NextToken", encodeToken(next, fingerprint))
+	}
+	return out.Add("Messages", awsapi.List{}), nil
+}
+
+func parseDataQueries(in awsapi.Input) ([]dataQuery, error) {
+	raw := in.Structs("MetricDataQueries")
+	switch {
+	case !in.Has("MetricDataQueries"):
+		return nil, awsapi.MissingParameter("The parameter MetricDataQueries is required.")
+	case len(raw) > maxQueries:
+		return nil, awsapi.InvalidParameterValue("The collection MetricDataQueries must not have a size greater than %d.", maxQueries)
+	}
+	seen := map[string]bool{}
+	queries := make([]dataQuery, 0, len(raw))
+	for i, r := range raw {
+		path := fmt.Sprintf("MetricDataQueries.member.%d", i+1)
+		q, err := parseDataQuery(r, path)
+		if err != nil {
+			return nil, err
+		}
+		if seen[q.id] {
+			return nil, awsapi.InvalidParameterValue("The value %s for parameter %s.Id is not unique: every query needs its own Id.", q.id, path)
+		}
+		seen[q.id] = true
+		queries = append(queries, q)
+	}
+	return queries, nil
+}
+
+func parseDataQuery(in awsapi.Input, path string) (dataQuery, error) {
+	q := dataQuery{id: in.String("Id"), label: in.String("Label"), returnData: true}
+	switch {
+	case !in.Has("Id"):
+		return q, awsapi.MissingParameter("The parameter %s.Id is required.", path)
+	case len(q.id) > 255 || !idPattern.MatchString(q.id):
+		return q, awsapi.InvalidParameterValue("The value %s for parameter %s.Id is invalid: an Id starts with a lowercase letter and has only letters, numbers and underscores.", q.id, path)
+	case len(q.label) > maxLabelLen:
+		return q, awsapi.ConstraintError(q.label, awsapi.CoralPath(path+".Label"), "have length less than or equal to 1024")
+	}
+	if rd, ok, err := in.Bool("ReturnData"); err != nil {
+		return q, err
+	} else if ok {
+		q.returnData = rd
+	}
+	ms, hasExpr := in.Struct("MetricStat"), in.Has("Expression")
+	switch {
+	case ms != nil && hasExpr:
+		return q, awsapi.InvalidParameterValue("The parameters %s.MetricStat and %s.Expression are mutually exclusive and you have specified both.", path, path)
+	case hasExpr:
+		// Metric math arrives with the alarms work; say so instead of guessing.
+		return q, awsapi.InvalidParameterValue("The parameter %s.Expression is not supported by this server yet: metric math is not implemented; use MetricStat.", path)
+	case ms == nil:
+		return q, awsapi.MissingParameter("The parameter %s.MetricStat or %s.Expression is required.", path, path)
+	}
+	return q, parseMetricStat(ms, path+".MetricStat", &q)
+}
+
+func parseMetricStat(ms awsapi.Input, path string, q *dataQuery) error {
+	metric := ms.Struct("Metric")
+	if metric == nil {
+		return awsapi.MissingParameter("The parameter %s.Metric is required.", path)
+	}
+	var err error
+	if q.metric, err = parseMetric(metric, path+".Metric."); err != nil {
+		return err
+	}
+	period, ok, err := ms.Int("Period")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return awsapi.MissingParameter("The parameter %s.Period is required.", path)
+	}
+	if err := checkPeriod(period, path+".Period"); err != nil {
+		return err
+	}
+	q.period = period
+	name := ms.String("Stat")
+	if !ms.Has("Stat") {
+		return awsapi.MissingParameter("The parameter %s.Stat is required.", path)
+	}
+	st, ok := parseStat(name)
+	if !ok {
+		return awsapi.InvalidParameterValue("The value %s for parameter %s.Stat is not supported: use SampleCount, Average, Sum, Minimum, Maximum or a percentile p0.0-p100.", name, path)
+	}
+	q.stat = st
+	if ms.Has("Unit") {
+		q.unit = ms.String("Unit")
+		return awsapi.CheckUnit(q.unit, path+".Unit")
+	}
+	return nil
+}
+
+// labelQueries fills the labels CloudWatch generates: the metric name, plus
+// the stat and the period when they differ between the request's queries.
+func labelQueries(queries []dataQuery) {
+	statsDiffer, periodsDiffer := false, false
+	for _, q := range queries[min(1, len(queries)):] {
+		statsDiffer = statsDiffer || q.stat.name != queries[0].stat.name
+		periodsDiffer = periodsDiffer || q.period != queries[0].period
+	}
+	for i := range queries {
+		q := &queries[i]
+		if q.label != "" {
+			continue
+		}
+		parts := []string{q.metric.name}
+		if statsDiffer {
+			parts = append(parts, q.stat.name)
+		}
+		if periodsDiffer {
+			parts = append(parts, fmt.Sprint(q.period))
+		}
+		q.label = strings.Join(parts, " ")
+	}
+}
+
+func (s *Service) runDataQuery(tenant string, q dataQuery, start, end time.Time, scanBy string) dataResult {
+	res := dataResult{id: q.id, label: q.label}
+	from, to := alignStart(start.Unix(), q.period), ceilSeconds(end)
+	if q.period < 60 && s.now().Sub(time.Unix(from, 0)) > highResWindow {
+		return res // sub-minute data is kept for three hours only
+	}
+	var refs []store.SeriesRef
+	for _, ref := range s.store.Lookup(tenant, q.metric.namespace, q.metric.name, q.metric.dims) {
+		if q.unit == "" || s.store.Key(ref).Unit == q.unit {
+			refs = append(refs, ref)
+		}
+	}
+	periods := s.periods(refs, from, to, q.period)
+	starts := make([]int64, 0, len(periods))
+	for p := range periods {
+		starts = append(starts, p)
+	}
+	slices.Sort(starts)
+	if scanBy == scanDescending {
+		slices.Reverse(starts)
+	}
+	for _, p := range starts {
+		if v, ok := q.stat.value(periods[p]); ok {
+			res.times = append(res.times, p)
+			res.values = append(res.values, v)
+		}
+	}
+	return res
+}
+
+// paginate returns the page of results that starts at datapoint offset
+// (counted over all results in order) and holds at most limit datapoints,
+// and the offset of the next page (0 when this is the last). A result cut by
+// the page's end says PartialData; its rest comes on the next page.
+func paginate(results []dataResult, offset, limit int) (awsapi.List, int) {
+	page := awsapi.List{}
+	end, pos, more := offset+limit, 0, false
+	for _, r := range results {
+		n := len(r.times)
+		lo, hi := max(pos, offset), min(pos+n, end)
+		if (n == 0 && pos >= offset && pos < end) || (n > 0 && lo < hi) {
+			page = append(page, resultObject(r, lo-pos, hi-pos))
+		}
+		if pos+n > end || (n == 0 && pos >= end) {
+			more = true
+		}
+		pos += n
+	}
+	if more {
+		return page, end
+	}
+	return page, 0
+}
+
+func resultObject(r dataResult, from, to int) awsapi.Object {
+	status := statusComplete
+	if to < len(r.times) {
+		status = statusPartial
+	}
+	times := make(awsapi.List, 0, max(0, to-from))
+	values := make(awsapi.List, 0, max(0, to-from))
+	for i := from; i < to; i++ {
+		times = append(times, time.Unix(r.times[i], 0).UTC())
+		values = append(values, r.values[i])
+	}
+	return awsapi.Obj("Id", r.id, "Label", r.label, "Timestamps", times, "Values", values, "StatusCode", status)
+}
