@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -77,8 +76,28 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 
 var apiAddr = regexp.MustCompile(`msg="cellwatch started" api=(\S+)`)
 
+// logBuffer collects a process's log lines.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logBuffer) add(s string) { l.mu.Lock(); l.lines = append(l.lines, s); l.mu.Unlock() }
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
 // startProcess runs the cellwatch binary on dir and returns it with its API address.
 func startProcess(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) {
+	cmd, addr, _ := startProcessLogs(t, dir, extra...)
+	return cmd, addr
+}
+
+// startProcessLogs is startProcess that also returns the process's log.
+func startProcessLogs(t *testing.T, dir string, extra ...string) (*exec.Cmd, string, *logBuffer) {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
@@ -92,23 +111,23 @@ func startProcess(t *testing.T, dir string, extra ...string) (*exec.Cmd, string)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	found := make(chan string, 1)
+	logs := &logBuffer{}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			logs.add(sc.Text())
 			if m := apiAddr.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
-				break
 			}
 		}
-		_, _ = io.Copy(io.Discard, stderr)
 	}()
 	select {
 	case addr := <-found:
-		return cmd, addr
+		return cmd, addr, logs
 	case <-time.After(60 * time.Second):
-		t.Fatal("cellwatch did not log its address within 60 s")
+		t.Fatalf("cellwatch did not log its address within 60 s:\n%s", logs)
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 func clientFor(addr string) *cloudwatch.Client {
@@ -174,5 +193,41 @@ func TestKill9LosesNoAcknowledgedDatum(t *testing.T) {
 	t.Logf("sent %d, acknowledged %d, found after kill -9 and restart %v", sent.Load(), acked.Load(), got)
 	if got < float64(acked.Load()) || got > float64(sent.Load()) {
 		t.Errorf("after kill -9: SampleCount %v; want between acknowledged %d and sent %d", got, acked.Load(), sent.Load())
+	}
+}
+
+func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a real process")
+	}
+	dir := t.TempDir()
+	cmd, addr, logs := startProcessLogs(t, dir)
+	ts := minute(1)
+	if _, err := clientFor(addr).PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Term"),
+		MetricData: []types.MetricDatum{{MetricName: aws.String("m"), Value: aws.Float64(3), Timestamp: aws.Time(ts)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("cellwatch still running 40 s after SIGTERM:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), "cellwatch stopped") {
+		t.Errorf("log lacks the shutdown line:\n%s", logs)
+	}
+	// The lock is released and the datum is there.
+	_, addr = startProcess(t, dir)
+	dp, err := clientFor(addr).GetMetricStatistics(context.Background(), &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("Term"), MetricName: aws.String("m"),
+		StartTime: aws.Time(ts), EndTime: aws.Time(ts.Add(time.Minute)), Period: aws.Int32(60), Statistics: allStats()})
+	if err != nil || len(dp.Datapoints) != 1 || *dp.Datapoints[0].Sum != 3 {
+		t.Errorf("after restart: got %+v, %v; want one datapoint with Sum 3", dp, err)
 	}
 }
