@@ -109,7 +109,7 @@ func (s *Service) GetMetricStatistics(_ context.Context, req *awsapi.Request, _ 
 		}
 	}
 	from, to := alignStart(start.Unix(), period), ceilSeconds(end)
-	if n := (to - from + period - 1) / period; n > maxStatDatapoints {
+	if n := (to - start.Unix() + period - 1) / period; n > maxStatDatapoints {
 		return nil, awsapi.InvalidParameterCombination("You have requested up to %d datapoints, which exceeds the limit of %d. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", n, maxStatDatapoints)
 	}
 	out := awsapi.Obj("Label", metric.name)

@@ -66,12 +66,12 @@ func (tn *testNode) url() string { return "http://" + tn.apiLn.Addr().String() }
 
 // sdk returns the real Go SDK client (Smithy RPC v2 CBOR). Built with New and
 // no config, it gzips every PutMetricData, as users' clients often do.
-func (tn *testNode) sdk() *cloudwatch.Client {
-	return cloudwatch.New(cloudwatch.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(tn.url()),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-	})
+func (tn *testNode) sdk() *cloudwatch.Client { return clientFor(tn.apiLn.Addr().String()) }
+
+// clientFor returns the real Go SDK client for a server at addr.
+func clientFor(addr string) *cloudwatch.Client {
+	return cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
 }
 
 // postJSON sends an AWS JSON 1.0 call as boto3 does and returns status and body.

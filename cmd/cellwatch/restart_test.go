@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 )
@@ -128,11 +127,6 @@ func startProcessLogs(t *testing.T, dir string, extra ...string) (*exec.Cmd, str
 		t.Fatalf("cellwatch did not log its address within 60 s:\n%s", logs)
 	}
 	return nil, "", nil
-}
-
-func clientFor(addr string) *cloudwatch.Client {
-	return cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
 }
 
 // TestKill9LosesNoAcknowledgedDatum kills a real cellwatch process with
