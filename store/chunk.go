@@ -265,8 +265,8 @@ func (r *chunkReader) next(a *Aggregate) bool {
 	}
 	st := &r.st
 	h := r.byte()
-	if h&hReserved != 0 {
-		r.fail()
+	if h&hReserved != 0 || (h&hSketch != 0 && h&(hNoPct|hSingle) != 0) {
+		r.fail() // never written
 		return false
 	}
 	start := st.start + int64(r.uvarint())
@@ -316,6 +316,9 @@ func (r *chunkReader) next(a *Aggregate) bool {
 			a.sk = new(sketch)
 		}
 		r.sketch(a.sk)
+		if a.sk.empty() {
+			r.fail() // never written
+		}
 	}
 	if r.err != nil {
 		return false
@@ -357,7 +360,15 @@ func (r *chunkReader) sketch(s *sketch) {
 		s.keys = append(s.keys, int32(k))
 	}
 	for range n {
-		s.counts = append(s.counts, count())
+		c := count()
+		if !(c > 0) || math.IsInf(c, 0) {
+			r.fail() // never written
+			return
+		}
+		s.counts = append(s.counts, c)
+	}
+	if math.IsNaN(s.zero) || s.zero < 0 {
+		r.fail()
 	}
 }
 
