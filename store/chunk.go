@@ -14,8 +14,9 @@ import (
 // bucket:
 //
 //	header   byte   width code (bits 0-1: 0 = 60 s, 1 = 1 s, 2 = explicit),
-//	                hSingle, hCount1, hNoPct, hSketch, hReuse
-//	start    uvarint Start minus the previous bucket's Start
+//	                hSingle, hCount1, hNoPct, hSketch, hReuse, hNext
+//	[start]  uvarint Start minus the previous bucket's Start; omitted when
+//	         hNext: Start is the previous bucket's Start+Width
 //	[width]  uvarint when the width code is 2
 //	fields   single (all values equal, Sum == Count*Min): [Count] Value
 //	         otherwise:                                  [Count] Sum Min Max
@@ -46,7 +47,7 @@ const (
 	hNoPct     = 0x10
 	hSketch    = 0x20
 	hReuse     = 0x40
-	hReserved  = 0x80
+	hNext      = 0x80
 
 	widthCode60       = 0
 	widthCode1        = 1
@@ -265,11 +266,14 @@ func (r *chunkReader) next(a *Aggregate) bool {
 	}
 	st := &r.st
 	h := r.byte()
-	if h&hReserved != 0 || (h&hSketch != 0 && h&(hNoPct|hSingle) != 0) {
+	if h&hSketch != 0 && h&(hNoPct|hSingle) != 0 {
 		r.fail() // never written
 		return false
 	}
-	start := st.start + int64(r.uvarint())
+	start := st.start + st.width
+	if h&hNext == 0 {
+		start = st.start + int64(r.uvarint())
+	}
 	var width int64
 	switch h & hWidthMask {
 	case widthCode60:
@@ -472,8 +476,13 @@ func appendBucket(b []byte, st *codecState, a *Aggregate) []byte {
 		h |= hReuse
 	}
 
+	if a.Start == st.start+st.width {
+		h |= hNext
+	}
 	b = append(b, h)
-	b = binary.AppendUvarint(b, uint64(a.Start-st.start))
+	if h&hNext == 0 {
+		b = binary.AppendUvarint(b, uint64(a.Start-st.start))
+	}
 	if h&hWidthMask == widthCodeExplicit {
 		b = binary.AppendUvarint(b, uint64(a.Width))
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/grafana/dskit/services"
@@ -247,7 +248,7 @@ func (l *Local) Apply(m *record.Metrics) {
 			limit++
 			continue
 		}
-		s := &sh.series[slot]
+		s := sh.slot(uint32(slot))
 		s.newest = max(s.newest, sec)
 		if s.addDatum(d, start, width, now, l.log) {
 			late++
@@ -284,14 +285,14 @@ func (l *Local) Trim() {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		for slot := range sh.series {
-			s := &sh.series[slot]
+		for slot := range sh.nslots {
+			s := sh.slot(slot)
 			if s.key == nil {
 				continue
 			}
 			dropped += s.trim(cutoff, now)
 			if len(s.open) == 0 && len(s.chunks) == 0 {
-				sh.remove(uint32(slot))
+				sh.remove(slot)
 				continue
 			}
 			sh.account(s)
@@ -315,7 +316,7 @@ func (l *Local) Lookup(tenant, namespace, metricName string, dims []record.Dimen
 	defer sh.mu.RUnlock()
 	head, ok := sh.index[h]
 	for i := head; ok; {
-		s := &sh.series[i]
+		s := sh.slot(i)
 		if sameIdentity(s.key, tenant, namespace, metricName, dims) {
 			refs = append(refs, makeRef(si, i, s.gen))
 		}
@@ -352,9 +353,9 @@ func (l *Local) Range(ref SeriesRef, start, end int64, fn func(a *Aggregate)) {
 	si, slot, gen := ref.parts()
 	sh := &l.shards[si]
 
-	var chunkBuf [8]chunk
-	var openBuf [4]Aggregate
-	chunks, open := chunkBuf[:0], openBuf[:0]
+	sc := rangePool.Get().(*rangeScratch)
+	defer rangePool.Put(sc)
+	chunks, open := sc.chunks[:0], sc.open[:0]
 	sh.mu.RLock()
 	s := sh.get(slot, gen)
 	if s == nil {
@@ -362,30 +363,38 @@ func (l *Local) Range(ref SeriesRef, start, end int64, fn func(a *Aggregate)) {
 		return
 	}
 	for _, c := range s.chunks {
-		if c.first < end && c.end > start && c.end > cutoff {
+		if c.first < end && c.end() > start && c.end() > cutoff {
 			chunks = append(chunks, c)
 		}
 	}
 	for i := range s.open {
 		a := &s.open[i]
 		if a.Start >= start && a.Start < end && a.Start+a.Width > cutoff {
-			open = append(open, Aggregate{})
+			if len(open) < cap(open) {
+				open = open[:len(open)+1]
+			} else {
+				open = append(open, Aggregate{})
+			}
 			a.cloneInto(&open[len(open)-1])
 		}
 	}
 	sh.mu.RUnlock()
+	defer func() {
+		clear(chunks) // do not keep chunk data alive from the pool
+		sc.chunks, sc.open = chunks[:0], open[:0]
+	}()
 
-	var a Aggregate
+	a := &sc.a
 	for _, c := range chunks {
 		r := newChunkReader(c.data, c.first)
-		for r.next(&a) {
+		for r.next(a) {
 			if a.Start >= end {
 				break
 			}
 			if a.Start < start || a.Start+a.Width <= cutoff {
 				continue
 			}
-			fn(&a)
+			fn(a)
 		}
 		if r.err != nil {
 			l.log.Error("local store: corrupt chunk, buckets skipped", "ref", ref, "first", c.first, "err", r.err)
@@ -395,6 +404,15 @@ func (l *Local) Range(ref SeriesRef, start, end int64, fn func(a *Aggregate)) {
 		fn(&open[i])
 	}
 }
+
+// rangeScratch is reused across Range calls.
+type rangeScratch struct {
+	a      Aggregate
+	chunks []chunk
+	open   []Aggregate
+}
+
+var rangePool = sync.Pool{New: func() any { return new(rangeScratch) }}
 
 // Series calls fn for every series of tenant, in no particular order, with
 // the newest datum timestamp seen (Unix seconds), until fn returns false. fn
@@ -410,10 +428,10 @@ func (l *Local) Series(tenant string, fn func(ref SeriesRef, key *SeriesKey, new
 		sh := &l.shards[si]
 		buf = buf[:0]
 		sh.mu.RLock()
-		for slot := range sh.series {
-			s := &sh.series[slot]
+		for slot := range sh.nslots {
+			s := sh.slot(slot)
 			if s.key != nil && s.key.Tenant == tenant {
-				buf = append(buf, item{makeRef(uint32(si), uint32(slot), s.gen), s.key, s.newest})
+				buf = append(buf, item{makeRef(uint32(si), slot, s.gen), s.key, s.newest})
 			}
 		}
 		sh.mu.RUnlock()

@@ -55,10 +55,15 @@ func (r SeriesRef) parts() (shard, slot uint32, gen uint8) {
 // the slice header after releasing the lock.
 type chunk struct {
 	data  []byte
-	first int64 // Start of the first bucket
-	end   int64 // max Start+Width of its buckets
-	n     int32 // buckets
+	first int64  // Start of the first bucket
+	span  uint32 // max Start+Width of its buckets, minus first
+	n     uint32 // buckets
 }
+
+// end is the end of the chunk's last-ending bucket.
+func (c *chunk) end() int64 { return c.first + int64(c.span) }
+
+func (c *chunk) extend(end int64) { c.span = uint32(max(end-c.first, int64(c.span))) }
 
 type series struct {
 	key    *SeriesKey // nil: free slot
@@ -88,10 +93,18 @@ var (
 // indexEntryBytes approximates the index map's cost per series.
 const indexEntryBytes = 24
 
+// Series slots live in fixed pages, so that growing a shard neither copies
+// series nor leaves half of a doubled slice unused.
+const (
+	pageBits = 5
+	pageSize = 1 << pageBits
+)
+
 type shard struct {
 	mu     sync.RWMutex
 	index  map[uint64]uint32 // identity hash -> first slot of its chain
-	series []series
+	pages  []*[pageSize]series
+	nslots uint32 // slots in use or free
 	free   []uint32
 	names  map[string]string // interned names (tenant, namespace, metric, dimension names, unit)
 
@@ -111,13 +124,16 @@ func (sh *shard) intern(s string) string {
 	return s
 }
 
+// slot returns the series of slot i < sh.nslots.
+func (sh *shard) slot(i uint32) *series { return &sh.pages[i>>pageBits][i&(pageSize-1)] }
+
 // get returns the live series of slot with generation gen, or nil. The
 // caller holds sh.mu.
 func (sh *shard) get(slot uint32, gen uint8) *series {
-	if int(slot) >= len(sh.series) {
+	if slot >= sh.nslots {
 		return nil
 	}
-	s := &sh.series[slot]
+	s := sh.slot(slot)
 	if s.key == nil || s.gen != gen {
 		return nil
 	}
@@ -133,7 +149,7 @@ func sameIdentity(k *SeriesKey, tenant, namespace, name string, dims []record.Di
 func (sh *shard) find(h uint64, tenant, namespace, name string, dims []record.Dimension, unit string) int {
 	head, ok := sh.index[h]
 	for i := head; ok; {
-		s := &sh.series[i]
+		s := sh.slot(i)
 		if s.key.Unit == unit && sameIdentity(s.key, tenant, namespace, name, dims) {
 			return int(i)
 		}
@@ -153,11 +169,14 @@ func (sh *shard) create(h uint64, tenant, namespace, name string, dims []record.
 		slot = sh.free[n-1]
 		sh.free = sh.free[:n-1]
 	} else {
-		if len(sh.series) >= maxSlots {
+		if sh.nslots >= maxSlots {
 			return -1
 		}
-		slot = uint32(len(sh.series))
-		sh.series = append(sh.series, series{})
+		if int(sh.nslots) == len(sh.pages)*pageSize {
+			sh.pages = append(sh.pages, new([pageSize]series))
+		}
+		slot = sh.nslots
+		sh.nslots++
 	}
 	k := &SeriesKey{
 		Tenant:     sh.intern(tenant),
@@ -171,7 +190,7 @@ func (sh *shard) create(h uint64, tenant, namespace, name string, dims []record.
 		k.Dimensions[i] = record.Dimension{Name: sh.intern(d.Name), Value: strings.Clone(d.Value)}
 		kb += dimensionSize + int64(len(d.Name)+len(d.Value))
 	}
-	s := &sh.series[slot]
+	s := sh.slot(slot)
 	gen := s.gen
 	*s = series{key: k, hash: h, gen: gen, kb: int32(min(kb, 1<<30)), newest: minInt64}
 	if head, ok := sh.index[h]; ok {
@@ -184,7 +203,7 @@ func (sh *shard) create(h uint64, tenant, namespace, name string, dims []record.
 
 // remove frees a series slot. The caller holds sh.mu for writing.
 func (sh *shard) remove(slot uint32) {
-	s := &sh.series[slot]
+	s := sh.slot(slot)
 	head := sh.index[s.hash]
 	if head == slot {
 		if s.next == 0 {
@@ -194,7 +213,7 @@ func (sh *shard) remove(slot uint32) {
 		}
 	} else {
 		for i := head; ; {
-			p := &sh.series[i]
+			p := sh.slot(i)
 			if p.next == slot+1 {
 				p.next = s.next
 				break
@@ -237,7 +256,7 @@ const minInt64 = -1 << 63
 // so that trimming drops whole chunks and a late merge re-encodes a bounded
 // chunk.
 const (
-	openGrace60     = 120 // seconds after the end of a 60 s bucket
+	openGrace60     = 90 // seconds after the end of a 60 s bucket
 	openGrace1      = 10  // seconds after the end of a 1 s bucket
 	maxOpen         = 64
 	chunkSpan       = 3600
@@ -275,10 +294,18 @@ func (s *series) addDatum(d *record.Datum, start, width, now int64, log *slog.Lo
 		s.open[i].AddDatum(d)
 		return false
 	}
+	// Seal first (the new bucket may be the one that makes older ones
+	// sealable), then decide where the datum goes.
+	if s.seal(now) > 0 {
+		i, _ = s.searchOpen(start, width)
+	}
 	if len(s.chunks) == 0 || keyLess(s.enc.start, s.enc.width, start, width) {
+		if len(s.open) == cap(s.open) {
+			// Grow by one: a series holds few open buckets.
+			s.open = append(make([]Aggregate, 0, len(s.open)+1), s.open...)
+		}
 		s.open = slices.Insert(s.open, i, Aggregate{Start: start, Width: width})
 		s.open[i].AddDatum(d)
-		s.seal(now)
 		return false
 	}
 	s.mergeSealed(d, start, width, log)
@@ -288,18 +315,18 @@ func (s *series) addDatum(d *record.Datum, start, width, now int64, log *slog.Lo
 // seal moves the oldest open buckets that are past their grace (or beyond
 // maxOpen) into the last chunk. Only a prefix is sealed, to keep chunks in
 // order.
-func (s *series) seal(now int64) {
+func (s *series) seal(now int64) int {
 	n := 0
 	for n < len(s.open) {
 		a := &s.open[n]
-		if a.Start+a.Width > now-openGrace(a.Width) && len(s.open)-n <= maxOpen {
+		if a.Start+a.Width > now-openGrace(a.Width) && len(s.open)-n < maxOpen {
 			break
 		}
 		s.appendSealed(a)
 		n++
 	}
 	if n == 0 {
-		return
+		return 0
 	}
 	m := copy(s.open, s.open[n:])
 	clear(s.open[m:])
@@ -307,6 +334,7 @@ func (s *series) seal(now int64) {
 	if cap(s.open) > 8 && m <= cap(s.open)/4 {
 		s.open = slices.Clone(s.open)
 	}
+	return n
 }
 
 func (s *series) appendSealed(a *Aggregate) {
@@ -316,7 +344,7 @@ func (s *series) appendSealed(a *Aggregate) {
 		if a.Start < base+chunkSpan && c.n < maxChunkBuckets {
 			c.data = appendBucket(c.data, &s.enc, a)
 			c.n++
-			c.end = max(c.end, a.Start+a.Width)
+			c.extend(a.Start + a.Width)
 			return
 		}
 		// Close it: give back the growth slack.
@@ -326,7 +354,7 @@ func (s *series) appendSealed(a *Aggregate) {
 	}
 	s.enc = newCodecState(a.Start)
 	data := appendBucket(make([]byte, 0, initialChunkCap), &s.enc, a)
-	s.chunks = append(s.chunks, chunk{data: data, first: a.Start, end: a.Start + a.Width, n: 1})
+	s.chunks = append(s.chunks, chunk{data: data, first: a.Start, span: uint32(a.Width), n: 1})
 }
 
 // mergeSealed merges d into a sealed bucket (or a new bucket among sealed
@@ -354,8 +382,10 @@ func (s *series) mergeSealed(d *record.Datum, start, width int64, log *slog.Logg
 	}
 	aggs[i].AddDatum(d)
 	data, st := encodeChunk(aggs)
-	c.data, c.first, c.n = data, aggs[0].Start, int32(len(aggs))
-	c.end = max(c.end, start+width)
+	c.data, c.first, c.n, c.span = data, aggs[0].Start, uint32(len(aggs)), 0
+	for i := range aggs {
+		c.extend(aggs[i].Start + aggs[i].Width)
+	}
 	if ci == len(s.chunks)-1 {
 		s.enc = st
 	}
@@ -369,7 +399,7 @@ func (s *series) trim(cutoff, now int64) int {
 	k := 0
 	tailDropped := false
 	for i, c := range s.chunks {
-		if c.end <= cutoff {
+		if c.end() <= cutoff {
 			dropped += int(c.n)
 			tailDropped = i == len(s.chunks)-1
 			continue
