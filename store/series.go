@@ -257,7 +257,7 @@ const minInt64 = -1 << 63
 // chunk.
 const (
 	openGrace60     = 90 // seconds after the end of a 60 s bucket
-	openGrace1      = 10  // seconds after the end of a 1 s bucket
+	openGrace1      = 10 // seconds after the end of a 1 s bucket
 	maxOpen         = 64
 	chunkSpan       = 3600
 	maxChunkBuckets = 240
