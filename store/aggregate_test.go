@@ -109,7 +109,7 @@ func TestPercentileAvailability(t *testing.T) {
 		{"negative is sticky", []record.Datum{value(-1), stats(1, 5, 5, 5)}, false, 0},
 		{"stats with SampleCount 1", []record.Datum{stats(1, 4, 4, 4)}, true, 4},
 		{"stats Min==Max and Sum==Min*N", []record.Datum{stats(4, 10, 2.5, 2.5)}, true, 2.5},
-		{"stats Sum with float error", []record.Datum{stats(3, 0.1+0.1+0.1, 0.1, 0.1)}, true, 0.1},
+		{"stats Sum with float error", []record.Datum{stats(10, sequentialSum(0.1, 10), 0.1, 0.1)}, true, 0.1},
 		{"stats Min==Max Sum mismatch", []record.Datum{stats(4, 11, 2.5, 2.5)}, false, 0},
 		{"stats spread", []record.Datum{stats(10, 55, 1, 10)}, false, 0},
 		{"stats spread after values", []record.Datum{value(1), value(2), stats(10, 55, 1, 10)}, false, 0},
@@ -169,6 +169,15 @@ func TestNoSketchWhileValuesEqual(t *testing.T) {
 	if got, _ := a.Percentile(50); math.Abs(got-42.5) > 0.01*42.5 {
 		t.Errorf("got p50 %v; want 42.5 within 1%%", got)
 	}
+}
+
+// sequentialSum adds v n times, as a client does (0.1 ten times is not 1).
+func sequentialSum(v float64, n int) float64 {
+	var s float64
+	for range n {
+		s += v
+	}
+	return s
 }
 
 func sum(xs []float64) float64 {
