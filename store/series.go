@@ -300,8 +300,8 @@ func (s *series) addDatum(d *record.Datum, start, width, now int64, log *slog.Lo
 		i, _ = s.searchOpen(start, width)
 	}
 	if len(s.chunks) == 0 || keyLess(s.enc.start, s.enc.width, start, width) {
-		if len(s.open) == cap(s.open) {
-			// Grow by one: a series holds few open buckets.
+		if len(s.open) == cap(s.open) && len(s.open) < 4 {
+			// Grow by one: a series usually holds two or three open buckets.
 			s.open = append(make([]Aggregate, 0, len(s.open)+1), s.open...)
 		}
 		s.open = slices.Insert(s.open, i, Aggregate{Start: start, Width: width})
