@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/aws/smithy-go/encoding/cbor"
 )
 
 // Input is a decoded request: a tree of map[string]any, []any and leaves.
@@ -19,62 +17,6 @@ import (
 // (Query, where every leaf is text). The accessors convert leaves to the type
 // the operation asks for, so an operation reads all protocols alike.
 type Input map[string]any
-
-// decodeCBOR decodes a Smithy RPC v2 CBOR body.
-func decodeCBOR(body []byte) (Input, error) {
-	if len(body) == 0 {
-		return Input{}, nil
-	}
-	v, err := cbor.Decode(body)
-	if err != nil {
-		return nil, fmt.Errorf("decode cbor: %w", err)
-	}
-	m, ok := fromCBOR(v).(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("decode cbor: body is %T, not a map", v)
-	}
-	return m, nil
-}
-
-func fromCBOR(v cbor.Value) any {
-	switch x := v.(type) {
-	case cbor.Map:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			if _, null := e.(*cbor.Nil); null {
-				continue
-			}
-			m[k] = fromCBOR(e)
-		}
-		return m
-	case cbor.List:
-		l := make([]any, len(x))
-		for i, e := range x {
-			l[i] = fromCBOR(e)
-		}
-		return l
-	case cbor.String:
-		return string(x)
-	case cbor.Uint:
-		return float64(x)
-	case cbor.NegInt:
-		return -1 - float64(x)
-	case cbor.Float32:
-		return float64(x)
-	case cbor.Float64:
-		return float64(x)
-	case cbor.Bool:
-		return bool(x)
-	case *cbor.Tag:
-		if t, err := cbor.AsTime(x); err == nil {
-			return t.UTC()
-		}
-		return fromCBOR(x.Value)
-	case cbor.Slice:
-		return string(x)
-	}
-	return nil
-}
 
 // decodeJSON decodes an AWS JSON 1.0/1.1 body.
 func decodeJSON(body []byte) (Input, error) {

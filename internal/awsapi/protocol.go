@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/aws/smithy-go/encoding/cbor"
 )
@@ -84,7 +85,10 @@ func ReadRequest(r *http.Request, limits Limits) (*Request, *Error) {
 	if !ok {
 		return req, MalformedRequest("request is not a CloudWatch API call")
 	}
-	body, aerr := readBody(r, limits)
+	raw, plain := getBuffer(), getBuffer()
+	defer putBuffer(raw)
+	defer putBuffer(plain)
+	body, aerr := readBody(r, limits, raw, plain)
 	if aerr != nil {
 		return req, aerr
 	}
@@ -115,29 +119,54 @@ func ReadRequest(r *http.Request, limits Limits) (*Request, *Error) {
 	return req, nil
 }
 
-func readBody(r *http.Request, limits Limits) ([]byte, *Error) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, limits.MaxBodyBytes+1))
-	if err != nil {
+// readBody reads r's body into raw and, when it is gzipped, inflates it
+// into plain; both are bounded. The decoders copy what they keep, so the
+// buffers go back to their pool after the request is decoded.
+func readBody(r *http.Request, limits Limits, raw, plain *bytes.Buffer) ([]byte, *Error) {
+	if _, err := raw.ReadFrom(io.LimitReader(r.Body, limits.MaxBodyBytes+1)); err != nil {
 		return nil, MalformedRequest("read body: %v", err)
 	}
-	if int64(len(raw)) > limits.MaxBodyBytes {
+	if int64(raw.Len()) > limits.MaxBodyBytes {
 		return nil, RequestTooLarge("Request size exceeds the limit of %d bytes.", limits.MaxBodyBytes)
 	}
 	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
-		return raw, nil
+		return raw.Bytes(), nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(raw)
+	} else {
+		err = zr.Reset(raw)
+	}
 	if err != nil {
 		return nil, MalformedRequest("read gzip body: %v", err)
 	}
-	body, err := io.ReadAll(io.LimitReader(zr, limits.MaxDecompressedBytes+1))
-	if err != nil {
+	defer gzipReaders.Put(zr)
+	if _, err := plain.ReadFrom(io.LimitReader(zr, limits.MaxDecompressedBytes+1)); err != nil {
 		return nil, MalformedRequest("read gzip body: %v", err)
 	}
-	if int64(len(body)) > limits.MaxDecompressedBytes {
+	if int64(plain.Len()) > limits.MaxDecompressedBytes {
 		return nil, RequestTooLarge("Decompressed request size exceeds the limit of %d bytes.", limits.MaxDecompressedBytes)
 	}
-	return body, nil
+	return plain.Bytes(), nil
+}
+
+var (
+	gzipReaders sync.Pool
+	buffers     = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// maxPooledBuffer keeps a rare huge request from pinning its buffer.
+const maxPooledBuffer = 4 << 20
+
+func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		b.Reset()
+		buffers.Put(b)
+	}
 }
 
 func newRequestID() string {

@@ -16,12 +16,14 @@ import (
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
+	b, err := readFixture(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
+
+func readFixture(name string) ([]byte, error) { return os.ReadFile("testdata/" + name) }
 
 func gzipped(t *testing.T, b []byte) []byte {
 	t.Helper()
