@@ -37,8 +37,10 @@
 // commit). With SyncInterval > 0 callers are woken after write(2) and the
 // writer fsyncs every SyncInterval: a process crash loses nothing, an OS crash
 // up to SyncInterval of acknowledged records. Queued bytes are bounded by
-// MaxPendingBytes; Append waits for room, respecting its context. A closed
-// segment is always fsynced before the next one is created, and a new
+// MaxPendingBytes; Append waits for room, respecting its context, but once
+// its record is queued it waits for the writer's verdict whatever the
+// context, so an error means the record is not in the log (ErrFailed aside).
+// A closed segment is always fsynced before the next one is created, and a new
 // segment's directory entry is fsynced before it is written to.
 //
 // Errors go to every caller of the batch, wrapped with %w, so

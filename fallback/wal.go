@@ -167,7 +167,7 @@ func openWAL(cfg WALConfig, reg prometheus.Registerer, logger *slog.Logger, wrap
 	}
 	w := &WAL{
 		cfg:      cfg,
-		logger:   logger.With("component", "wal", "dir", cfg.Dir),
+		logger:   logger.With("dir", cfg.Dir),
 		m:        newWALMetrics(reg),
 		wrapFile: wrapFile,
 		cur:      &batch{done: make(chan struct{})},
@@ -199,9 +199,11 @@ func openWAL(cfg WALConfig, reg prometheus.Registerer, logger *slog.Logger, wrap
 func (w *WAL) NodeID() string { return w.nodeID }
 
 // Append adds rec to the log and returns its offset. When it returns nil the
-// record is durable according to the sync policy. If ctx is done while Append
-// waits for the writer, it returns the context's error, and the record may or
-// may not be in the log. Append does not keep rec.
+// record is durable according to the sync policy; when it returns an error
+// the record is not in the log (unless the WAL failed: see ErrFailed). ctx
+// bounds only the wait for queue space (MaxPendingBytes): once the record is
+// queued, Append waits for the writer's verdict, which takes one write and
+// one fsync. Append does not keep rec.
 func (w *WAL) Append(ctx context.Context, rec []byte) (uint64, error) {
 	if len(rec) == 0 {
 		return 0, ErrEmptyRecord
@@ -257,11 +259,9 @@ func (w *WAL) Append(ctx context.Context, rec []byte) (uint64, error) {
 		default: // the writer already has a wake-up pending
 		}
 	}
-	select {
-	case <-b.done:
-	case <-ctx.Done():
-		return 0, fmt.Errorf("wait for wal commit: %w", ctx.Err())
-	}
+	// Once queued, the record's fate is decided by the writer alone: waiting
+	// for it (one write and fsync) keeps the outcome definite for the caller.
+	<-b.done
 	if pos >= b.okLen {
 		return 0, b.err
 	}

@@ -214,7 +214,7 @@ func listSegments(dir string) ([]uint64, error) {
 	var bases []uint64
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), segmentSuffix)
-		if !ok || !e.Type().IsRegular() {
+		if !ok || len(name) != 20 || !e.Type().IsRegular() {
 			continue
 		}
 		base, err := strconv.ParseUint(name, 10, 64)
