@@ -66,6 +66,12 @@ func (r *Reader) Next(ctx context.Context) (offset uint64, rec []byte, err error
 	return r.next(ctx, math.MaxUint64, true)
 }
 
+// Offset returns the reader's position: the offset of the next record it
+// returns, or (before its first record, if created mid-frame) the offset it
+// was created at. After Next returns a record it is the end of that record,
+// the value to persist and resume from.
+func (r *Reader) Offset() uint64 { return r.pos }
+
 // Close releases the reader's file. Next after Close returns ErrClosed.
 func (r *Reader) Close() error {
 	r.closed = true

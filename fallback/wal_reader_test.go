@@ -111,7 +111,7 @@ func TestReaderUnblocks(t *testing.T) {
 func TestReaderStartsMidFrame(t *testing.T) {
 	w := openTestWAL(t, WALConfig{Dir: t.TempDir(), SegmentSize: 250})
 	want := appendN(t, w, 0, 40)
-	for _, from := range []int{0, 5, 17, 38} {
+	for _, from := range []int{0, 5, 17, 37} {
 		r := w.NewReader(want[from].off + 2)
 		off, rec, err := r.Next(context.Background())
 		r.Close()
@@ -120,6 +120,9 @@ func TestReaderStartsMidFrame(t *testing.T) {
 		}
 		if exp := want[from+1]; off != exp.off || string(rec) != string(exp.rec) {
 			t.Fatalf("Next from inside record %d: got (%d, %q); want (%d, %q)", from, off, rec, exp.off, exp.rec)
+		}
+		if got, exp := r.Offset(), want[from+2].off; got != exp {
+			t.Fatalf("Offset after record %d: got %d; want %d", from+1, got, exp)
 		}
 	}
 }
