@@ -43,9 +43,11 @@
 // A closed segment is always fsynced before the next one is created, and a new
 // segment's directory entry is fsynced before it is written to.
 //
-// Errors go to every caller of the batch, wrapped with %w, so
+// Errors go to every caller of the batch whose record is not durable (when a
+// batch crosses a rotation, the part fsynced into the closed segment is
+// acknowledged), wrapped with %w, so
 // errors.Is(err, syscall.ENOSPC) works. On a failed write the active segment
-// is truncated back to its size before the batch, so no partial or
+// is truncated back to its size before that write, so no partial or
 // unacknowledged frame is left behind and the WAL keeps working (a full disk
 // refuses writes until space is freed, then recovers). A failed fsync, or a
 // failed roll-back, fails the WAL: after a failed fsync Linux may have dropped
