@@ -36,6 +36,8 @@ type node struct {
 	wal    *fallback.WAL
 	local  *store.Local
 	ready  atomic.Bool
+	// running are the started background services, stopped in reverse order.
+	running []services.Service
 
 	apiLn, adminLn net.Listener
 	api, admin     *http.Server
@@ -80,8 +82,17 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 		return nil, fmt.Errorf("rebuild local store from wal: %w", err)
 	}
 	logger.Info("local store rebuilt from wal", "took", time.Since(began).Round(time.Millisecond), "bytes", n.local.Bytes())
-	if err := services.StartAndAwaitRunning(ctx, n.local); err != nil {
-		return nil, fmt.Errorf("start local store: %w", err)
+	for _, svc := range []struct {
+		name string
+		s    services.Service
+	}{
+		{"local store", n.local},
+		{"wal retention", fallback.NewRetention(n.wal, cfg.Store.Window, time.Minute, logger.With("component", "wal"))},
+	} {
+		if err := services.StartAndAwaitRunning(ctx, svc.s); err != nil {
+			return nil, fmt.Errorf("start %s: %w", svc.name, err)
+		}
+		n.running = append(n.running, svc.s)
 	}
 
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, logger.With("component", "api"))
@@ -131,9 +142,10 @@ func (n *node) close() error {
 	if n.api != nil {
 		_ = n.api.Close()
 	}
-	if n.local != nil && n.local.State() == services.Running {
-		err = errors.Join(err, services.StopAndAwaitTerminated(context.Background(), n.local))
+	for i := len(n.running) - 1; i >= 0; i-- {
+		err = errors.Join(err, services.StopAndAwaitTerminated(context.Background(), n.running[i]))
 	}
+	n.running = nil
 	if n.wal != nil {
 		if cerr := n.wal.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close wal: %w", cerr))
