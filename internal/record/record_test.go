@@ -43,3 +43,21 @@ func TestDecodeRejectsTruncatedRecords(t *testing.T) {
 		}
 	}
 }
+
+func TestShippedAndGapRoundTrip(t *testing.T) {
+	body := AppendGap(nil, Gap{From: 10, To: 99, FirstMs: -1, LastMs: 1767323045123})
+	b := AppendShipped(nil, &Shipped{Origin: "node-a", Offset: 99, Kind: KindGap, Body: body})
+	var s Shipped
+	if err := DecodeShipped(b, &s); err != nil || s.Origin != "node-a" || s.Offset != 99 || s.Kind != KindGap {
+		t.Fatalf("got %+v, %v", s, err)
+	}
+	g, err := DecodeGap(s.Body)
+	if err != nil || g != (Gap{From: 10, To: 99, FirstMs: -1, LastMs: 1767323045123}) {
+		t.Errorf("got %+v, %v", g, err)
+	}
+	d1 := Datum{MetricName: "m", Dimensions: []Dimension{{"a", "b"}}, Unit: "None"}
+	d2 := Datum{MetricName: "m", Dimensions: []Dimension{{"a", "b"}}, Unit: "Count"}
+	if SeriesHash("t", "ns", &d1) == SeriesHash("t", "ns", &d2) || SeriesHash("t", "ns", &d1) != SeriesHash("t", "ns", &d1) {
+		t.Error("series hash must tell units apart and be stable")
+	}
+}
