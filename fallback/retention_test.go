@@ -22,7 +22,8 @@ func TestRetentionTrimsSegmentsOlderThanTheWindow(t *testing.T) {
 	if len(segs) < 4 {
 		t.Fatalf("got %d segments; want several", len(segs))
 	}
-	r := NewRetention(w, time.Hour, time.Minute, nil)
+	shipped := uint64(0)
+	r := NewRetention(w, time.Hour, time.Minute, func() uint64 { return shipped }, nil)
 
 	r.now = func() time.Time { return segs[0].LastWrite.Add(30 * time.Minute) }
 	if err := r.Trim(); err != nil {
@@ -33,6 +34,20 @@ func TestRetentionTrimsSegmentsOlderThanTheWindow(t *testing.T) {
 	}
 
 	r.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.Segments()); got != len(segs) {
+		t.Fatalf("unshipped: got %d segments; want all %d kept for the stream", got, len(segs))
+	}
+	shipped = segs[1].End
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Segments(); got[0].Base != segs[2].Base {
+		t.Fatalf("shipped through segment 1: first segment now %d; want %d", got[0].Base, segs[2].Base)
+	}
+	shipped = w.EndOffset()
 	if err := r.Trim(); err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 		s    services.Service
 	}{
 		{"local store", n.local},
-		{"wal retention", fallback.NewRetention(n.wal, cfg.Store.Window, time.Minute, logger.With("component", "wal"))},
+		{"wal retention", fallback.NewRetention(n.wal, cfg.Store.Window, time.Minute, nil, logger.With("component", "wal"))},
 	} {
 		if err := services.StartAndAwaitRunning(ctx, svc.s); err != nil {
 			return nil, fmt.Errorf("start %s: %w", svc.name, err)

@@ -1,0 +1,375 @@
+package fallback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/grafana/dskit/backoff"
+	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/cellwatch/cellwatch/internal/record"
+)
+
+// Stream is where the shipper sends records: a partitioned log.
+type Stream interface {
+	Partitions() int
+	// Append appends records to partition p as one batch, durably when it returns nil.
+	Append(ctx context.Context, p int, records [][]byte) (first int64, err error)
+}
+
+// ShipperConfig configures the shipper.
+type ShipperConfig struct {
+	StateFile       string        // where the shipped offset and a pending gap are kept
+	MaxBatchBytes   int           // WAL bytes read into one batch; default 1 MiB
+	Linger          time.Duration // how long a batch waits for more records; default 5 ms
+	MaxBacklogBytes uint64        // unshipped WAL bytes kept for the stream; past it the oldest are dropped; default 8 GiB
+	AppendTimeout   time.Duration // bound on one Append to the stream; default 10 s
+	Backoff         backoff.Config
+}
+
+func (c *ShipperConfig) defaults() {
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = 1 << 20
+	}
+	if c.Linger <= 0 {
+		c.Linger = 5 * time.Millisecond
+	}
+	if c.MaxBacklogBytes == 0 {
+		c.MaxBacklogBytes = 8 << 30
+	}
+	if c.AppendTimeout <= 0 {
+		c.AppendTimeout = 10 * time.Second
+	}
+	if c.Backoff.MinBackoff <= 0 {
+		c.Backoff = backoff.Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 30 * time.Second}
+	}
+	c.Backoff.MaxRetries = 0 // the shipper never gives up; the backlog cap bounds what waits
+}
+
+// shipperState is what the shipper persists, atomically, in StateFile.
+type shipperState struct {
+	Shipped uint64      `json:"shipped"`       // WAL offset up to which every record is in the stream
+	Gap     *record.Gap `json:"gap,omitempty"` // dropped records whose marker is not shipped yet
+}
+
+// Shipper tails the WAL and appends its records to the stream, FIFO, in
+// batches, each WAL record split by series into the stream's partitions with
+// its identity (node ID, WAL offset) on every part. When the stream fails it
+// retries with backoff and the backlog stays in the WAL; nothing on the
+// request path waits for it. Past MaxBacklogBytes the oldest unshipped
+// segments are dropped, counted, and a gap marker is shipped once the
+// stream takes writes again.
+type Shipper struct {
+	services.Service
+	cfg    ShipperConfig
+	wal    *WAL
+	stream Stream
+	logger *slog.Logger
+
+	mu        sync.Mutex
+	state     shipperState
+	persisted time.Time
+
+	shippedRecords prometheus.Counter
+	shippedBytes   prometheus.Counter
+	appendErrors   prometheus.Counter
+	droppedBytes   prometheus.Counter
+	gapsShipped    prometheus.Counter
+}
+
+// NewShipper returns the shipper service, resuming from the state file.
+func NewShipper(cfg ShipperConfig, wal *WAL, stream Stream, reg prometheus.Registerer, logger *slog.Logger) (*Shipper, error) {
+	cfg.defaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Shipper{cfg: cfg, wal: wal, stream: stream, logger: logger}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	f := promauto.With(reg)
+	s.shippedRecords = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_records_total", Help: "WAL records shipped to the stream."})
+	s.shippedBytes = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_bytes_total", Help: "WAL bytes shipped to the stream."})
+	s.appendErrors = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_append_errors_total", Help: "Failed appends to the stream (each is retried)."})
+	s.droppedBytes = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_dropped_bytes_total", Help: "Unshipped WAL bytes dropped because the backlog passed its cap."})
+	s.gapsShipped = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_gaps_shipped_total", Help: "Gap markers shipped for dropped backlog."})
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_backlog_bytes", Help: "WAL bytes not yet in the stream."},
+		func() float64 { return float64(s.Backlog()) })
+	s.Service = services.NewBasicService(nil, s.run, s.stopping)
+	return s, nil
+}
+
+// Shipped returns the WAL offset up to which every record is in the stream
+// (or was dropped over the cap).
+func (s *Shipper) Shipped() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.Shipped
+}
+
+// Backlog returns the WAL bytes not yet shipped.
+func (s *Shipper) Backlog() uint64 {
+	end, shipped := s.wal.EndOffset(), s.Shipped()
+	if end < shipped {
+		return 0
+	}
+	return end - shipped
+}
+
+func (s *Shipper) run(ctx context.Context) error {
+	bo := backoff.New(ctx, s.cfg.Backoff)
+	r := s.wal.NewReader(s.Shipped())
+	defer func() { r.Close() }()
+	b := newShipBatch(s.stream.Partitions())
+	for ctx.Err() == nil {
+		if s.enforceCap() {
+			r.Close()
+			r = s.wal.NewReader(s.Shipped())
+			b.reset()
+		}
+		if err := s.shipGap(ctx); err != nil {
+			s.failed(ctx, bo, "ship gap marker", err)
+			continue
+		}
+		if b.empty() {
+			if err := s.fill(ctx, r, b); err != nil {
+				if errors.Is(err, ErrTruncated) { // retention deleted what we had not read: count it as dropped
+					s.dropTo(s.wal.FirstOffset())
+					r.Close()
+					r = s.wal.NewReader(s.Shipped())
+					b.reset()
+				} else if ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+					s.logger.Warn("read wal for shipping", "err", err)
+				}
+				if errors.Is(err, ErrClosed) {
+					return nil
+				}
+				continue
+			}
+		}
+		if err := s.ship(ctx, b); err != nil {
+			s.failed(ctx, bo, "append to stream", err)
+			continue
+		}
+		bo.Reset()
+		s.advance(b.end, false)
+		s.shippedRecords.Add(float64(b.records))
+		s.shippedBytes.Add(float64(b.bytes))
+		b.reset()
+	}
+	return nil
+}
+
+func (s *Shipper) failed(ctx context.Context, bo *backoff.Backoff, what string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.appendErrors.Inc()
+	s.logger.Warn("shipper retrying", "op", what, "err", err, "retry_in", bo.NextDelay(), "backlog_bytes", s.Backlog())
+	bo.Wait()
+}
+
+func (s *Shipper) stopping(error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.persistLocked()
+}
+
+// fill reads the next batch: it waits for one record, then takes what
+// arrives within Linger, up to MaxBatchBytes.
+func (s *Shipper) fill(ctx context.Context, r *Reader, b *shipBatch) error {
+	off, rec, err := r.Next(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.add(s.wal.NodeID(), off, rec); err != nil {
+		s.logger.Warn("skip undecodable wal record", "offset", off, "err", err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.cfg.Linger)
+	defer cancel()
+	for b.bytes < s.cfg.MaxBatchBytes {
+		off, rec, err := r.Next(lctx)
+		if err != nil {
+			break
+		}
+		if err := b.add(s.wal.NodeID(), off, rec); err != nil {
+			s.logger.Warn("skip undecodable wal record", "offset", off, "err", err)
+		}
+	}
+	b.end = r.Offset()
+	return nil
+}
+
+// ship appends the batch's parts, partition by partition. A retry after a
+// partial failure appends some parts again; consumers drop them by their
+// (origin, WAL offset).
+func (s *Shipper) ship(ctx context.Context, b *shipBatch) error {
+	for p, msgs := range b.parts {
+		if len(msgs) == 0 {
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, s.cfg.AppendTimeout)
+		_, err := s.stream.Append(actx, p, msgs)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("append partition %d: %w", p, err)
+		}
+		b.parts[p] = nil // shipped; a retry of this batch skips it
+	}
+	return nil
+}
+
+// enforceCap drops the oldest unshipped segments while the backlog is over
+// its cap; it reports whether it dropped anything.
+func (s *Shipper) enforceCap() bool {
+	if s.Backlog() <= s.cfg.MaxBacklogBytes {
+		return false
+	}
+	end := s.wal.EndOffset()
+	for _, seg := range s.wal.Segments() {
+		if seg.Active || end-seg.Base <= s.cfg.MaxBacklogBytes {
+			return s.dropTo(seg.Base) // whole segments go; the cap's granularity is one segment
+		}
+	}
+	return false
+}
+
+// dropTo gives up shipping WAL records below off and remembers a gap for
+// them; it reports whether there was anything to drop.
+func (s *Shipper) dropTo(off uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := s.state.Shipped
+	if off <= from {
+		return false
+	}
+	g := record.Gap{From: from, To: off, FirstMs: -1, LastMs: -1}
+	for _, seg := range s.wal.Segments() {
+		switch {
+		case seg.End <= from:
+			g.FirstMs = seg.LastWrite.UnixMilli() // writes after it may be in the gap
+		case seg.Base < off:
+			g.LastMs = seg.LastWrite.UnixMilli()
+		}
+	}
+	if s.state.Gap != nil { // an earlier gap not shipped yet: widen it
+		g.From, g.FirstMs = s.state.Gap.From, s.state.Gap.FirstMs
+	}
+	s.state.Gap = &g
+	s.droppedBytes.Add(float64(off - from))
+	s.logger.Error("shipper backlog over its cap: dropped the oldest unshipped WAL data; the long-term store will report the gap",
+		"dropped_bytes", off-from, "from_offset", from, "to_offset", off, "cap_bytes", s.cfg.MaxBacklogBytes)
+	s.state.Shipped = off
+	if err := s.persistLocked(); err != nil {
+		s.logger.Error("persist shipper state", "err", err)
+	}
+	return true
+}
+
+// shipGap ships a pending gap marker to every partition.
+func (s *Shipper) shipGap(ctx context.Context) error {
+	s.mu.Lock()
+	g := s.state.Gap
+	s.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	msg := record.AppendShipped(nil, &record.Shipped{Origin: s.wal.NodeID(), Offset: g.To, Kind: record.KindGap, Body: record.AppendGap(nil, *g)})
+	for p := range s.stream.Partitions() {
+		actx, cancel := context.WithTimeout(ctx, s.cfg.AppendTimeout)
+		_, err := s.stream.Append(actx, p, [][]byte{msg})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("append gap to partition %d: %w", p, err)
+		}
+	}
+	s.gapsShipped.Inc()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Gap != nil && *s.state.Gap == *g {
+		s.state.Gap = nil
+	}
+	return s.persistLocked()
+}
+
+// advance records that everything below off is in the stream; the state file
+// is written at most twice a second (a crash re-ships at most that much, and
+// consumers drop the repeats).
+func (s *Shipper) advance(off uint64, force bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if off > s.state.Shipped {
+		s.state.Shipped = off
+	}
+	if force || time.Since(s.persisted) >= 500*time.Millisecond {
+		if err := s.persistLocked(); err != nil {
+			s.logger.Error("persist shipper state", "err", err)
+		}
+	}
+}
+
+func (s *Shipper) load() error {
+	raw, err := os.ReadFile(s.cfg.StateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		s.state.Shipped = s.wal.FirstOffset()
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read shipper state: %w", err)
+	}
+	if err := json.Unmarshal(raw, &s.state); err != nil {
+		return fmt.Errorf("parse shipper state %s: %w", s.cfg.StateFile, err)
+	}
+	if first := s.wal.FirstOffset(); s.state.Shipped < first {
+		s.state.Shipped = first // retention removed records below it (their gap, if any, is already recorded)
+	}
+	return nil
+}
+
+func (s *Shipper) persistLocked() error {
+	raw, _ := json.Marshal(s.state)
+	if err := writeFileAtomic(s.cfg.StateFile, raw); err != nil {
+		return fmt.Errorf("write shipper state: %w", err)
+	}
+	s.persisted = time.Now()
+	return nil
+}
+
+// writeFileAtomic replaces path with data so that a crash leaves the old or
+// the new content, never a mix.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
