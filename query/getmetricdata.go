@@ -44,7 +44,7 @@ type dataResult struct {
 }
 
 // GetMetricData serves the operation of that name.
-func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http.Header) (awsapi.Object, error) {
 	in := req.Input
 	queries, err := parseDataQueries(in)
 	if err != nil {
@@ -81,12 +81,18 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, _ http.H
 	labelQueries(queries)
 	tenant := awsapi.TenantOf(req)
 	var results []dataResult
+	var used answered
 	for _, q := range queries {
 		if !q.returnData {
 			continue
 		}
-		results = append(results, s.runDataQuery(tenant, q, start, end, scanBy))
+		r, err := s.runDataQuery(req, tenant, q, start, end, scanBy, &used)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, r)
 	}
+	used.write(hdr)
 	page, next := paginate(results, offset, int(limit))
 	out := awsapi.Obj("MetricDataResults", page)
 	if next > 0 {
@@ -208,19 +214,26 @@ func labelQueries(queries []dataQuery) {
 	}
 }
 
-func (s *Service) runDataQuery(tenant string, q dataQuery, start, end time.Time, scanBy string) dataResult {
+func (s *Service) runDataQuery(req *awsapi.Request, tenant string, q dataQuery, start, end time.Time, scanBy string, used *answered) (dataResult, error) {
 	res := dataResult{id: q.id, label: q.label}
 	from, to := alignStart(start.Unix(), q.period), ceilSeconds(end)
-	if q.period < 60 && s.now().Sub(time.Unix(from, 0)) > highResWindow {
-		return res // sub-minute data is kept for three hours only
+	if !s.highResAvailable(from, q.period) {
+		return res, nil // sub-minute data is kept for three hours only
 	}
-	var refs []store.SeriesRef
-	for _, ref := range s.store.Lookup(tenant, q.metric.namespace, q.metric.name, q.metric.dims) {
-		if q.unit == "" || s.store.Key(ref).Unit == q.unit {
-			refs = append(refs, ref)
+	plan, err := s.plan(req, from, to)
+	if err != nil {
+		return res, err
+	}
+	periods := map[int64]*store.Aggregate{}
+	for _, byPeriod := range s.unitPeriods(plan, tenant, q.metric, q.unit, from, q.period, used) {
+		for p, a := range byPeriod {
+			if acc := periods[p]; acc != nil {
+				acc.Merge(a) // without a Unit filter, units merge as CloudWatch's GetMetricData does
+			} else {
+				periods[p] = a
+			}
 		}
 	}
-	periods := s.periods(refs, from, to, q.period)
 	starts := make([]int64, 0, len(periods))
 	for p := range periods {
 		starts = append(starts, p)
@@ -235,7 +248,7 @@ func (s *Service) runDataQuery(tenant string, q dataQuery, start, end time.Time,
 			res.values = append(res.values, v)
 		}
 	}
-	return res
+	return res, nil
 }
 
 // paginate returns the page of results that starts at datapoint offset

@@ -78,7 +78,7 @@ func timeRange(in awsapi.Input) (start, end time.Time, err error) {
 }
 
 // GetMetricStatistics serves the operation of that name.
-func (s *Service) GetMetricStatistics(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+func (s *Service) GetMetricStatistics(_ context.Context, req *awsapi.Request, hdr http.Header) (awsapi.Object, error) {
 	in := req.Input
 	metric, err := parseMetric(in, "")
 	if err != nil {
@@ -112,12 +112,17 @@ func (s *Service) GetMetricStatistics(_ context.Context, req *awsapi.Request, _ 
 	if n := (to - start.Unix() + period - 1) / period; n > maxStatDatapoints {
 		return nil, awsapi.InvalidParameterCombination("You have requested up to %d datapoints, which exceeds the limit of %d. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", n, maxStatDatapoints)
 	}
-	out := awsapi.Obj("Label", metric.name)
-	datapoints := awsapi.List{}
-	if period >= 60 || s.now().Sub(time.Unix(from, 0)) <= highResWindow {
-		datapoints = s.statDatapoints(awsapi.TenantOf(req), metric, unit, from, to, period, stats)
+	plan, err := s.plan(req, from, to)
+	if err != nil {
+		return nil, err
 	}
-	return out.Add("Datapoints", datapoints), nil
+	var used answered
+	datapoints := awsapi.List{}
+	if s.highResAvailable(from, period) {
+		datapoints = statDatapoints(s.unitPeriods(plan, awsapi.TenantOf(req), metric, unit, from, period, &used), stats)
+	}
+	used.write(hdr)
+	return awsapi.Obj("Label", metric.name, "Datapoints", datapoints), nil
 }
 
 func ceilSeconds(t time.Time) int64 {
@@ -158,19 +163,15 @@ func parseStatistics(in awsapi.Input) ([]statistic, error) {
 }
 
 // statDatapoints builds the datapoints: one per period and unit with data.
-func (s *Service) statDatapoints(tenant string, m metricRef, unit string, from, to, period int64, stats []statistic) awsapi.List {
+func statDatapoints(units map[string]map[int64]*store.Aggregate, stats []statistic) awsapi.List {
 	type point struct {
 		agg  *store.Aggregate
 		unit string
 	}
 	var points []point
-	for _, ref := range s.store.Lookup(tenant, m.namespace, m.name, m.dims) {
-		key := s.store.Key(ref)
-		if unit != "" && key.Unit != unit {
-			continue
-		}
-		for _, agg := range s.periods([]store.SeriesRef{ref}, from, to, period) {
-			points = append(points, point{agg, key.Unit})
+	for unit, periods := range units {
+		for _, agg := range periods {
+			points = append(points, point{agg, unit})
 		}
 	}
 	slices.SortFunc(points, func(a, b point) int {

@@ -33,7 +33,7 @@ type listedMetric struct {
 }
 
 // ListMetrics serves the operation of that name.
-func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, hdr http.Header) (awsapi.Object, error) {
 	in := req.Input
 	ns, name := in.String("Namespace"), in.String("MetricName")
 	filters, err := parseDimensionFilters(in)
@@ -54,9 +54,14 @@ func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, _ http.Hea
 			return nil, err
 		}
 	}
+	plan, err := s.plan(req, -1<<62, 1<<62)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	var found []listedMetric
-	s.store.Series(awsapi.TenantOf(req), func(_ store.SeriesRef, key *store.SeriesKey, newest int64) bool {
+	var used answered
+	visit := func(_ store.SeriesRef, key *store.SeriesKey, newest int64) bool {
 		if (ns != "" && key.Namespace != ns) || (name != "" && key.MetricName != name) ||
 			newest < activeSince || !matchDimensions(key.Dimensions, filters) {
 			return true
@@ -68,7 +73,12 @@ func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, _ http.Hea
 			found = append(found, m)
 		}
 		return true
-	})
+	}
+	for _, src := range plan {
+		used.add(src.name)
+		src.st.Series(awsapi.TenantOf(req), visit)
+	}
+	used.write(hdr)
 	slices.SortFunc(found, func(a, b listedMetric) int { return strings.Compare(a.sortKey, b.sortKey) })
 	out := awsapi.Object{}
 	page := found[:min(len(found), listPageSize)]

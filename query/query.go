@@ -19,20 +19,38 @@ type Store interface {
 	Series(tenant string, fn func(ref store.SeriesRef, key *store.SeriesKey, newest int64) bool)
 }
 
-// Service serves the read operations.
-type Service struct {
-	store  Store
-	now    func() time.Time
-	logger *slog.Logger
+// PeriodStore is a Store that keeps several roll-up tiers and can read the
+// coarsest one that still answers a period exactly (optional).
+type PeriodStore interface {
+	RangePeriod(ref store.SeriesRef, start, end, period int64, fn func(a *store.Aggregate))
 }
 
-// New returns a Service reading st. now may be nil (time.Now).
-func New(st Store, now func() time.Time, logger *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+// Config says which stores answer, and for which time.
+type Config struct {
+	Local    Store         // the node's recent window; required
+	LongTerm Store         // everything older; nil on a node without one
+	Window   time.Duration // how far back the local store answers; default 3 h
+	Now      func() time.Time
+}
+
+// Service serves the read operations.
+type Service struct {
+	local, longTerm Store
+	window          time.Duration
+	now             func() time.Time
+	logger          *slog.Logger
+}
+
+// New returns a Service reading the configured stores.
+func New(cfg Config, logger *slog.Logger) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 3 * time.Hour
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, now: now, logger: logger}
+	return &Service{local: cfg.Local, longTerm: cfg.LongTerm, window: cfg.Window, now: cfg.Now, logger: logger}
 }

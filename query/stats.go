@@ -92,21 +92,3 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
-
-// periods merges the buckets of refs in [start, end) into one aggregate per
-// period that has data; the key is the period's start.
-func (s *Service) periods(refs []store.SeriesRef, start, end, period int64) map[int64]*store.Aggregate {
-	out := map[int64]*store.Aggregate{}
-	for _, ref := range refs {
-		s.store.Range(ref, start, end, func(a *store.Aggregate) {
-			p := start + floorDiv(a.Start-start, period)*period
-			acc := out[p]
-			if acc == nil {
-				acc = &store.Aggregate{Start: p, Width: period}
-				out[p] = acc
-			}
-			acc.Merge(a)
-		})
-	}
-	return out
-}

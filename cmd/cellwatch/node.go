@@ -97,7 +97,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, logger.With("component", "api"))
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, logger)
-	q := query.New(n.local, nil, logger.With("component", "query"))
+	q := query.New(query.Config{Local: n.local, Window: cfg.Store.Window}, logger.With("component", "query"))
 	srv.Register("PutMetricData", metrics.PutMetricData)
 	srv.Register("GetMetricStatistics", q.GetMetricStatistics)
 	srv.Register("GetMetricData", q.GetMetricData)
