@@ -34,6 +34,7 @@ type ShipperConfig struct {
 	MaxBacklogBytes uint64        // unshipped WAL bytes kept for the stream; past it the oldest are dropped; default 8 GiB
 	AppendTimeout   time.Duration // bound on one Append to the stream; default 10 s
 	Backoff         backoff.Config
+	Health          HealthConfig
 }
 
 func (c *ShipperConfig) defaults() {
@@ -78,6 +79,7 @@ type Shipper struct {
 	mu        sync.Mutex
 	state     shipperState
 	persisted time.Time
+	health    *health
 
 	shippedRecords prometheus.Counter
 	shippedBytes   prometheus.Counter
@@ -104,6 +106,10 @@ func NewShipper(cfg ShipperConfig, wal *WAL, stream Stream, reg prometheus.Regis
 	s.gapsShipped = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_gaps_shipped_total", Help: "Gap markers shipped for dropped backlog."})
 	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_backlog_bytes", Help: "WAL bytes not yet in the stream."},
 		func() float64 { return float64(s.Backlog()) })
+	modeGauge := f.NewGaugeVec(prometheus.GaugeOpts{Name: "cellwatch_node_mode", Help: "1 for the node's current health mode (healthy, degraded, recovering)."}, []string{"mode"})
+	s.health = newHealth(cfg.Health, modeGauge, func(from, to Mode) {
+		logger.Warn("health mode changed", "from", from, "to", to, "backlog_bytes", s.Backlog())
+	})
 	s.Service = services.NewBasicService(nil, s.run, s.stopping)
 	return s, nil
 }
@@ -117,13 +123,19 @@ func (s *Shipper) Shipped() uint64 {
 }
 
 // Backlog returns the WAL bytes not yet shipped.
-func (s *Shipper) Backlog() uint64 {
-	end, shipped := s.wal.EndOffset(), s.Shipped()
+func (s *Shipper) Backlog() uint64 { return s.backlogAfter(s.Shipped()) }
+
+func (s *Shipper) backlogAfter(shipped uint64) uint64 {
+	end := s.wal.EndOffset()
 	if end < shipped {
 		return 0
 	}
 	return end - shipped
 }
+
+// Health returns the node's mode towards the stream, since when it holds,
+// and the last problem the shipper met ("" when none).
+func (s *Shipper) Health() (mode Mode, since time.Time, lastError string) { return s.health.state() }
 
 func (s *Shipper) run(ctx context.Context) error {
 	bo := backoff.New(ctx, s.cfg.Backoff)
@@ -156,11 +168,14 @@ func (s *Shipper) run(ctx context.Context) error {
 				continue
 			}
 		}
+		s.health.pace(ctx, b.bytes)
+		began := time.Now()
 		if err := s.ship(ctx, b); err != nil {
 			s.failed(ctx, bo, "append to stream", err)
 			continue
 		}
 		bo.Reset()
+		s.health.succeeded(time.Since(began), s.backlogAfter(b.end))
 		s.advance(b.end, false)
 		s.shippedRecords.Add(float64(b.records))
 		s.shippedBytes.Add(float64(b.bytes))
@@ -174,6 +189,7 @@ func (s *Shipper) failed(ctx context.Context, bo *backoff.Backoff, what string, 
 		return
 	}
 	s.appendErrors.Inc()
+	s.health.failed(err)
 	s.logger.Warn("shipper retrying", "op", what, "err", err, "retry_in", bo.NextDelay(), "backlog_bytes", s.Backlog())
 	bo.Wait()
 }

@@ -1,0 +1,148 @@
+package fallback
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Mode is the node's health towards its stream (DESIGN.md §7).
+type Mode string
+
+// The health modes.
+const (
+	// ModeHealthy: the stream acknowledges within its budget; the backlog is small.
+	ModeHealthy Mode = "healthy"
+	// ModeDegraded: the stream fails or is slower than its budget; the shipper
+	// backs off, the backlog grows on local disk, reads and alarms go on locally.
+	ModeDegraded Mode = "degraded"
+	// ModeRecovering: the stream takes writes again and the backlog drains at
+	// a bounded rate.
+	ModeRecovering Mode = "recovering"
+)
+
+var modes = []Mode{ModeHealthy, ModeDegraded, ModeRecovering}
+
+// HealthConfig tunes the circuit and the catch-up.
+type HealthConfig struct {
+	AckBudget        time.Duration // an append slower than this degrades the node; default 2 s
+	CatchUpBytesPerS int64         // WAL bytes per second shipped while recovering; default 32 MiB/s
+	RecoveredBacklog uint64        // backlog at or below which recovering ends; default 4 MiB
+}
+
+func (c *HealthConfig) defaults() {
+	if c.AckBudget <= 0 {
+		c.AckBudget = 2 * time.Second
+	}
+	if c.CatchUpBytesPerS <= 0 {
+		c.CatchUpBytesPerS = 32 << 20
+	}
+	if c.RecoveredBacklog == 0 {
+		c.RecoveredBacklog = 4 << 20
+	}
+}
+
+// health tracks the mode from the shipper's append results.
+type health struct {
+	cfg      HealthConfig
+	mu       sync.Mutex
+	mode     Mode
+	since    time.Time
+	lastErr  string
+	onChange func(from, to Mode)
+	gauge    *prometheus.GaugeVec
+
+	// token bucket of the catch-up rate
+	tokens float64
+	last   time.Time
+}
+
+func newHealth(cfg HealthConfig, gauge *prometheus.GaugeVec, onChange func(from, to Mode)) *health {
+	cfg.defaults()
+	h := &health{cfg: cfg, mode: ModeHealthy, since: time.Now(), gauge: gauge, onChange: onChange}
+	h.publish()
+	return h
+}
+
+func (h *health) publish() {
+	for _, m := range modes {
+		v := 0.0
+		if m == h.mode {
+			v = 1
+		}
+		h.gauge.WithLabelValues(string(m)).Set(v)
+	}
+}
+
+func (h *health) set(to Mode) {
+	if h.mode == to {
+		return
+	}
+	from := h.mode
+	h.mode, h.since = to, time.Now()
+	h.publish()
+	if h.onChange != nil {
+		h.onChange(from, to)
+	}
+}
+
+// failed records a failed append: the circuit opens.
+func (h *health) failed(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastErr = err.Error()
+	h.set(ModeDegraded)
+}
+
+// succeeded records an append that took d, with backlog bytes left.
+func (h *health) succeeded(d time.Duration, backlog uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case d > h.cfg.AckBudget:
+		h.lastErr = "stream acknowledged after " + d.Round(time.Millisecond).String() + ", over the " + h.cfg.AckBudget.String() + " budget"
+		h.set(ModeDegraded)
+	case backlog > h.cfg.RecoveredBacklog:
+		h.set(ModeRecovering)
+	default:
+		h.set(ModeHealthy)
+	}
+}
+
+// state returns the mode, since when, and the last problem seen.
+func (h *health) state() (Mode, time.Time, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mode, h.since, h.lastErr
+}
+
+// pace waits, while recovering, until n more bytes may be shipped, so
+// catch-up traffic leaves the node's cores and disk to live requests.
+func (h *health) pace(ctx context.Context, n int) {
+	h.mu.Lock()
+	if h.mode != ModeRecovering {
+		h.tokens, h.last = 0, time.Time{}
+		h.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	rate := float64(h.cfg.CatchUpBytesPerS)
+	if !h.last.IsZero() {
+		h.tokens = min(rate, h.tokens+now.Sub(h.last).Seconds()*rate) // at most one second of burst
+	}
+	h.last = now
+	h.tokens -= float64(n)
+	wait := time.Duration(-h.tokens / rate * float64(time.Second))
+	h.mu.Unlock()
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
