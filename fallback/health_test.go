@@ -46,6 +46,7 @@ func TestHealthModesFollowTheStream(t *testing.T) {
 			if err := fs.Set(Fault{}); err != nil {
 				t.Fatal(err)
 			}
+			appendMetrics(t, w, 3) // the mode is judged on appends: live writes go on
 			waitFor(t, "healthy once the stream is back and the backlog drained", func() bool { return mode() == ModeHealthy && s.Backlog() == 0 })
 		})
 	}
