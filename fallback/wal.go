@@ -2,31 +2,28 @@ package fallback
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 const (
 	// MaxRecordSize is the largest record Append accepts, in bytes.
-	MaxRecordSize = 16 << 20
+	MaxRecordSize = seglog.MaxRecordSize
 
 	// DefaultSegmentSize is the segment size used when WALConfig.SegmentSize is 0.
 	DefaultSegmentSize = 64 << 20
 	// DefaultMaxPendingBytes is the queue bound used when WALConfig.MaxPendingBytes is 0.
 	DefaultMaxPendingBytes = 64 << 20
 
-	frameHeaderSize = 8 // uint32 length + uint32 CRC-32C
-	maxSpareBuffer  = 4 << 20
+	frameHeaderSize = seglog.FrameHeaderSize // uint32 length + uint32 CRC-32C
 )
 
 var (
@@ -47,8 +44,6 @@ var (
 	// accepts no more records; reopen it (restart the process).
 	ErrFailed = errors.New("wal failed")
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // WALConfig configures the write-ahead log.
 type WALConfig struct {
@@ -72,69 +67,21 @@ type WALConfig struct {
 
 // segmentFile is the part of *os.File the writer uses; tests substitute it to
 // inject I/O errors.
-type segmentFile interface {
-	io.Writer
-	Sync() error
-	Truncate(size int64) error
-	Close() error
-}
+type segmentFile = seglog.File
 
 // WAL is a segmented, checksummed write-ahead log with group commit. It is
-// safe for concurrent use.
+// safe for concurrent use. The files, frames, writer, readers and truncation
+// are internal/seglog's (byte offsets, ".wal" segments); the WAL adds the
+// node identity, the directory lock, its errors and its metrics.
 type WAL struct {
 	cfg      WALConfig
 	logger   *slog.Logger
 	m        *walMetrics
 	nodeID   string
 	lockFile *os.File
-	wrapFile func(*os.File) segmentFile
+	log      *seglog.Log
 
-	// mu guards the append queue and the lifecycle flags.
-	mu      sync.Mutex
-	cur     *batch        // batch being filled by Append
-	spare   []byte        // recycled batch buffer
-	pending int64         // bytes in cur and in the batch being written
-	spaceCh chan struct{} // closed when pending bytes are released; nil when nobody waits
-	closed  bool
-	failErr error // sticky; wraps ErrFailed
-
-	kick      chan struct{}   // a record was added to an empty batch
-	syncReq   chan chan error // Sync requests
-	stopCh    chan struct{}
-	doneCh    chan struct{} // closed when the writer goroutine has exited
 	closeOnce sync.Once
-	closeErr  error
-
-	// stateMu guards what readers and Segments look at.
-	stateMu  sync.RWMutex
-	segs     []*segment // sorted by base; the last one is active
-	durable  uint64     // every record below it is fsynced; readers stop here
-	notify   chan struct{}
-	isClosed bool
-	closedCh chan struct{}
-
-	ackedEnd atomic.Uint64 // EndOffset: end of the acknowledged records
-
-	// Owned by the writer goroutine.
-	active     segmentFile
-	activeBase uint64
-	activeSize int64
-	end        uint64 // end of the written bytes
-	synced     uint64 // end of the fsynced bytes
-	dirty      bool   // written since the last fsync
-}
-
-// batch is a group of records written with one write and, in the default
-// policy, made durable with one fsync.
-type batch struct {
-	buf  []byte // encoded frames
-	n    int    // records in buf
-	done chan struct{}
-
-	// Set by the writer before done is closed.
-	base  uint64 // offset of buf[0]
-	okLen int    // records at positions below okLen were acknowledged
-	err   error  // the error of the records at positions okLen and above
 }
 
 // OpenWAL opens the WAL in cfg.Dir, creating it if needed. It repairs a torn
@@ -162,35 +109,17 @@ func openWAL(cfg WALConfig, reg prometheus.Registerer, logger *slog.Logger, wrap
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if wrapFile == nil {
-		wrapFile = func(f *os.File) segmentFile { return f }
-	}
 	w := &WAL{
-		cfg:      cfg,
-		logger:   logger.With("dir", cfg.Dir),
-		m:        newWALMetrics(reg),
-		wrapFile: wrapFile,
-		cur:      &batch{done: make(chan struct{})},
-		kick:     make(chan struct{}, 1),
-		syncReq:  make(chan chan error),
-		stopCh:   make(chan struct{}),
-		doneCh:   make(chan struct{}),
-		notify:   make(chan struct{}),
-		closedCh: make(chan struct{}),
+		cfg:    cfg,
+		logger: logger.With("dir", cfg.Dir),
+		m:      newWALMetrics(reg),
 	}
-	if err := w.load(); err != nil {
-		if w.active != nil {
-			_ = w.active.Close()
-		}
+	if err := w.load(wrapFile); err != nil {
 		if w.lockFile != nil {
 			_ = w.lockFile.Close()
 		}
 		return nil, fmt.Errorf("open wal %s: %w", cfg.Dir, err)
 	}
-	w.ackedEnd.Store(w.end)
-	w.m.endOffset.Set(float64(w.end))
-	w.m.segments.Set(float64(len(w.segs)))
-	go w.run()
 	return w, nil
 }
 
@@ -205,100 +134,24 @@ func (w *WAL) NodeID() string { return w.nodeID }
 // queued, Append waits for the writer's verdict, which takes one write and
 // one fsync. Append does not keep rec.
 func (w *WAL) Append(ctx context.Context, rec []byte) (uint64, error) {
-	if len(rec) == 0 {
-		return 0, ErrEmptyRecord
-	}
-	if len(rec) > MaxRecordSize {
-		return 0, fmt.Errorf("append %d-byte record: %w", len(rec), ErrRecordTooLarge)
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	crc := crc32.Checksum(rec, castagnoli)
-	size := int64(frameHeaderSize + len(rec))
-
-	w.mu.Lock()
-	for {
-		if w.closed {
-			w.mu.Unlock()
-			return 0, ErrClosed
-		}
-		if w.failErr != nil {
-			err := w.failErr
-			w.mu.Unlock()
-			return 0, err
-		}
-		if w.pending == 0 || w.pending+size <= w.cfg.MaxPendingBytes {
-			break
-		}
-		if w.spaceCh == nil {
-			w.spaceCh = make(chan struct{})
-		}
-		ch := w.spaceCh
-		w.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return 0, fmt.Errorf("wait for wal queue space: %w", ctx.Err())
-		}
-		w.mu.Lock()
-	}
-	b := w.cur
-	pos := len(b.buf)
-	b.buf = binary.LittleEndian.AppendUint32(b.buf, uint32(len(rec)))
-	b.buf = binary.LittleEndian.AppendUint32(b.buf, crc)
-	b.buf = append(b.buf, rec...)
-	b.n++
-	first := b.n == 1
-	w.pending += size
-	w.mu.Unlock()
-
-	if first {
-		select {
-		case w.kick <- struct{}{}:
-		default: // the writer already has a wake-up pending
-		}
-	}
-	// Once queued, the record's fate is decided by the writer alone: waiting
-	// for it (one write and fsync) keeps the outcome definite for the caller.
-	<-b.done
-	if pos >= b.okLen {
-		return 0, b.err
-	}
-	return b.base + uint64(pos), nil
+	return w.log.Append(ctx, rec)
 }
 
 // Sync writes every queued record and fsyncs the active segment. It is
 // needed only with SyncInterval > 0.
-func (w *WAL) Sync() error {
-	reply := make(chan error, 1)
-	select {
-	case w.syncReq <- reply:
-		return <-reply
-	case <-w.doneCh:
-		return ErrClosed
-	}
-}
+func (w *WAL) Sync() error { return w.log.Sync() }
 
 // Err returns nil while the WAL accepts records, and the error wrapping
 // ErrFailed once it has failed.
-func (w *WAL) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.failErr
-}
+func (w *WAL) Err() error { return w.log.Err() }
 
 // EndOffset returns the offset the next record will get once every Append in
 // flight has returned: every acknowledged record has a lower offset.
-func (w *WAL) EndOffset() uint64 { return w.ackedEnd.Load() }
+func (w *WAL) EndOffset() uint64 { return w.log.EndOffset() }
 
 // FirstOffset returns the offset of the oldest retained record (the base of
 // the oldest segment).
-func (w *WAL) FirstOffset() uint64 {
-	w.stateMu.RLock()
-	defer w.stateMu.RUnlock()
-	return w.segs[0].base
-}
+func (w *WAL) FirstOffset() uint64 { return w.log.FirstOffset() }
 
 // SegmentInfo describes one segment file.
 type SegmentInfo struct {
@@ -311,11 +164,10 @@ type SegmentInfo struct {
 
 // Segments lists the retained segments, oldest first; the last one is active.
 func (w *WAL) Segments() []SegmentInfo {
-	w.stateMu.RLock()
-	defer w.stateMu.RUnlock()
-	out := make([]SegmentInfo, len(w.segs))
-	for i, s := range w.segs {
-		out[i] = SegmentInfo{Base: s.base, End: s.base + uint64(s.size), Size: s.size, LastWrite: s.lastWrite, Active: i == len(w.segs)-1}
+	segs := w.log.Segments()
+	out := make([]SegmentInfo, len(segs))
+	for i, s := range segs {
+		out[i] = SegmentInfo(s)
 	}
 	return out
 }
@@ -325,30 +177,8 @@ func (w *WAL) Segments() []SegmentInfo {
 // unique across restarts. Readers positioned in a deleted segment get
 // ErrTruncated.
 func (w *WAL) TruncateBefore(offset uint64) error {
-	w.stateMu.Lock()
-	if w.isClosed {
-		w.stateMu.Unlock()
-		return ErrClosed
-	}
-	k := 0
-	for k < len(w.segs)-1 && w.segs[k].base+uint64(w.segs[k].size) <= offset {
-		k++
-	}
-	removed := w.segs[:k]
-	w.segs = append([]*segment(nil), w.segs[k:]...)
-	w.m.segments.Set(float64(len(w.segs)))
-	w.stateMu.Unlock()
-
-	var errs []error
-	for _, s := range removed {
-		if err := os.Remove(segmentPath(w.cfg.Dir, s.base)); err != nil {
-			errs = append(errs, fmt.Errorf("remove segment %d: %w", s.base, err))
-		}
-	}
-	if len(removed) > 0 {
-		w.logger.Debug("deleted wal segments", "count", len(removed), "before", offset)
-	}
-	return errors.Join(errs...)
+	_, err := w.log.TruncateBefore(offset)
+	return err
 }
 
 // Close writes and fsyncs every queued record, stops the writer, closes the
@@ -357,36 +187,10 @@ func (w *WAL) TruncateBefore(offset uint64) error {
 func (w *WAL) Close() error {
 	var err error
 	w.closeOnce.Do(func() {
-		w.mu.Lock()
-		w.closed = true
-		if w.spaceCh != nil {
-			close(w.spaceCh)
-			w.spaceCh = nil
-		}
-		w.mu.Unlock()
-
-		close(w.stopCh)
-		<-w.doneCh
-
-		w.stateMu.Lock()
-		w.isClosed = true
-		close(w.closedCh)
-		w.stateMu.Unlock()
-
-		err = w.closeErr
+		err = w.log.Close()
 		if lerr := w.lockFile.Close(); lerr != nil {
 			err = errors.Join(err, fmt.Errorf("release wal lock: %w", lerr))
 		}
 	})
 	return err
-}
-
-// setFailed makes the WAL refuse further records.
-func (w *WAL) setFailed(cause error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.failErr == nil {
-		w.failErr = fmt.Errorf("%w: %w", ErrFailed, cause)
-		w.logger.Error("wal failed; refusing writes until reopened", "err", cause)
-	}
 }
