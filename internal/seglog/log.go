@@ -262,7 +262,10 @@ func Open(cfg Config, logger *slog.Logger) (*Log, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	errs := cfg.Errors
-	for _, e := range []struct{ field *error; def error }{
+	for _, e := range []struct {
+		field *error
+		def   error
+	}{
 		{&errs.Closed, ErrClosed}, {&errs.Truncated, ErrTruncated}, {&errs.TooLarge, ErrRecordTooLarge},
 		{&errs.Empty, ErrEmptyRecord}, {&errs.Failed, ErrFailed},
 	} {
