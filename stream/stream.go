@@ -14,6 +14,10 @@ var (
 	ErrOffsetOutOfRange = errors.New("offset out of range")
 	// ErrClosed: the Log was closed.
 	ErrClosed = errors.New("stream closed")
+
+	// errBadBatch is wrapped when a CRC-valid frame of Embedded does not
+	// decode as a batch: a bug, never a torn write.
+	errBadBatch = errors.New("malformed batch")
 )
 
 // Message is one record of a partition with its offset.

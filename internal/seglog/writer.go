@@ -274,8 +274,10 @@ func (l *Log) rotate() error {
 	now := l.now()
 	l.stateMu.Lock()
 	prev := l.segs[len(l.segs)-1]
+	if prev.size != l.activeSize { // written since the last publish
+		prev.lastWrite = now
+	}
 	prev.size, prev.end = l.activeSize, base
-	prev.lastWrite = now
 	prev.idx = append(prev.idx, l.pendingIdx...)
 	l.segs = append(l.segs, &segment{base: base, end: base, lastWrite: now, indexed: true})
 	l.durableSize = 0 // durable is at or below base: readers of the new segment wait
