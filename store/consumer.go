@@ -166,7 +166,8 @@ func (c *Consumer) consume(ctx context.Context, p int) {
 			}
 			continue
 		}
-		if err := c.apply(p, msgs, batch[:0]); err != nil {
+		batch, err = c.apply(p, msgs, batch[:0])
+		if err != nil {
 			c.applyErrors.Inc()
 			c.log.Error("long-term consumer: apply failed, backing off", "partition", p, "offset", off, "err", err)
 			bo.Wait()
@@ -176,9 +177,10 @@ func (c *Consumer) consume(ctx context.Context, p int) {
 	}
 }
 
-// apply decodes msgs and applies them; an envelope that does not decode
-// splits the batch and is skipped as a stream gap.
-func (c *Consumer) apply(p int, msgs []StreamMessage, batch []Message) error {
+// apply decodes msgs into batch and applies them; an envelope that does not
+// decode splits the batch and is skipped as a stream gap. It returns batch
+// for reuse.
+func (c *Consumer) apply(p int, msgs []StreamMessage, batch []Message) ([]Message, error) {
 	for _, sm := range msgs {
 		m, err := DecodeMessage(sm.Offset, sm.Value)
 		if err == nil {
@@ -187,15 +189,17 @@ func (c *Consumer) apply(p int, msgs []StreamMessage, batch []Message) error {
 		}
 		c.log.Error("long-term consumer: undecodable message, recorded as a gap", "partition", p, "offset", sm.Offset, "err", err)
 		if err := c.lt.ApplyBatch(p, batch); err != nil {
-			return err
+			return batch, err
 		}
 		batch = batch[:0]
 		if err := c.lt.SkipStream(p, sm.Offset, sm.Offset+1); err != nil {
-			return err
+			return batch, err
 		}
 		c.skippedOffsets.Inc()
 	}
-	return c.lt.ApplyBatch(p, batch)
+	err := c.lt.ApplyBatch(p, batch)
+	clear(batch) // do not keep fetched bytes alive
+	return batch, err
 }
 
 // outOfRange checks, after a failed Fetch at off, whether off is outside the

@@ -41,6 +41,7 @@ type partitionState struct {
 
 	updates  map[string]int64    // marks raised by the batch being built
 	newest   map[uint32]int64    // series id -> newest second in the batch
+	written  map[uint32]int64    // series id -> newest grain stored (cache)
 	fresh    []uint32            // pending series ids the batch writes entries for
 	freshSet map[uint32]struct{} // the same, as a set
 	pending  pendingBlocks
@@ -87,6 +88,7 @@ func (lt *LongTerm) loadPartition(p int, ps *partitionState) error {
 	ps.marks = make(map[string]int64)
 	ps.updates = make(map[string]int64)
 	ps.newest = make(map[uint32]int64)
+	ps.written = make(map[uint32]int64)
 	ps.freshSet = make(map[uint32]struct{})
 	ps.loaded = true
 	return nil
@@ -137,6 +139,14 @@ func (lt *LongTerm) nextOffset(p int) (int64, error) {
 	defer unlock()
 	return ps.next, nil
 }
+
+// A series' newest datum second is stored (merged by max) when it enters a
+// new grain, so most batches write no newest key: the stored value may lag
+// the true newest by less than newestGrain.
+const (
+	newestGrain      = 3600
+	maxWrittenNewest = 1 << 20 // series per partition whose stored grain is cached
+)
 
 // ApplyBatch applies the messages of partition p (ascending by stream
 // offset) exactly once, in one pebble batch committed with Sync:
@@ -242,6 +252,10 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 		}
 	}
 	for id, sec := range ps.newest {
+		if ps.written[id] >= floorDiv(sec, newestGrain) {
+			delete(ps.newest, id) // stored within the grain already
+			continue
+		}
 		if err := batch.Merge(idKey(prefixNewest, id), appendOrdered(nil, sec), nil); err != nil {
 			return fmt.Errorf("merge newest: %w", err)
 		}
@@ -258,6 +272,12 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 		return fmt.Errorf("commit batch of partition %d: %w", p, err)
 	}
 	lt.series.committed(ps.fresh)
+	if len(ps.written)+len(ps.newest) > maxWrittenNewest {
+		clear(ps.written)
+	}
+	for id, sec := range ps.newest {
+		ps.written[id] = floorDiv(sec, newestGrain)
+	}
 	maps.Copy(ps.marks, ps.updates)
 	ps.next, ps.lastMs = next, lastMs
 	lt.count(&st, began)
