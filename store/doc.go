@@ -64,4 +64,16 @@
 // standard resolution one series with a datum per minute costs about 1.3 KB
 // for three hours (BenchmarkLocalMemoryPerSeries: 180 buckets of about 3
 // bytes each, the series struct, its key and its open buckets).
+//
+// # Long-term store
+//
+// LongTerm keeps the tiers of CloudWatch (1 s for 3 h, high-resolution
+// datums only; 60 s for 15 days; 300 s for 63 days; 3600 s for 455 days) in
+// pebble: one value per (tier, time block, series) in the chunk encoding,
+// merged by a pebble merge operator, so applying is a blind batch.Merge.
+// ApplyBatch applies the stream messages of one partition exactly once: per
+// (partition, origin) it stores the highest WAL offset applied, in the same
+// synced batch as the data and the partition's next stream offset. Consumer
+// feeds it from a PartitionSource. docs/storage.md has the key layout, the
+// protocol and the measured sizes (about 2 bytes per 60 s aggregate).
 package store
