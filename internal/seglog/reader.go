@@ -12,12 +12,16 @@ import (
 	"math"
 	"os"
 	"sort"
+	"sync"
 )
 
 const readBufferSize = 64 << 10
 
 // errEndOfView ends a non-blocking read at its limit.
 var errEndOfView = errors.New("end of log view")
+
+// bufPool recycles readers' buffers: the stream makes a reader per Fetch.
+var bufPool = sync.Pool{New: func() any { return new([readBufferSize]byte) }}
 
 // CorruptionError reports a frame that failed validation (bad length, short,
 // CRC mismatch or bad record count) in a segment below the durable end.
@@ -98,7 +102,12 @@ func (r *Reader) Offset() uint64 { return r.pos }
 // Close releases the reader's file. Next after Close returns Errors.Closed.
 func (r *Reader) Close() error {
 	r.closed = true
-	return r.closeFile()
+	err := r.closeFile()
+	if cap(r.buf) == readBufferSize {
+		bufPool.Put((*[readBufferSize]byte)(r.buf[:readBufferSize]))
+	}
+	r.buf = nil
+	return err
 }
 
 // Replay calls fn for every retained frame with offset >= from, in order, up
@@ -325,7 +334,7 @@ func (r *Reader) read(v readView, off uint64, foff int64, n int) ([]byte, error)
 		p = make([]byte, n)
 	} else {
 		if cap(r.buf) < readBufferSize {
-			r.buf = make([]byte, readBufferSize)
+			r.buf = bufPool.Get().(*[readBufferSize]byte)[:]
 		}
 		r.buf, r.bufOff = r.buf[:min(int64(readBufferSize), limit-foff)], foff
 		p = r.buf
