@@ -4,6 +4,12 @@
 // and (later) the shipper tails it into the stream, so the WAL is both the
 // durability and the spool of the node.
 //
+// The mechanism below (segment files, frames, the writer goroutine, repair,
+// readers, truncation) is internal/seglog's, in its byte-offset mode; the
+// embedded stream's partitions run on the same code. The WAL adds the node
+// identity, the directory lock, its own sentinel errors and its
+// cellwatch_wal_* metrics.
+//
 // # Offsets and identity
 //
 // A record's offset is its logical byte position in the whole log. The log is
