@@ -17,8 +17,22 @@ type Config struct {
 	AdminListen string      `yaml:"admin_listen"`
 	Data        string      `yaml:"data"`
 	LogLevel    string      `yaml:"log_level"`
-	WAL         WALConfig   `yaml:"wal"`
-	Store       StoreConfig `yaml:"store"`
+	WAL         WALConfig     `yaml:"wal"`
+	Store       StoreConfig   `yaml:"store"`
+	Stream      StreamConfig  `yaml:"stream"`
+	Shipper     ShipperConfig `yaml:"shipper"`
+}
+
+// StreamConfig is the embedded stream part of Config.
+type StreamConfig struct {
+	Partitions     int           `yaml:"partitions"`
+	Retention      time.Duration `yaml:"retention"`
+	RetentionBytes int64         `yaml:"retention_bytes"`
+}
+
+// ShipperConfig is the WAL-to-stream shipper part of Config.
+type ShipperConfig struct {
+	MaxBacklogBytes uint64 `yaml:"max_backlog_bytes"`
 }
 
 // WALConfig is the write-ahead log part of Config.
@@ -43,6 +57,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.WAL.SegmentSize, "wal.segment-size", 64<<20, "bytes per WAL segment")
 	fs.Int64Var(&c.Store.MaxBytes, "store.max-bytes", 2<<30, "memory bound of the local store; PutMetricData answers 503 ServiceUnavailable when it is reached")
 	fs.DurationVar(&c.Store.Window, "store.window", 3*time.Hour, "how much recent data the local store keeps")
+	fs.IntVar(&c.Stream.Partitions, "stream.partitions", 8, "partitions of the embedded stream (fixed when the stream is created)")
+	fs.DurationVar(&c.Stream.Retention, "stream.retention", 7*24*time.Hour, "how long the embedded stream keeps records")
+	fs.Int64Var(&c.Stream.RetentionBytes, "stream.retention-bytes", 1<<30, "bytes the embedded stream keeps per partition")
+	fs.Uint64Var(&c.Shipper.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
 }
 
 // Validate checks the settings that flags cannot type-check.
@@ -58,6 +76,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("-store.max-bytes %d must be positive", c.Store.MaxBytes)
 	case c.Store.Window < time.Minute:
 		return fmt.Errorf("-store.window %s is below one minute", c.Store.Window)
+	case c.Stream.Partitions < 1 || c.Stream.Partitions > 1024:
+		return fmt.Errorf("-stream.partitions %d must be between 1 and 1024", c.Stream.Partitions)
+	case c.Shipper.MaxBacklogBytes < 2*uint64(c.WAL.SegmentSize):
+		return fmt.Errorf("-shipper.max-backlog-bytes %d must be at least two WAL segments (%d bytes): the backlog is dropped a segment at a time",
+			c.Shipper.MaxBacklogBytes, 2*c.WAL.SegmentSize)
 	}
 	return nil
 }

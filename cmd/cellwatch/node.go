@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
+	"github.com/cellwatch/cellwatch/stream"
 )
 
 // shutdownGrace bounds how long in-flight requests may take after SIGTERM.
@@ -33,14 +35,47 @@ type node struct {
 	logger *slog.Logger
 	reg    *prometheus.Registry
 	lock   *dirLock
-	wal    *fallback.WAL
-	local  *store.Local
-	ready  atomic.Bool
+	wal      *fallback.WAL
+	local    *store.Local
+	longTerm *store.LongTerm
+	stream   *stream.Embedded
+	faulty   *fallback.FaultyStream
+	shipper  *fallback.Shipper
+	consumer *store.Consumer
+	ready    atomic.Bool
 	// running are the started background services, stopped in reverse order.
 	running []services.Service
 
 	apiLn, adminLn net.Listener
 	api, admin     *http.Server
+	fresh          freshConns
+}
+
+// freshConns tracks API connections that have not sent a request yet.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conns == nil {
+		f.conns = map[net.Conn]struct{}{}
+	}
+	if state == http.StateNew {
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
 }
 
 // newNode builds every component in data-flow order, rebuilds the local
@@ -82,12 +117,18 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 		return nil, fmt.Errorf("rebuild local store from wal: %w", err)
 	}
 	logger.Info("local store rebuilt from wal", "took", time.Since(began).Round(time.Millisecond), "bytes", n.local.Bytes())
+	if err := n.openStreamPath(cfg, logger); err != nil {
+		return nil, err
+	}
 	for _, svc := range []struct {
 		name string
 		s    services.Service
 	}{
 		{"local store", n.local},
-		{"wal retention", fallback.NewRetention(n.wal, cfg.Store.Window, time.Minute, nil, logger.With("component", "wal"))},
+		{"long-term store", n.longTerm},
+		{"long-term consumer", n.consumer},
+		{"shipper", n.shipper},
+		{"wal retention", fallback.NewRetention(n.wal, cfg.Store.Window, time.Minute, n.shipper.Shipped, logger.With("component", "wal"))},
 	} {
 		if err := services.StartAndAwaitRunning(ctx, svc.s); err != nil {
 			return nil, fmt.Errorf("start %s: %w", svc.name, err)
@@ -97,7 +138,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, logger.With("component", "api"))
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, logger)
-	q := query.New(query.Config{Local: n.local, Window: cfg.Store.Window}, logger.With("component", "query"))
+	q := query.New(query.Config{Local: n.local, LongTerm: n.longTerm, Window: cfg.Store.Window}, logger.With("component", "query"))
 	srv.Register("PutMetricData", metrics.PutMetricData)
 	srv.Register("GetMetricStatistics", q.GetMetricStatistics)
 	srv.Register("GetMetricData", q.GetMetricData)
@@ -105,7 +146,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen api: %w", err)
 	}
-	n.api = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.api = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnState: n.fresh.track}
 	logger.Info("cellwatch started", "api", n.apiLn.Addr().String(), "admin", n.adminLn.Addr().String(),
 		"data", absPath(cfg.Data), "node_id", n.wal.NodeID(), "wal_sync_interval", cfg.WAL.SyncInterval)
 	return n, nil
@@ -126,6 +167,10 @@ func (n *node) serve(ctx context.Context) error {
 	n.logger.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	// Shutdown waits 5 s before it takes a connection that never sent a
+	// request for idle; nothing is in flight on those, so close them now.
+	n.api.SetKeepAlivesEnabled(false)
+	go n.fresh.closeAll()
 	if serr := n.api.Shutdown(sctx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("shut down api: %w", serr))
 	}
@@ -146,6 +191,16 @@ func (n *node) close() error {
 		err = errors.Join(err, services.StopAndAwaitTerminated(context.Background(), n.running[i]))
 	}
 	n.running = nil
+	if n.stream != nil {
+		if cerr := n.stream.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close stream: %w", cerr))
+		}
+	}
+	if n.longTerm != nil {
+		if cerr := n.longTerm.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close long-term store: %w", cerr))
+		}
+	}
 	if n.wal != nil {
 		if cerr := n.wal.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close wal: %w", cerr))
