@@ -17,7 +17,7 @@ const KindGap Kind = 2
 // (Origin, Offset), so consumers can apply each part exactly once.
 type Shipped struct {
 	Origin string // node ID of the WAL
-	Offset uint64 // WAL offset of the record (for a gap: of its last dropped record)
+	Offset uint64 // WAL offset of the record (for a gap: Gap.To, the first record kept after it)
 	Kind   Kind   // KindMetrics or KindGap
 	Body   []byte // KindMetrics: an AppendMetrics encoding; KindGap: AppendGap
 }
