@@ -13,10 +13,10 @@ import (
 // Config is everything cellwatch can be told, by flag or by the YAML file
 // given with -config. A flag given on the command line wins over the file.
 type Config struct {
-	Listen      string      `yaml:"listen"`
-	AdminListen string      `yaml:"admin_listen"`
-	Data        string      `yaml:"data"`
-	LogLevel    string      `yaml:"log_level"`
+	Listen      string        `yaml:"listen"`
+	AdminListen string        `yaml:"admin_listen"`
+	Data        string        `yaml:"data"`
+	LogLevel    string        `yaml:"log_level"`
 	WAL         WALConfig     `yaml:"wal"`
 	Store       StoreConfig   `yaml:"store"`
 	Stream      StreamConfig  `yaml:"stream"`

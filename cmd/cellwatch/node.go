@@ -31,10 +31,10 @@ const shutdownGrace = 30 * time.Second
 
 // node is one running cellwatch: its components and its two HTTP servers.
 type node struct {
-	cfg    *Config
-	logger *slog.Logger
-	reg    *prometheus.Registry
-	lock   *dirLock
+	cfg      *Config
+	logger   *slog.Logger
+	reg      *prometheus.Registry
+	lock     *dirLock
 	wal      *fallback.WAL
 	local    *store.Local
 	longTerm *store.LongTerm
