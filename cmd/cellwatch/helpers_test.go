@@ -77,11 +77,27 @@ func clientFor(addr string) *cloudwatch.Client {
 // postJSON sends an AWS JSON 1.0 call as boto3 does and returns status and body.
 func (tn *testNode) postJSON(t *testing.T, op, body string) (int, string) {
 	t.Helper()
+	status, _, b := tn.postJSONHeaders(t, op, body, nil)
+	return status, b
+}
+
+// postJSONHeaders is postJSON with request headers, returning the response headers.
+func (tn *testNode) postJSONHeaders(t *testing.T, op, body string, headers map[string]string) (int, http.Header, string) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", tn.url()+"/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801."+op)
 	req.Header.Set("X-Amzn-Query-Mode", "true")
-	return do(t, req)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // postQuery sends an AWS Query call as older SDKs do.
