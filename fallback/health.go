@@ -37,7 +37,7 @@ func (c *HealthConfig) defaults() {
 		c.AckBudget = 2 * time.Second
 	}
 	if c.CatchUpBytesPerS <= 0 {
-		c.CatchUpBytesPerS = 32 << 20
+		c.CatchUpBytesPerS = 64 << 20
 	}
 	if c.RecoveredBacklog == 0 {
 		c.RecoveredBacklog = 4 << 20

@@ -51,7 +51,9 @@ func (c *ShipperConfig) defaults() {
 		c.AppendTimeout = 10 * time.Second
 	}
 	if c.Backoff.MinBackoff <= 0 {
-		c.Backoff = backoff.Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 30 * time.Second}
+		// A down stream is probed at least every 5 s: one append, cheap, and
+		// the backlog starts draining within 5 s of the stream's return.
+		c.Backoff = backoff.Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
 	}
 	c.Backoff.MaxRetries = 0 // the shipper never gives up; the backlog cap bounds what waits
 }

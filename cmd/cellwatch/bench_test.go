@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/cellwatch/cellwatch/fallback"
 )
 
 // capturedCall is one request exactly as the Go SDK sent it.
@@ -123,4 +125,71 @@ func BenchmarkGetMetricData3h(b *testing.B) {
 			b.Fatalf("got %d results with %d values; want 100 with 180", n, len(out.MetricDataResults[0].Values))
 		}
 	}
+}
+
+// BenchmarkBacklogDrain measures the stream path's catch-up: a backlog of
+// PutMetricData calls written while the stream was down (20 datums, 10,000
+// series) is shipped into the embedded stream and applied to the long-term
+// store; datums/s is over the time from the stream's return to the
+// long-term store holding everything.
+func BenchmarkBacklogDrain(b *testing.B) {
+	for _, rate := range []string{"67108864", "1099511627776"} {
+		b.Run("catch-up-bytes-per-second="+rate, func(b *testing.B) { benchBacklogDrain(b, rate) })
+	}
+}
+
+func benchBacklogDrain(b *testing.B, rate string) {
+	tn := startBenchNode(b, testConfig(b, b.TempDir(), "-shipper.catch-up-bytes-per-second", rate))
+	calls := sdkPayloads(b, 10000, time.Now().Truncate(time.Minute))
+	client := &http.Client{}
+	var datums int
+	var elapsed time.Duration
+	for range b.N {
+		if err := tn.faulty.Set(fallback.Fault{Mode: fallback.FaultDown}); err != nil {
+			b.Fatal(err)
+		}
+		for round := range 20 {
+			for _, c := range calls {
+				req, _ := http.NewRequest("POST", tn.url()+c.path, bytes.NewReader(c.body))
+				req.Header = c.header.Clone()
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatalf("round %d: %v %v", round, err, resp)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				datums += 20
+			}
+		}
+		if err := tn.faulty.Set(fallback.Fault{}); err != nil {
+			b.Fatal(err)
+		}
+		for mode, _, _ := tn.shipper.Health(); mode == fallback.ModeDegraded; mode, _, _ = tn.shipper.Health() {
+			time.Sleep(time.Millisecond) // the shipper's next probe finds the stream back
+		}
+		start := time.Now()
+		for !tn.caughtUp(b) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		elapsed += time.Since(start)
+	}
+	b.ReportMetric(float64(datums)/elapsed.Seconds(), "datums/s")
+}
+
+// caughtUp reports whether the shipper has shipped everything and the
+// consumer applied every partition to its end.
+func (tn *testNode) caughtUp(t testing.TB) bool {
+	if tn.shipper.Backlog() > 0 {
+		return false
+	}
+	for p := range tn.stream.Partitions() {
+		_, end, err := tn.stream.Bounds(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tn.longTerm.NextOffset(p) < end {
+			return false
+		}
+	}
+	return true
 }

@@ -33,6 +33,7 @@ type StreamConfig struct {
 // ShipperConfig is the WAL-to-stream shipper part of Config.
 type ShipperConfig struct {
 	MaxBacklogBytes uint64 `yaml:"max_backlog_bytes"`
+	CatchUpRate     int64  `yaml:"catch_up_bytes_per_second"`
 }
 
 // WALConfig is the write-ahead log part of Config.
@@ -60,6 +61,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Stream.Partitions, "stream.partitions", 8, "partitions of the embedded stream (fixed when the stream is created)")
 	fs.DurationVar(&c.Stream.Retention, "stream.retention", 7*24*time.Hour, "how long the embedded stream keeps records")
 	fs.Int64Var(&c.Stream.RetentionBytes, "stream.retention-bytes", 1<<30, "bytes the embedded stream keeps per partition")
+	fs.Int64Var(&c.Shipper.CatchUpRate, "shipper.catch-up-bytes-per-second", 64<<20, "WAL bytes per second the shipper sends while a backlog drains, leaving the rest of the node to live requests")
 	fs.Uint64Var(&c.Shipper.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
 }
 

@@ -33,6 +33,7 @@ func (n *node) openStreamPath(cfg *Config, logger *slog.Logger) error {
 	n.shipper, err = fallback.NewShipper(fallback.ShipperConfig{
 		StateFile:       filepath.Join(cfg.Data, "shipper.json"),
 		MaxBacklogBytes: cfg.Shipper.MaxBacklogBytes,
+		Health:          fallback.HealthConfig{CatchUpBytesPerS: cfg.Shipper.CatchUpRate},
 	}, n.wal, n.faulty, n.reg, logger.With("component", "shipper"))
 	if err != nil {
 		return fmt.Errorf("create shipper: %w", err)
