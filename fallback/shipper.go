@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grafana/dskit/backoff"
@@ -82,6 +83,11 @@ type Shipper struct {
 	state     shipperState
 	persisted time.Time
 	health    *health
+	ends      endSamples
+	drain     rate
+	// totals for Status (the counters below are for /metrics)
+	totalRecords, totalBytes, totalDropped atomic.Uint64
+	fault                                  interface{ Current() Fault }
 
 	shippedRecords prometheus.Counter
 	shippedBytes   prometheus.Counter
@@ -108,10 +114,21 @@ func NewShipper(cfg ShipperConfig, wal *WAL, stream Stream, reg prometheus.Regis
 	s.gapsShipped = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_gaps_shipped_total", Help: "Gap markers shipped for dropped backlog."})
 	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_backlog_bytes", Help: "WAL bytes not yet in the stream."},
 		func() float64 { return float64(s.Backlog()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_backlog_records", Help: "WAL records not yet in the stream (estimated from the mean record size)."},
+		func() float64 { return float64(s.Status().BacklogRecords) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_oldest_unshipped_age_seconds", Help: "Age of the oldest WAL data not yet in the stream."},
+		func() float64 { return s.Status().OldestUnshippedAge })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_shipped_offset", Help: "WAL offset below which everything is in the stream."},
+		func() float64 { return float64(s.Shipped()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_catch_up_eta_seconds", Help: "Estimated seconds until the backlog is shipped (-1: not draining)."},
+		func() float64 { return s.Status().CatchUpETA })
 	modeGauge := f.NewGaugeVec(prometheus.GaugeOpts{Name: "cellwatch_node_mode", Help: "1 for the node's current health mode (healthy, degraded, recovering)."}, []string{"mode"})
 	s.health = newHealth(cfg.Health, modeGauge, func(from, to Mode) {
 		logger.Warn("health mode changed", "from", from, "to", to, "backlog_bytes", s.Backlog())
 	})
+	if fs, ok := stream.(interface{ Current() Fault }); ok {
+		s.fault = fs
+	}
 	s.Service = services.NewBasicService(nil, s.run, s.stopping)
 	return s, nil
 }
@@ -144,6 +161,7 @@ func (s *Shipper) run(ctx context.Context) error {
 	r := s.wal.NewReader(s.Shipped())
 	defer func() { r.Close() }()
 	b := newShipBatch(s.stream.Partitions())
+	go s.sampleEnds(ctx)
 	for ctx.Err() == nil {
 		if s.enforceCap() {
 			r.Close()
@@ -179,11 +197,60 @@ func (s *Shipper) run(ctx context.Context) error {
 		bo.Reset()
 		s.health.succeeded(time.Since(began), s.backlogAfter(b.end))
 		s.advance(b.end, false)
+		s.drain.observe(b.bytes, time.Now())
+		s.ends.drop(b.end)
 		s.shippedRecords.Add(float64(b.records))
 		s.shippedBytes.Add(float64(b.bytes))
+		s.totalRecords.Add(uint64(b.records))
+		s.totalBytes.Add(uint64(b.bytes))
 		b.reset()
 	}
 	return nil
+}
+
+// sampleEnds notes the WAL's end offset every second, to date the backlog.
+func (s *Shipper) sampleEnds(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		s.ends.add(s.wal.EndOffset(), time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Status reports the shipper's state for operators.
+func (s *Shipper) Status() ShipperStatus {
+	mode, since, lastErr := s.health.state()
+	s.mu.Lock()
+	shipped, gap := s.state.Shipped, s.state.Gap != nil
+	s.mu.Unlock()
+	st := ShipperStatus{
+		Mode: mode, ModeSince: since, LastError: lastErr,
+		WALFirstOffset: s.wal.FirstOffset(), WALEndOffset: s.wal.EndOffset(), ShippedOffset: shipped,
+		BacklogBytes: s.backlogAfter(shipped), DroppedBytes: s.totalDropped.Load(), GapPending: gap, CatchUpETA: -1,
+	}
+	if records, bytes := s.totalRecords.Load(), s.totalBytes.Load(); records > 0 && bytes > 0 {
+		st.BacklogRecords = st.BacklogBytes * records / bytes
+	}
+	if st.BacklogBytes > 0 {
+		if t, ok := s.ends.writtenAfter(shipped); ok {
+			st.OldestUnshippedAge = time.Since(t).Seconds()
+		}
+	}
+	switch {
+	case st.BacklogBytes == 0:
+		st.CatchUpETA = 0
+	case mode != ModeDegraded && s.drain.perSecond() > 0:
+		st.CatchUpETA = float64(st.BacklogBytes) / s.drain.perSecond()
+	}
+	if s.fault != nil {
+		st.Fault = s.fault.Current()
+	}
+	return st
 }
 
 func (s *Shipper) failed(ctx context.Context, bo *backoff.Backoff, what string, err error) {
@@ -284,6 +351,7 @@ func (s *Shipper) dropTo(off uint64) bool {
 	}
 	s.state.Gap = &g
 	s.droppedBytes.Add(float64(off - from))
+	s.totalDropped.Add(off - from)
 	s.logger.Error("shipper backlog over its cap: dropped the oldest unshipped WAL data; the long-term store will report the gap",
 		"dropped_bytes", off-from, "from_offset", from, "to_offset", off, "cap_bytes", s.cfg.MaxBacklogBytes)
 	s.state.Shipped = off
