@@ -54,6 +54,8 @@ type health struct {
 	onChange func(from, to Mode)
 	gauge    *prometheus.GaugeVec
 
+	inflight time.Time // when the append in flight began (zero: none)
+
 	// token bucket of the catch-up rate
 	tokens float64
 	last   time.Time
@@ -88,10 +90,31 @@ func (h *health) set(to Mode) {
 	}
 }
 
+// begin records that an append to the stream started.
+func (h *health) begin() {
+	h.mu.Lock()
+	h.inflight = time.Now()
+	h.mu.Unlock()
+}
+
+// check degrades the node when an append has been in flight past the budget:
+// a hanging or slow stream is known before its append ends.
+func (h *health) check() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.inflight.IsZero() {
+		if d := time.Since(h.inflight); d > h.cfg.AckBudget {
+			h.lastErr = "stream has not answered an append for " + d.Round(time.Second).String()
+			h.set(ModeDegraded)
+		}
+	}
+}
+
 // failed records a failed append: the circuit opens.
 func (h *health) failed(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.inflight = time.Time{}
 	h.lastErr = err.Error()
 	h.set(ModeDegraded)
 }
@@ -100,6 +123,7 @@ func (h *health) failed(err error) {
 func (h *health) succeeded(d time.Duration, backlog uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.inflight = time.Time{}
 	switch {
 	case d > h.cfg.AckBudget:
 		h.lastErr = "stream acknowledged after " + d.Round(time.Millisecond).String() + ", over the " + h.cfg.AckBudget.String() + " budget"
@@ -113,6 +137,7 @@ func (h *health) succeeded(d time.Duration, backlog uint64) {
 
 // state returns the mode, since when, and the last problem seen.
 func (h *health) state() (Mode, time.Time, string) {
+	h.check()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.mode, h.since, h.lastErr

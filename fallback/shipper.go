@@ -189,6 +189,7 @@ func (s *Shipper) run(ctx context.Context) error {
 			}
 		}
 		s.health.pace(ctx, b.bytes)
+		s.health.begin()
 		began := time.Now()
 		if err := s.ship(ctx, b); err != nil {
 			s.failed(ctx, bo, "append to stream", err)
@@ -208,12 +209,14 @@ func (s *Shipper) run(ctx context.Context) error {
 	return nil
 }
 
-// sampleEnds notes the WAL's end offset every second, to date the backlog.
+// sampleEnds notes the WAL's end offset every second, to date the backlog,
+// and checks that no append hangs past its budget.
 func (s *Shipper) sampleEnds(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		s.ends.add(s.wal.EndOffset(), time.Now())
+		s.health.check()
 		select {
 		case <-ctx.Done():
 			return
@@ -369,6 +372,7 @@ func (s *Shipper) shipGap(ctx context.Context) error {
 	if g == nil {
 		return nil
 	}
+	s.health.begin()
 	msg := record.AppendShipped(nil, &record.Shipped{Origin: s.wal.NodeID(), Offset: g.To, Kind: record.KindGap, Body: record.AppendGap(nil, *g)})
 	for p := range s.stream.Partitions() {
 		actx, cancel := context.WithTimeout(ctx, s.cfg.AppendTimeout)
@@ -379,6 +383,7 @@ func (s *Shipper) shipGap(ctx context.Context) error {
 		}
 	}
 	s.gapsShipped.Inc()
+	s.health.succeeded(0, s.Backlog())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state.Gap != nil && *s.state.Gap == *g {

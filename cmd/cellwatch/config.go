@@ -34,6 +34,9 @@ type StreamConfig struct {
 type ShipperConfig struct {
 	MaxBacklogBytes uint64 `yaml:"max_backlog_bytes"`
 	CatchUpRate     int64  `yaml:"catch_up_bytes_per_second"`
+	// Fault starts the node with a stream fault injected (drills, tests);
+	// the admin API changes it later.
+	Fault string `yaml:"fault"`
 }
 
 // WALConfig is the write-ahead log part of Config.
@@ -62,6 +65,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Stream.Retention, "stream.retention", 7*24*time.Hour, "how long the embedded stream keeps records")
 	fs.Int64Var(&c.Stream.RetentionBytes, "stream.retention-bytes", 1<<30, "bytes the embedded stream keeps per partition")
 	fs.Int64Var(&c.Shipper.CatchUpRate, "shipper.catch-up-bytes-per-second", 64<<20, "WAL bytes per second the shipper sends while a backlog drains, leaving the rest of the node to live requests")
+	fs.StringVar(&c.Shipper.Fault, "shipper.fault", "", "start with this stream fault injected (down, hang, flaky; for drills): the admin API clears it")
 	fs.Uint64Var(&c.Shipper.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
 }
 

@@ -30,6 +30,9 @@ func (n *node) openStreamPath(cfg *Config, logger *slog.Logger) error {
 		return fmt.Errorf("open stream: %w", err)
 	}
 	n.faulty = fallback.NewFaultyStream(n.stream)
+	if err := n.faulty.Set(fallback.Fault{Mode: fallback.FaultMode(cfg.Shipper.Fault)}); err != nil {
+		return fmt.Errorf("-shipper.fault: %w", err)
+	}
 	n.shipper, err = fallback.NewShipper(fallback.ShipperConfig{
 		StateFile:       filepath.Join(cfg.Data, "shipper.json"),
 		MaxBacklogBytes: cfg.Shipper.MaxBacklogBytes,

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cellwatch/cellwatch/fallback"
+)
+
+// status is the JSON of GET /admin/status.
+type status struct {
+	NodeID string `json:"node_id"`
+	Ready  bool   `json:"ready"`
+	fallback.ShipperStatus
+	ConsumerLag   int64             `json:"consumer_lag_records"` // summed over partitions
+	Partitions    []partitionStatus `json:"partitions"`
+	LocalSeries   int               `json:"local_store_series"`
+	LocalBytes    int64             `json:"local_store_bytes"`
+	LocalMaxBytes int64             `json:"local_store_max_bytes"`
+}
+
+type partitionStatus struct {
+	Partition   int   `json:"partition"`
+	EndOffset   int64 `json:"end_offset"`
+	Applied     int64 `json:"applied_offset"`
+	ConsumerLag int64 `json:"consumer_lag_records"`
+}
+
+func (n *node) status(ctx context.Context) status {
+	st := status{NodeID: n.wal.NodeID(), Ready: n.isReady(), ShipperStatus: n.shipper.Status(),
+		LocalSeries: n.local.NumSeries(), LocalBytes: n.local.Bytes(), LocalMaxBytes: n.cfg.Store.MaxBytes}
+	for p := range n.stream.Partitions() {
+		ps := partitionStatus{Partition: p, Applied: n.longTerm.NextOffset(p)}
+		if _, end, err := n.stream.Bounds(ctx, p); err == nil {
+			ps.EndOffset = end
+			ps.ConsumerLag = max(0, end-ps.Applied)
+		}
+		st.ConsumerLag += ps.ConsumerLag
+		st.Partitions = append(st.Partitions, ps)
+	}
+	return st
+}
+
+// isReady: the node takes writes and serves reads. It is ready in degraded
+// mode (it still ingests and serves); not while its WAL replays, nor when its
+// WAL failed (the disk refused a sync).
+func (n *node) isReady() bool { return n.ready.Load() && n.wal.Err() == nil }
+
+// registerAdminMetrics puts on /metrics the status numbers that no component
+// exports itself: per-partition consumer lag.
+func (n *node) registerAdminMetrics() {
+	for p := range n.stream.Partitions() {
+		n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "cellwatch_consumer_lag_records",
+			Help:        "Stream records of the partition not yet applied to the long-term store.",
+			ConstLabels: prometheus.Labels{"partition": strconv.Itoa(p)},
+		}, func() float64 {
+			_, end, err := n.stream.Bounds(context.Background(), p)
+			if err != nil {
+				return 0
+			}
+			return float64(max(0, end-n.longTerm.NextOffset(p)))
+		}))
+	}
+}
+
+func (n *node) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "cellwatch is alive")
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case !n.ready.Load():
+			http.Error(w, "not ready: replaying the write-ahead log", http.StatusServiceUnavailable)
+		case n.wal.Err() != nil:
+			http.Error(w, "not ready: the write-ahead log failed: "+n.wal.Err().Error(), http.StatusServiceUnavailable)
+		default: // ready is set after every component is built
+			mode, _, _ := n.shipper.Health()
+			fmt.Fprintf(w, "ready (%s)\n", mode)
+		}
+	})
+	mux.HandleFunc("GET /admin/status", func(w http.ResponseWriter, r *http.Request) {
+		if !n.ready.Load() {
+			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
+			return
+		}
+		writeJSON(w, http.StatusOK, n.status(r.Context()))
+	})
+	mux.HandleFunc("POST /admin/stream/fault", n.setFault)
+	mux.HandleFunc("DELETE /admin/stream/fault", func(w http.ResponseWriter, _ *http.Request) {
+		if !n.ready.Load() { // the components are built once ready is set
+			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
+			return
+		}
+		_ = n.faulty.Set(fallback.Fault{})
+		n.logger.Warn("stream fault cleared")
+		writeJSON(w, http.StatusOK, n.faulty.Current())
+	})
+	return mux
+}
+
+// setFault serves POST /admin/stream/fault?mode=down|slow|hang|flaky[&delay=2s].
+func (n *node) setFault(w http.ResponseWriter, r *http.Request) {
+	if !n.ready.Load() {
+		http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
+		return
+	}
+	f := fallback.Fault{Mode: fallback.FaultMode(r.FormValue("mode"))}
+	if f.Mode == fallback.FaultNone {
+		http.Error(w, "mode is required: down, slow, hang or flaky", http.StatusBadRequest)
+		return
+	}
+	if d := r.FormValue("delay"); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("delay %q is not a duration (e.g. 2s): %v", d, err), http.StatusBadRequest)
+			return
+		}
+		f.Delay = delay
+	}
+	if err := n.faulty.Set(f); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	n.logger.Warn("stream fault injected", "mode", f.Mode, "delay", f.Delay)
+	writeJSON(w, http.StatusOK, n.faulty.Current())
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
