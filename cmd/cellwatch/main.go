@@ -19,6 +19,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "drill" {
+		return runDrill(args[1:])
+	}
 	cfg, err := loadConfig("cellwatch", args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
