@@ -92,7 +92,7 @@ func TestEveryStreamFaultLeavesWritesAndReadsAlone(t *testing.T) {
 			if code, body := tn.admin(t, "POST", "/admin/stream/fault", f); code != 200 {
 				t.Fatalf("inject %v: %d %s", f, code, body)
 			}
-			goroutines := runtime.NumGoroutine()
+			goroutines, heap := runtime.NumGoroutine(), heapAfterGC()
 			var faulted []time.Duration
 			deadline := time.Now().Add(4 * time.Second)
 			for time.Now().Before(deadline) || len(faulted) < 300 {
@@ -106,6 +106,9 @@ func TestEveryStreamFaultLeavesWritesAndReadsAlone(t *testing.T) {
 			}
 			if g := runtime.NumGoroutine(); g > goroutines+20 {
 				t.Errorf("goroutines grew from %d to %d during the fault", goroutines, g)
+			}
+			if h := heapAfterGC(); h > heap+64<<20 {
+				t.Errorf("heap grew from %d to %d bytes during the fault; the backlog belongs on disk", heap, h)
 			}
 			st := tn.adminStatus(t)
 			if f.Get("mode") != "flaky" && st.Mode != fallback.ModeDegraded {
@@ -191,4 +194,11 @@ func TestAdminAPIRefusesBadFaults(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
