@@ -30,7 +30,9 @@ func (b *shipBatch) reset() {
 }
 
 // add splits one WAL record by series into its partitions' messages. Each
-// part carries the record's identity (origin, offset).
+// part carries the record's identity (origin, offset). A liveness mark goes
+// whole to every partition: each partition's consumer learns how far the
+// origin's data in it is applied (DESIGN.md §6).
 func (b *shipBatch) add(origin string, off uint64, rec []byte) error {
 	b.records++
 	b.bytes += len(rec)
@@ -38,7 +40,19 @@ func (b *shipBatch) add(origin string, off uint64, rec []byte) error {
 	if err != nil {
 		return err
 	}
-	if kind != record.KindMetrics {
+	switch kind {
+	case record.KindMetrics:
+	case record.KindLiveness:
+		if _, err := record.DecodeLiveness(rec); err != nil {
+			return fmt.Errorf("decode wal record: %w", err)
+		}
+		msg := record.AppendShipped(make([]byte, 0, len(rec)+len(origin)+12),
+			&record.Shipped{Origin: origin, Offset: off, Kind: record.KindLiveness, Body: rec})
+		for p := range b.parts {
+			b.parts[p] = append(b.parts[p], msg) // read-only: one copy serves every partition
+		}
+		return nil
+	default:
 		return nil // other kinds stay on this node
 	}
 	if err := record.DecodeMetrics(rec, &b.m); err != nil {

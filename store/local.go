@@ -45,6 +45,9 @@ type LocalConfig struct {
 	Now func() time.Time
 	// TrimInterval is how often the service trims (default 30s).
 	TrimInterval time.Duration
+	// MaxSilence is the longest time between two liveness marks that still
+	// counts as covered (default DefaultMaxSilence); see Coverage.
+	MaxSilence time.Duration
 }
 
 // Local is the in-memory store of the last Window of aggregates, fed from the
@@ -61,6 +64,7 @@ type Local struct {
 	log    *slog.Logger
 	seed   maphash.Seed
 	shards [numShards]shard
+	cov    localCoverage
 
 	applied, outOfWindow, invalid, seriesLimit prometheus.Counter
 	trimmed, late, corrupt                     prometheus.Counter
@@ -81,6 +85,9 @@ func NewLocal(cfg LocalConfig, reg prometheus.Registerer, logger *slog.Logger) (
 	if cfg.TrimInterval == 0 {
 		cfg.TrimInterval = DefaultTrimInterval
 	}
+	if cfg.MaxSilence == 0 {
+		cfg.MaxSilence = DefaultMaxSilence
+	}
 	switch {
 	case cfg.Window < time.Second:
 		return nil, fmt.Errorf("window %s: must be at least 1s: %w", cfg.Window, errConfig)
@@ -88,6 +95,8 @@ func NewLocal(cfg LocalConfig, reg prometheus.Registerer, logger *slog.Logger) (
 		return nil, fmt.Errorf("max bytes %d: must not be negative: %w", cfg.MaxBytes, errConfig)
 	case cfg.TrimInterval < 0:
 		return nil, fmt.Errorf("trim interval %s: must be positive: %w", cfg.TrimInterval, errConfig)
+	case cfg.MaxSilence < 0:
+		return nil, fmt.Errorf("max silence %s: must be positive: %w", cfg.MaxSilence, errConfig)
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -139,6 +148,7 @@ func NewLocal(cfg LocalConfig, reg prometheus.Registerer, logger *slog.Logger) (
 		Name: "cellwatch_store_rebuild_corrupt_records_total",
 		Help: "WAL records skipped while rebuilding the local store because they could not be decoded.",
 	})
+	l.registerCoverageMetrics(f)
 
 	l.Service = services.NewTimerService(cfg.TrimInterval, nil, func(context.Context) error {
 		l.Trim()
@@ -302,6 +312,9 @@ func (l *Local) Trim() {
 	if dropped > 0 {
 		l.trimmed.Add(float64(dropped))
 	}
+	l.cov.mu.Lock()
+	l.cov.trimLocked(cutoff * 1000)
+	l.cov.mu.Unlock()
 }
 
 // Lookup returns the series of the metric, one per unit, matching the
@@ -450,19 +463,27 @@ type RecordSource interface {
 }
 
 // Rebuild replays src from its beginning and applies every KindMetrics
-// record; other kinds are skipped, records that do not decode are logged,
-// counted (cellwatch_store_rebuild_corrupt_records_total) and skipped. Data
-// outside the window is skipped by Apply.
+// record and every liveness mark (KindLiveness: the coverage, see
+// ApplyLiveness); other kinds are skipped, records that do not decode are
+// logged, counted (cellwatch_store_rebuild_corrupt_records_total) and
+// skipped. Data outside the window is skipped by Apply.
 func (l *Local) Rebuild(ctx context.Context, src RecordSource) error {
 	var m record.Metrics
-	var applied, skipped, corrupt int
+	var applied, skipped, corrupt, marks int
 	began := time.Now()
 	err := src.Replay(ctx, 0, func(offset uint64, rec []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		kind, err := record.KindOf(rec)
-		if err == nil && kind != record.KindMetrics {
+		if err == nil && kind == record.KindLiveness {
+			var mark record.Liveness
+			if mark, err = record.DecodeLiveness(rec); err == nil {
+				l.ApplyLiveness(mark)
+				marks++
+				return nil
+			}
+		} else if err == nil && kind != record.KindMetrics {
 			skipped++
 			return nil
 		}
@@ -479,7 +500,8 @@ func (l *Local) Rebuild(ctx context.Context, src RecordSource) error {
 		applied++
 		return nil
 	})
-	l.log.Info("local store rebuilt", "records", applied, "other_kinds", skipped, "corrupt", corrupt,
+	l.log.Info("local store rebuilt", "records", applied, "liveness_marks", marks, "other_kinds", skipped, "corrupt", corrupt,
+		"covered", l.coverageSummary(),
 		"series", l.NumSeries(), "bytes", l.Bytes(), "took", time.Since(began))
 	if err != nil {
 		return fmt.Errorf("rebuild local store: %w", err)

@@ -14,4 +14,7 @@
 //	datum: name ndims {name value} unit flags ts_ms form...
 //
 // Dimensions are kept sorted by name, so equal metrics encode equally.
+//
+// Other kinds: KindLiveness (liveness.go), a node's mark that it was live,
+// and the stream envelope Shipped with KindGap (shipped.go).
 package record

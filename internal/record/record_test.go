@@ -61,3 +61,24 @@ func TestShippedAndGapRoundTrip(t *testing.T) {
 		t.Error("series hash must tell units apart and be stable")
 	}
 }
+
+func TestLivenessRoundTrip(t *testing.T) {
+	for _, l := range []Liveness{{UnixMs: 1767323045123}, {UnixMs: 5, Started: true}, {UnixMs: -1, Started: true, Genesis: true}} {
+		b := AppendLiveness(nil, l)
+		if k, _ := KindOf(b); k != KindLiveness {
+			t.Errorf("kind %d; want %d", k, KindLiveness)
+		}
+		got, err := DecodeLiveness(b)
+		if err != nil || got != l {
+			t.Errorf("got %+v, %v; want %+v", got, err, l)
+		}
+		for n := range len(b) {
+			if _, err := DecodeLiveness(b[:n]); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("prefix of %d bytes: got %v; want ErrCorrupt", n, err)
+			}
+		}
+	}
+	if _, err := DecodeLiveness(AppendMetrics(nil, &Metrics{})); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a metrics record decoded as liveness: %v", err)
+	}
+}

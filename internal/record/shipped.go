@@ -11,15 +11,16 @@ import (
 // empty.
 const KindGap Kind = 2
 
-// Shipped is one stream message: a part of a WAL record, or a gap marker,
+// Shipped is one stream message: a part of a WAL record, a liveness mark
+// (sent whole to every partition), or a gap marker,
 // with the identity of the WAL record it comes from. A WAL record whose
 // datums fall in several partitions is split, and every part keeps the same
 // (Origin, Offset), so consumers can apply each part exactly once.
 type Shipped struct {
 	Origin string // node ID of the WAL
 	Offset uint64 // WAL offset of the record (for a gap: Gap.To, the first record kept after it)
-	Kind   Kind   // KindMetrics or KindGap
-	Body   []byte // KindMetrics: an AppendMetrics encoding; KindGap: AppendGap
+	Kind   Kind   // KindMetrics, KindGap or KindLiveness
+	Body   []byte // KindMetrics: an AppendMetrics encoding; KindGap: AppendGap; KindLiveness: AppendLiveness
 }
 
 // Gap describes dropped WAL records: offsets [From, To) and the wall-clock
