@@ -36,8 +36,9 @@ type localCoverage struct {
 // service, once the mark is in the WAL) or from Rebuild. Two marks at most
 // MaxSilence apart cover the time between them; a Genesis mark covers
 // everything before it (the node's data directory was new). Marks must come
-// in WAL order; a mark older than the newest by more than MaxSilence (the
-// clock went back) starts afresh.
+// in WAL order; a mark older than the newest (the clock went back) covers
+// nothing, so the time is uncovered until the clock passes the newest mark
+// again.
 func (l *Local) ApplyLiveness(m record.Liveness) {
 	c := &l.cov
 	silence := l.cfg.MaxSilence.Milliseconds()
@@ -46,13 +47,13 @@ func (l *Local) ApplyLiveness(m record.Liveness) {
 	if m.Genesis {
 		c.set = c.set.Add(Interval{From: math.MinInt64, To: m.UnixMs})
 	}
-	if c.have && m.UnixMs >= c.newest && m.UnixMs-c.newest <= silence {
+	if c.have && m.UnixMs < c.newest {
+		return // the clock went back: nothing is covered until it passes the newest mark again
+	}
+	if c.have && m.UnixMs-c.newest <= silence {
 		c.set = c.set.Add(Interval{From: c.newest, To: m.UnixMs})
 	}
-	if !c.have || m.UnixMs > c.newest || c.newest-m.UnixMs > silence {
-		c.newest = m.UnixMs
-	}
-	c.have = true
+	c.newest, c.have = m.UnixMs, true
 	if len(c.set) > 1 && c.set[0].To < l.cutoffMs() { // keep the set bounded by the window
 		c.trimLocked(l.cutoffMs())
 	}

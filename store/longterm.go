@@ -55,6 +55,13 @@ type LongTermConfig struct {
 	// RetentionInterval is how often the service deletes data past each
 	// tier's retention (default 5m).
 	RetentionInterval time.Duration
+	// Partitions is the number of stream partitions the store is fed from
+	// (0: those that applied any liveness mark). Coverage needs an origin's
+	// marks applied in every one of them.
+	Partitions int
+	// MaxSilence is the longest time between two liveness marks that still
+	// counts as covered (default DefaultMaxSilence); see Coverage.
+	MaxSilence time.Duration
 }
 
 // LongTerm is the long-term store: every tier of every series, in pebble,
@@ -75,6 +82,7 @@ type LongTerm struct {
 
 	partsMu sync.Mutex
 	parts   map[int]*partitionState
+	runs    liveRuns
 
 	retainMu   sync.Mutex
 	retainedTo [len(tiers)]int64 // block start below which a tier is deleted
@@ -103,11 +111,16 @@ func OpenLongTerm(cfg LongTermConfig, reg prometheus.Registerer, logger *slog.Lo
 	if cfg.RetentionInterval == 0 {
 		cfg.RetentionInterval = DefaultLongTermRetentionPeriod
 	}
+	if cfg.MaxSilence == 0 {
+		cfg.MaxSilence = DefaultMaxSilence
+	}
 	switch {
 	case cfg.Dir == "":
 		return nil, fmt.Errorf("dir: required: %w", errLongTermConfig)
 	case cfg.CacheBytes < 0 || cfg.SeriesCache < 0 || cfg.RetentionInterval < 0:
 		return nil, fmt.Errorf("cache sizes and retention interval must be positive: %w", errLongTermConfig)
+	case cfg.Partitions < 0 || cfg.MaxSilence < 0:
+		return nil, fmt.Errorf("partitions and max silence must not be negative: %w", errLongTermConfig)
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -141,6 +154,10 @@ func OpenLongTerm(cfg LongTermConfig, reg prometheus.Registerer, logger *slog.Lo
 		return nil, err
 	}
 	if err := lt.series.init(db, cfg.SeriesCache); err != nil {
+		_ = lt.closeDB()
+		return nil, err
+	}
+	if err := lt.loadRuns(); err != nil {
 		_ = lt.closeDB()
 		return nil, err
 	}
@@ -232,6 +249,7 @@ func (lt *LongTerm) registerMetrics(reg prometheus.Registerer) {
 		Name: "cellwatch_longterm_disk_bytes",
 		Help: "Disk space used by the long-term store's database.",
 	}, func() float64 { return float64(lt.db.Metrics().DiskSpaceUsage()) })
+	lt.registerCoverageMetrics(f)
 }
 
 // corruptBlock counts and logs a block that failed to decode.

@@ -39,14 +39,15 @@ type partitionState struct {
 	lastMs int64            // newest datum timestamp applied (Unix ms), for stream gaps
 	marks  map[string]int64 // origin -> highest applied WAL offset; absent: none (cache)
 
-	updates  map[string]int64    // marks raised by the batch being built
-	newest   map[uint32]int64    // series id -> newest second in the batch
-	written  map[uint32]int64    // series id -> newest grain stored (cache)
-	fresh    []uint32            // pending series ids the batch writes entries for
-	freshSet map[uint32]struct{} // the same, as a set
-	pending  pendingBlocks
-	keyBuf   []byte
-	m        record.Metrics
+	updates    map[string]int64    // marks raised by the batch being built
+	runUpdates map[string]markRun  // liveness runs the batch being built writes, per origin
+	newest     map[uint32]int64    // series id -> newest second in the batch
+	written    map[uint32]int64    // series id -> newest grain stored (cache)
+	fresh      []uint32            // pending series ids the batch writes entries for
+	freshSet   map[uint32]struct{} // the same, as a set
+	pending    pendingBlocks
+	keyBuf     []byte
+	m          record.Metrics
 }
 
 // lockPartition returns partition p's state, locked; the caller calls
@@ -87,6 +88,7 @@ func (lt *LongTerm) loadPartition(p int, ps *partitionState) error {
 	}
 	ps.marks = make(map[string]int64)
 	ps.updates = make(map[string]int64)
+	ps.runUpdates = make(map[string]markRun)
 	ps.newest = make(map[uint32]int64)
 	ps.written = make(map[uint32]int64)
 	ps.freshSet = make(map[uint32]struct{})
@@ -156,8 +158,11 @@ const (
 //     and is skipped;
 //   - a KindMetrics message merges its datums into every tier and raises the
 //     mark to its offset; a KindGap message records the gap (idempotent:
-//     keyed by origin and offset range) and raises the mark to the last
-//     dropped offset;
+//     keyed by origin and offset range; an unknown wall-clock bound is
+//     replaced by the newest liveness mark applied before it, or by now) and
+//     raises the mark to the last dropped offset; a KindLiveness message
+//     extends the origin's liveness run in the partition (see Coverage) and
+//     raises the mark to its offset;
 //   - other kinds are skipped (counted); a body that does not decode is
 //     recorded as a gap of its one offset;
 //   - the next stream offset becomes one past the last message.
@@ -176,6 +181,7 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 	}
 	defer unlock()
 	clear(ps.updates)
+	clear(ps.runUpdates)
 	clear(ps.newest)
 	ps.fresh = ps.fresh[:0]
 	clear(ps.freshSet)
@@ -204,8 +210,7 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 				st.corrupt++
 				lt.log.Error("long-term store: corrupt metrics message, recorded as a gap",
 					"partition", p, "stream_offset", m.Offset, "origin", sh.Origin, "wal_offset", sh.Offset, "err", err)
-				g := record.Gap{From: sh.Offset, To: sh.Offset + 1, FirstMs: -1, LastMs: -1}
-				if err := putGap(batch, p, sh.Origin, g); err != nil {
+				if err := lt.putCorruptGap(batch, p, ps, sh); err != nil {
 					return err
 				}
 			} else {
@@ -224,10 +229,6 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 				lt.log.Error("long-term store: corrupt gap message, skipped", "partition", p, "stream_offset", m.Offset, "err", err)
 				continue
 			}
-			if err := putGap(batch, p, sh.Origin, g); err != nil {
-				return err
-			}
-			st.walGaps++
 			// The marker's offset is that of its last dropped record (or, as
 			// the shipper sends it, the first kept one): the mark must stay
 			// below the first record after the gap.
@@ -235,9 +236,39 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 			if g.To > 0 {
 				last = min(last, int64(g.To)-1)
 			}
+			if last <= mark {
+				if dup, err := lt.hasGap(sh.Origin, g); err != nil {
+					return err
+				} else if dup { // applied before: its wall-clock bounds stay as first written
+					st.dups++
+					continue
+				}
+			}
+			g = lt.boundGap(p, ps, sh.Origin, g)
+			if err := putGap(batch, p, sh.Origin, g); err != nil {
+				return err
+			}
+			st.walGaps++
 			if last > mark {
 				ps.updates[sh.Origin] = last
 			}
+			st.msgs++
+		case record.KindLiveness:
+			if int64(sh.Offset) <= mark {
+				st.dups++
+				continue
+			}
+			if l, err := record.DecodeLiveness(sh.Body); err != nil {
+				st.corrupt++
+				lt.log.Error("long-term store: corrupt liveness message, recorded as a gap",
+					"partition", p, "stream_offset", m.Offset, "origin", sh.Origin, "wal_offset", sh.Offset, "err", err)
+				if err := lt.putCorruptGap(batch, p, ps, sh); err != nil {
+					return err
+				}
+			} else if err := lt.applyLiveness(batch, p, ps, sh.Origin, l); err != nil {
+				return err
+			}
+			ps.updates[sh.Origin] = int64(sh.Offset)
 			st.msgs++
 		default:
 			st.unknown++
@@ -279,9 +310,36 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 		ps.written[id] = floorDiv(sec, newestGrain)
 	}
 	maps.Copy(ps.marks, ps.updates)
+	lt.committedRuns(p, ps.runUpdates)
 	ps.next, ps.lastMs = next, lastMs
 	lt.count(&st, began)
 	return nil
+}
+
+// putCorruptGap records the one WAL record of a message that does not
+// decode as a gap.
+func (lt *LongTerm) putCorruptGap(batch *pebble.Batch, p int, ps *partitionState, sh *record.Shipped) error {
+	g := lt.boundGap(p, ps, sh.Origin, record.Gap{From: sh.Offset, To: sh.Offset + 1, FirstMs: -1, LastMs: -1})
+	return putGap(batch, p, sh.Origin, g)
+}
+
+// boundGap fills the unknown wall-clock bounds of a WAL gap of origin when
+// the partition applied liveness marks of it: the missing records were
+// written after the newest mark applied before them, and before now (the
+// gap is applied after they were written). Without marks the bounds stay
+// unknown (unbounded).
+func (lt *LongTerm) boundGap(p int, ps *partitionState, origin string, g record.Gap) record.Gap {
+	newest := lt.newestMark(p, ps, origin)
+	if newest < 0 || (g.FirstMs >= 0 && g.LastMs >= 0) {
+		return g
+	}
+	if g.FirstMs < 0 {
+		g.FirstMs = newest
+	}
+	if g.LastMs < 0 {
+		g.LastMs = lt.cfg.Now().UnixMilli()
+	}
+	return g
 }
 
 type applyStats struct {

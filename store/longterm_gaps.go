@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
@@ -24,16 +25,36 @@ type GapRecord struct {
 	From, To  int64
 	// FirstMs and LastMs bound the wall-clock time (Unix ms) in which the
 	// missing data was written; -1 when unknown (unbounded on that side).
-	// For a stream gap FirstMs is the newest datum applied from the partition
-	// before the gap (late datums older than that may be missing too) and
-	// LastMs the time the gap was found.
+	// For a stream gap FirstMs is the older of the newest liveness mark and
+	// the newest datum applied from the partition before the gap (late
+	// datums older than that may be missing too) and LastMs the time the gap
+	// was found. Gaps recorded by a WAL gap marker or a corrupt message have
+	// the newest liveness mark applied before them as FirstMs when the
+	// marker did not know, and the time they were applied as LastMs.
 	FirstMs, LastMs int64
 }
 
-func putGap(batch *pebble.Batch, p int, origin string, g record.Gap) error {
+func gapKey(origin string, g record.Gap) []byte {
 	k := appendString([]byte{prefixGap}, origin)
 	k = binary.BigEndian.AppendUint64(k, g.From)
-	k = binary.BigEndian.AppendUint64(k, g.To)
+	return binary.BigEndian.AppendUint64(k, g.To)
+}
+
+// hasGap reports whether the WAL gap of origin is recorded.
+func (lt *LongTerm) hasGap(origin string, g record.Gap) (bool, error) {
+	_, closer, err := lt.db.Get(gapKey(origin, g))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read gap: %w", err)
+	}
+	closer.Close()
+	return true, nil
+}
+
+func putGap(batch *pebble.Batch, p int, origin string, g record.Gap) error {
+	k := gapKey(origin, g)
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 20), uint64(g.FirstMs))
 	v = binary.BigEndian.AppendUint64(v, uint64(g.LastMs))
 	v = binary.BigEndian.AppendUint32(v, uint32(p))
@@ -55,9 +76,12 @@ func (lt *LongTerm) SkipStream(p int, from, to int64) error {
 		return err
 	}
 	defer unlock()
-	first := ps.lastMs
-	if first <= 0 {
-		first = -1
+	// The lost messages came after the last one applied: after the newest
+	// liveness mark applied from the partition and (for data written in
+	// order) the newest datum.
+	first := lt.newestMark(p, ps, "")
+	if ps.lastMs > 0 && (first < 0 || ps.lastMs < first) {
+		first = ps.lastMs
 	}
 	k := binary.BigEndian.AppendUint32([]byte{prefixStreamGap}, uint32(p))
 	k = binary.BigEndian.AppendUint64(k, uint64(from))
