@@ -76,4 +76,38 @@
 // synced batch as the data and the partition's next stream offset. Consumer
 // feeds it from a PartitionSource. docs/storage.md has the key layout, the
 // protocol and the measured sizes (about 2 bytes per 60 s aggregate).
+//
+// # Coverage
+//
+// Each store says which wall-clock intervals it can vouch for (DESIGN.md
+// §6): Coverage(from, to) returns the covered sub-intervals of [from, to)
+// in Unix seconds (rounded inward); the query planner reports the rest as
+// unknown. Both learn from liveness marks (record.KindLiveness), which the
+// node appends to its WAL every second (fallback.Liveness):
+//
+//   - Local: two marks at most MaxSilence (3 s) apart cover the time between
+//     them; a longer silence (crash, restart, the node down) is a hole;
+//     nothing before the first retained mark is covered, so a lost or wiped
+//     WAL is uncovered, except that a Genesis mark (first start on a new
+//     data directory) covers all time before it: there was no data to
+//     lose. Marks arrive live (ApplyLiveness, called by the Liveness service
+//     once the mark is durable) and from Rebuild. While the newest mark is
+//     at most MaxSilence old the node is live and everything after it is
+//     covered (the current period is not unknown). Only the window counts;
+//     the interval set is merged and trimmed with the buckets.
+//   - LongTerm: the shipper sends every mark to every partition; ApplyBatch
+//     applies it exactly once like data (same WAL-offset mark, same synced
+//     batch) and keeps, per (partition, origin), runs of marks by the same
+//     rule (key prefix 'l'). An origin is covered up to its watermark, the
+//     minimum over the partitions (LongTermConfig.Partitions) of its newest
+//     applied mark; the union over origins (holes up to MaxSilence filled,
+//     for a node restarted on a new WAL) minus where some origin was live
+//     but is not applied in every partition, minus the wall-clock spans of
+//     the gaps (Gaps: dropped backlog, corrupt messages, stream offsets
+//     lost; a marker's unknown bound becomes the newest mark applied before
+//     it, or the time it was applied). A gap marker applied twice keeps its
+//     first bounds; replayed marks move nothing.
+//
+// A clock that goes back covers nothing until it passes the newest mark
+// again. Liveness runs are not deleted by retention (a few keys per restart).
 package store
