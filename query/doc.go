@@ -9,4 +9,34 @@
 // store). Every operation follows shared/reference/cloudwatch-api.md §3:
 // period rules, start-time rounding, the 1,440-datapoint limit, exact
 // dimension-set match, label generation, ScanBy, MaxDatapoints and NextToken.
+//
+// # Coverage
+//
+// A read merges the stores bucket by bucket by what each can vouch for
+// (DESIGN.md §6; each store's rules are in package store). Coverage is
+// judged per grain: the period below a minute, else the minute; a grain is
+// covered by a store only when the store covers all of it (the last grain
+// may reach past EndTime). For each grain:
+//
+//   - in the local window (from now minus -store.window, on a minute
+//     boundary): the local store when it covers the grain, else the
+//     long-term store when it does (a node restarted without its WAL reads
+//     its recent past from the long-term store);
+//   - before the window: the long-term store when it covers the grain, else
+//     the local store when it does;
+//   - otherwise the grain is unknown: the preferred store answers what it
+//     has, and the grain is reported, never silently read as empty.
+//
+// A forced read (header X-Cellwatch-Read-Source: local or longterm) takes
+// that store alone and reports what it does not cover. Every read sets
+// X-Cellwatch-Sources (the stores that answered, older time first) and,
+// when there are any, X-Cellwatch-Unknown: the unknown intervals as
+// "<start>/<end>" in RFC 3339 UTC, comma separated (at most 100; past that
+// the last spans the rest). GetMetricData also sets StatusCode PartialData
+// on each result whose range has unknown grains, and adds one Messages entry
+// {Code: PartialData, Value: text naming the intervals}. ListMetrics reports
+// what is unknown over the last two weeks (three hours with
+// RecentlyActive). A store that does not implement [Coverer] is taken to
+// cover everything. [Service.Coverage] gives the same unknown intervals to
+// other callers (alarms).
 package query

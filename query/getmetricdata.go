@@ -41,6 +41,7 @@ type dataResult struct {
 	id, label string
 	times     []int64
 	values    []float64
+	unknown   bool // some of its periods are unknown: PartialData
 }
 
 // GetMetricData serves the operation of that name.
@@ -80,17 +81,17 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 	}
 	labelQueries(queries)
 	tenant := awsapi.TenantOf(req)
+	view, err := s.view(req, floorDiv(start.Unix(), 60)*60, ceilDiv(ceilSeconds(end), 60)*60)
+	if err != nil {
+		return nil, err
+	}
 	var results []dataResult
 	var used answered
 	for _, q := range queries {
 		if !q.returnData {
 			continue
 		}
-		r, err := s.runDataQuery(req, tenant, q, start, end, scanBy, &used)
-		if err != nil {
-			return nil, err
-		}
-		results = append(results, r)
+		results = append(results, s.runDataQuery(view, tenant, q, start, end, scanBy, &used))
 	}
 	used.write(hdr)
 	page, next := paginate(results, offset, int(limit))
@@ -98,7 +99,11 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 	if next > 0 {
 		out = out.Add("NextToken", encodeToken(next, fingerprint))
 	}
-	return out.Add("Messages", awsapi.List{}), nil
+	messages := awsapi.List{}
+	if len(used.unknown) > 0 {
+		messages = append(messages, unknownMessage(used.unknown))
+	}
+	return out.Add("Messages", messages), nil
 }
 
 func parseDataQueries(in awsapi.Input) ([]dataQuery, error) {
@@ -214,18 +219,17 @@ func labelQueries(queries []dataQuery) {
 	}
 }
 
-func (s *Service) runDataQuery(req *awsapi.Request, tenant string, q dataQuery, start, end time.Time, scanBy string, used *answered) (dataResult, error) {
+func (s *Service) runDataQuery(view *coverageView, tenant string, q dataQuery, start, end time.Time, scanBy string, used *answered) dataResult {
 	res := dataResult{id: q.id, label: q.label}
 	from, to := alignStart(start.Unix(), q.period), ceilSeconds(end)
 	if !s.highResAvailable(from, q.period) {
-		return res, nil // sub-minute data is kept for three hours only
+		return res // sub-minute data is kept for three hours only
 	}
-	plan, err := s.plan(req, from, to)
-	if err != nil {
-		return res, err
-	}
+	plan := view.plan(from, to, grainOf(q.period))
+	used.addUnknown(plan.unknown)
+	res.unknown = len(plan.unknown) > 0
 	periods := map[int64]*store.Aggregate{}
-	for _, byPeriod := range s.unitPeriods(plan, tenant, q.metric, q.unit, from, q.period, used) {
+	for _, byPeriod := range s.unitPeriods(plan.sources, tenant, q.metric, q.unit, from, q.period, used) {
 		for p, a := range byPeriod {
 			if acc := periods[p]; acc != nil {
 				acc.Merge(a) // without a Unit filter, units merge as CloudWatch's GetMetricData does
@@ -248,7 +252,7 @@ func (s *Service) runDataQuery(req *awsapi.Request, tenant string, q dataQuery, 
 			res.values = append(res.values, v)
 		}
 	}
-	return res, nil
+	return res
 }
 
 // paginate returns the page of results that starts at datapoint offset
@@ -277,8 +281,8 @@ func paginate(results []dataResult, offset, limit int) (awsapi.List, int) {
 
 func resultObject(r dataResult, from, to int) awsapi.Object {
 	status := statusComplete
-	if to < len(r.times) {
-		status = statusPartial
+	if to < len(r.times) || r.unknown {
+		status = statusPartial // more on the next page, or periods no store can vouch for
 	}
 	times := make(awsapi.List, 0, max(0, to-from))
 	values := make(awsapi.List, 0, max(0, to-from))

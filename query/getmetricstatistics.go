@@ -112,14 +112,16 @@ func (s *Service) GetMetricStatistics(_ context.Context, req *awsapi.Request, hd
 	if n := (to - start.Unix() + period - 1) / period; n > maxStatDatapoints {
 		return nil, awsapi.InvalidParameterCombination("You have requested up to %d datapoints, which exceeds the limit of %d. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", n, maxStatDatapoints)
 	}
-	plan, err := s.plan(req, from, to)
+	view, err := s.view(req, from, ceilDiv(to, 60)*60)
 	if err != nil {
 		return nil, err
 	}
 	var used answered
 	datapoints := awsapi.List{}
 	if s.highResAvailable(from, period) {
-		datapoints = statDatapoints(s.unitPeriods(plan, awsapi.TenantOf(req), metric, unit, from, period, &used), stats)
+		plan := view.plan(from, to, grainOf(period))
+		used.addUnknown(plan.unknown)
+		datapoints = statDatapoints(s.unitPeriods(plan.sources, awsapi.TenantOf(req), metric, unit, from, period, &used), stats)
 	}
 	used.write(hdr)
 	return awsapi.Obj("Label", metric.name, "Datapoints", datapoints), nil

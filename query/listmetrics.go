@@ -41,11 +41,14 @@ func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, hdr http.H
 		return nil, err
 	}
 	var activeSince int64 = -1 << 62
+	now := s.now().Unix()
+	span := int64(listMetricsPeriod / time.Second) // the unknown intervals it reports
 	if in.Has("RecentlyActive") {
 		if ra := in.String("RecentlyActive"); ra != recentlyActive {
 			return nil, awsapi.ConstraintError(ra, "recentlyActive", "satisfy enum value set: [PT3H]")
 		}
 		activeSince = s.now().Add(-3 * time.Hour).Unix()
+		span = 3 * 3600
 	}
 	fingerprint := requestFingerprint(in)
 	after := ""
@@ -54,13 +57,15 @@ func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, hdr http.H
 			return nil, err
 		}
 	}
-	plan, err := s.plan(req, -1<<62, 1<<62)
+	from, to := floorDiv(now-span, 60)*60, ceilDiv(now, 60)*60
+	view, err := s.view(req, from, to)
 	if err != nil {
 		return nil, err
 	}
+	var used answered
+	used.addUnknown(view.plan(from, to, 60).unknown)
 	seen := map[string]bool{}
 	var found []listedMetric
-	var used answered
 	visit := func(_ store.SeriesRef, key *store.SeriesKey, newest int64) bool {
 		if (ns != "" && key.Namespace != ns) || (name != "" && key.MetricName != name) ||
 			newest < activeSince || !matchDimensions(key.Dimensions, filters) {
@@ -74,7 +79,8 @@ func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, hdr http.H
 		}
 		return true
 	}
-	for _, src := range plan {
+	// Every store lists its series: a metric is listed when any store has it.
+	for _, src := range view.listSources() {
 		used.add(src.name)
 		src.st.Series(awsapi.TenantOf(req), visit)
 	}

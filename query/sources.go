@@ -1,12 +1,10 @@
 package query
 
 import (
-	"net/http"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/intervals"
 	"github.com/cellwatch/cellwatch/store"
 )
 
@@ -27,60 +25,34 @@ type source struct {
 	from, to int64
 }
 
-// plan splits [from, to) between the stores: the local store answers its
-// window, the long-term store everything before it. The split is on a minute
-// boundary, so every bucket comes from exactly one store.
-func (s *Service) plan(req *awsapi.Request, from, to int64) ([]source, error) {
-	switch force := req.Header.Get(HeaderReadSource); force {
-	case "":
-	case SourceLocal:
-		return []source{{SourceLocal, s.local, from, to}}, nil
-	case SourceLongTerm:
-		if s.longTerm == nil {
-			return nil, awsapi.InvalidParameterValue("The header %s names %s, but this node has no long-term store.", HeaderReadSource, force)
-		}
-		return []source{{SourceLongTerm, s.longTerm, from, to}}, nil
-	default:
-		return nil, awsapi.InvalidParameterValue("The header %s must be %s or %s, not %q.", HeaderReadSource, SourceLocal, SourceLongTerm, force)
-	}
-	if s.longTerm == nil {
-		return []source{{SourceLocal, s.local, from, to}}, nil
-	}
-	split := s.now().Add(-s.window).Unix()
-	split = (split + 59) / 60 * 60
-	var out []source
-	if from < split {
-		out = append(out, source{SourceLongTerm, s.longTerm, from, min(to, split)})
-	}
-	if to > split {
-		out = append(out, source{SourceLocal, s.local, max(from, split), to})
-	}
-	return out, nil
+// answered collects what a response drew on: the stores, in the order they
+// first answered (older time first), and the unknown intervals.
+type answered struct {
+	names   []string
+	unknown intervals.Set
 }
-
-// answered collects the names of the stores a response drew on.
-type answered []string
 
 func (a *answered) add(name string) {
-	if !slices.Contains(*a, name) {
-		*a = append(*a, name)
+	if !slices.Contains(a.names, name) {
+		a.names = append(a.names, name)
 	}
 }
 
-func (a answered) write(h http.Header) {
-	if len(a) > 0 {
-		h.Set(HeaderSources, strings.Join(a, ","))
-	}
-}
+func (a *answered) addUnknown(set intervals.Set) { a.unknown = intervals.Union(a.unknown, set) }
 
-// unitPeriods merges, per unit, the buckets of metric m in [from, to) into
-// periods of the given length aligned on from. unit "" takes every unit.
+// unitPeriods merges, per unit, the buckets of metric m in the plan's
+// sources into periods of the given length aligned on from. unit "" takes
+// every unit. Each store is looked up once; each bucket is read from the one
+// source whose range holds its start.
 func (s *Service) unitPeriods(plan []source, tenant string, m metricRef, unit string, from, period int64, used *answered) map[string]map[int64]*store.Aggregate {
 	out := map[string]map[int64]*store.Aggregate{}
-	for _, src := range plan {
-		used.add(src.name)
-		for _, ref := range src.st.Lookup(tenant, m.namespace, m.name, m.dims) {
-			key := src.st.Key(ref)
+	for i, first := range plan {
+		if slices.ContainsFunc(plan[:i], func(o source) bool { return o.name == first.name }) {
+			continue // this store was read with its first source
+		}
+		used.add(first.name)
+		for _, ref := range first.st.Lookup(tenant, m.namespace, m.name, m.dims) {
+			key := first.st.Key(ref)
 			if unit != "" && key.Unit != unit {
 				continue
 			}
@@ -98,10 +70,15 @@ func (s *Service) unitPeriods(plan []source, tenant string, m metricRef, unit st
 				}
 				acc.Merge(a)
 			}
-			if ps, ok := src.st.(PeriodStore); ok {
-				ps.RangePeriod(ref, src.from, src.to, period, merge)
-			} else {
-				src.st.Range(ref, src.from, src.to, merge)
+			for _, src := range plan[i:] {
+				if src.name != first.name {
+					continue
+				}
+				if ps, ok := src.st.(PeriodStore); ok {
+					ps.RangePeriod(ref, src.from, src.to, period, merge)
+				} else {
+					src.st.Range(ref, src.from, src.to, merge)
+				}
 			}
 		}
 	}
