@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -87,6 +88,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 			_ = n.close() // release what was opened before the failure
 		}
 	}()
+	genesis := newDataDir(cfg.Data) // before anything is created in it
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -129,6 +131,8 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 		{"long-term consumer", n.consumer},
 		{"shipper", n.shipper},
 		{"wal retention", fallback.NewRetention(n.wal, cfg.Store.Window, time.Minute, n.shipper.Shipped, logger.With("component", "wal"))},
+		// Last: its started mark follows the rebuild, its last mark the API's stop.
+		{"liveness", fallback.NewLiveness(fallback.LivenessConfig{Genesis: genesis}, n.wal, n.local, n.reg, logger.With("component", "liveness"))},
 	} {
 		if err := services.StartAndAwaitRunning(ctx, svc.s); err != nil {
 			return nil, fmt.Errorf("start %s: %w", svc.name, err)
@@ -213,6 +217,15 @@ func (n *node) close() error {
 		n.lock.release()
 	}
 	return err
+}
+
+// newDataDir reports whether dir is missing or empty: a new node, with no
+// data from before its first start (its first liveness mark says so). A
+// directory that has state but lost its WAL is not new: the time before the
+// restart is then unknown.
+func newDataDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0)
 }
 
 func absPath(p string) string {

@@ -16,7 +16,7 @@ import (
 // admin API drives), the long-term store and its consumer.
 func (n *node) openStreamPath(cfg *Config, logger *slog.Logger) error {
 	var err error
-	n.longTerm, err = store.OpenLongTerm(store.LongTermConfig{Dir: filepath.Join(cfg.Data, "longterm")}, n.reg, logger.With("component", "longterm"))
+	n.longTerm, err = store.OpenLongTerm(store.LongTermConfig{Dir: filepath.Join(cfg.Data, "longterm"), Partitions: cfg.Stream.Partitions}, n.reg, logger.With("component", "longterm"))
 	if err != nil {
 		return fmt.Errorf("open long-term store: %w", err)
 	}
