@@ -205,6 +205,8 @@ type publishers struct {
 
 func (p *publishers) setPhase(name string) { p.mu.Lock(); p.phase = name; p.mu.Unlock() }
 
+// run publishes until ctx is done. Calls themselves are not cancelled: each
+// ends as acknowledged or failed, so the verdict can count every datum.
 func (p *publishers) run(ctx context.Context, cw *cloudwatch.Client, w int, interval time.Duration) {
 	for ctx.Err() == nil {
 		data := make([]types.MetricDatum, 20)
@@ -214,11 +216,10 @@ func (p *publishers) run(ctx context.Context, cw *cloudwatch.Client, w int, inte
 				Value: aws.Float64(1), StorageResolution: aws.Int32(1), Timestamp: aws.Time(now)}
 		}
 		began := time.Now()
-		_, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Drill"), MetricData: data})
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, err := cw.PutMetricData(cctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Drill"), MetricData: data})
+		cancel()
 		d := time.Since(began)
-		if ctx.Err() != nil {
-			return
-		}
 		if err != nil {
 			p.failed.Add(1)
 		} else {
@@ -230,7 +231,10 @@ func (p *publishers) run(ctx context.Context, cw *cloudwatch.Client, w int, inte
 			p.lat[p.phase] = append(p.lat[p.phase], d)
 			p.mu.Unlock()
 		}
-		time.Sleep(interval)
+		select {
+		case <-ctx.Done():
+		case <-time.After(interval):
+		}
 	}
 }
 
