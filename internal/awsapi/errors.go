@@ -88,3 +88,22 @@ func MalformedRequest(format string, args ...any) *Error {
 func RequestTooLarge(format string, args ...any) *Error {
 	return newError("RequestEntityTooLarge", cwShape+"RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, format, args...)
 }
+
+// ResourceNotFound is CloudWatch's ResourceNotFound (alarms): 404 in Query
+// and query-compatible mode. AWS sends it without a message for an unknown
+// alarm; pass "" to do the same.
+func ResourceNotFound(format string, args ...any) *Error {
+	return newError("ResourceNotFound", cwShape+"ResourceNotFound", http.StatusNotFound, format, args...)
+}
+
+// InvalidFormat is CloudWatch's InvalidFormatFault (SetAlarmState with a
+// StateReasonData that is not JSON).
+func InvalidFormat(format string, args ...any) *Error {
+	return newError("InvalidFormat", cwShape+"InvalidFormatFault", http.StatusBadRequest, format, args...)
+}
+
+// LimitExceeded is CloudWatch's LimitExceededFault (PutMetricAlarm over the
+// alarm quota).
+func LimitExceeded(format string, args ...any) *Error {
+	return newError("LimitExceeded", cwShape+"LimitExceededFault", http.StatusBadRequest, format, args...)
+}
