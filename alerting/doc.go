@@ -1,0 +1,35 @@
+// Package alerting serves CloudWatch metric alarms: the alarm API
+// (PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms,
+// SetAlarmState, DescribeAlarmHistory, Enable/DisableAlarmActions), the
+// evaluator that decides an alarm's state from its evaluation range exactly
+// as CloudWatch documents it (shared/reference/cloudwatch-api.md §4.3), plus
+// the coverage rule of DESIGN.md §6, and the loop that evaluates every alarm
+// on its period boundaries.
+//
+// # Storage
+//
+// Alarm definitions, their state and their history live in a pebble database
+// of their own (Config.Dir, <data>/alarms by convention), written with
+// Sync before an operation answers, so they survive restarts and crashes.
+// Keys:
+//
+//	a\x00<tenant>\x00<name>          the alarm (JSON of Alarm: config + state)
+//	h\x00<ms:8 BE><seq:8 BE>         a history item (JSON of HistoryItem)
+//
+// History keys start with their timestamp, so the 2-week retention is one
+// DeleteRange and a time-bounded DescribeAlarmHistory one bounded scan.
+// History items are independent of the alarm's key, so they outlive
+// DeleteAlarms as AWS's do. Every alarm is also held in memory (loaded at
+// New); the database is the durable copy, memory the one reads use.
+//
+// # Evaluation
+//
+// Decide is the pure core: given the R = N + max(floor(N/3), 2) most recent
+// periods (oldest first), each a datapoint, a missing period, or an unknown
+// one (no store can vouch for it), it returns the new state. Known data is
+// judged by the decision procedure of the reference §4.3 (Tables A and B);
+// unknown periods are never filled by TreatMissingData: the state stands
+// only if every possible content of the unknown periods (missing, breaching,
+// not breaching) leads to the same state, else the alarm goes to
+// INSUFFICIENT_DATA with a reason naming the unknown periods.
+package alerting

@@ -1,0 +1,282 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+)
+
+// Limits of PutMetricAlarm (shared/reference/cloudwatch-api.md §4.1).
+const (
+	maxActions       = 5
+	maxDimensions    = 30
+	maxTags          = 50
+	maxNameLen       = 255
+	maxDescLen       = 1024
+	maxActionLen     = 1024
+	maxEvalSpan      = 7 * 24 * 3600 // Period × EvaluationPeriods
+	maxEvalSpanShort = 24 * 3600     // the same when Period < 1 h
+)
+
+var percentileRE = regexp.MustCompile(`^(p|tm|tc|ts|wm)(\d{1,2}(\.\d{1,10})?|100)$|^(IQM)$|^(PR|TC|TM|TS|WM)\(([0-9.]*%?):([0-9.]*%?)\)$`)
+
+// PutMetricAlarm creates an alarm or overwrites one's configuration.
+func (s *Service) PutMetricAlarm(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+	a, err := parseAlarm(req.Input)
+	if err != nil {
+		return nil, err
+	}
+	a.Tenant = awsapi.TenantOf(req)
+	now := s.cfg.Now().UTC()
+	a.ConfigUpdated = now
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.alarms[a.Tenant][a.Name]
+	kind, summary := "Create", fmt.Sprintf("Alarm %q created", a.Name)
+	if old != nil {
+		kind, summary = "Update", fmt.Sprintf("Alarm %q updated", a.Name)
+		a.State = old.State
+		a.Tags = old.Tags // tags are applied only on create
+	} else {
+		if len(s.alarms[a.Tenant]) >= s.cfg.MaxAlarms {
+			return nil, awsapi.LimitExceeded("The maximum number of alarms (%d) has been reached.", s.cfg.MaxAlarms)
+		}
+		a.State = State{Value: StateInsufficientData, Reason: "Unchecked: Initial alarm creation", Updated: now, Transitioned: now}
+	}
+	data := `{"version":"1.0","type":"` + kind + `",` + configJSON(kind, old, a) + `}`
+	h := HistoryItem{Tenant: a.Tenant, AlarmName: a.Name, AlarmType: "MetricAlarm", Timestamp: now,
+		Type: HistoryConfigurationUpdate, Summary: summary, Data: data}
+	if err := s.db.write([]*Alarm{a}, nil, []HistoryItem{h}); err != nil {
+		return nil, err
+	}
+	s.tenant(a.Tenant)[a.Name] = a
+	return awsapi.Object{}, nil
+}
+
+func configJSON(kind string, old, a *Alarm) string {
+	if kind == "Create" {
+		return `"createdAlarm":` + alarmJSON(a)
+	}
+	return `"originalUpdatedAlarm":` + alarmJSON(old) + `,"updatedAlarm":` + alarmJSON(a)
+}
+
+// parseAlarm reads and validates a PutMetricAlarm request.
+func parseAlarm(in awsapi.Input) (*Alarm, error) {
+	a := &Alarm{ActionsEnabled: true}
+	if !in.Has("AlarmName") {
+		return nil, nullError("alarmName")
+	}
+	a.Name = in.String("AlarmName")
+	if err := checkName(a.Name, "alarmName"); err != nil {
+		return nil, err
+	}
+	if in.Has("AlarmDescription") {
+		d := in.String("AlarmDescription")
+		if len(d) > maxDescLen {
+			return nil, awsapi.ConstraintError(d, "alarmDescription", "have length less than or equal to 1024")
+		}
+		a.Description = &d
+	}
+	if v, ok, err := in.Bool("ActionsEnabled"); err != nil {
+		return nil, err
+	} else if ok {
+		a.ActionsEnabled = v
+	}
+	for _, l := range []struct {
+		member string
+		dst    *[]string
+	}{{"OKActions", &a.OKActions}, {"AlarmActions", &a.AlarmActions}, {"InsufficientDataActions", &a.InsufficientDataActions}} {
+		acts := in.Strings(l.member)
+		if len(acts) > maxActions {
+			return nil, awsapi.ConstraintError(strings.Join(acts, ", "), awsapi.CoralPath(l.member), "have length less than or equal to 5")
+		}
+		for i, act := range acts {
+			if len(act) < 1 || len(act) > maxActionLen {
+				return nil, awsapi.ConstraintError(act, awsapi.CoralPath(l.member+".member."+strconv.Itoa(i+1)), "have length between 1 and 1024")
+			}
+		}
+		*l.dst = acts
+	}
+	if in.Has("Metrics") {
+		return nil, awsapi.InvalidParameterValue("Metric math alarms (the Metrics parameter) are not supported yet; use Namespace, MetricName and Statistic.")
+	}
+	if in.Has("ThresholdMetricId") {
+		return nil, awsapi.InvalidParameterValue("Anomaly detection alarms (ThresholdMetricId) are not supported.")
+	}
+	if err := parseAlarmMetric(in, a); err != nil {
+		return nil, err
+	}
+	if err := parseEvaluation(in, a); err != nil {
+		return nil, err
+	}
+	return a, parseTags(in, a)
+}
+
+func nullError(member string) error {
+	return awsapi.ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+}
+
+func checkName(name, member string) error {
+	if len(name) < 1 || len(name) > maxNameLen {
+		return awsapi.ConstraintError(name, member, "have length between 1 and 255")
+	}
+	if strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return awsapi.ConstraintError(name, member, `satisfy regular expression pattern: [^\x00-\x1F\x7F]+`)
+	}
+	return nil
+}
+
+func parseAlarmMetric(in awsapi.Input, a *Alarm) error {
+	for _, p := range []struct {
+		member string
+		dst    *string
+	}{{"Namespace", &a.Metric.Namespace}, {"MetricName", &a.Metric.MetricName}} {
+		if !in.Has(p.member) {
+			return awsapi.MissingParameter("The parameter %s is required.", p.member)
+		}
+		*p.dst = in.String(p.member)
+		if len(*p.dst) < 1 || len(*p.dst) > 255 {
+			return awsapi.ConstraintError(*p.dst, awsapi.CoralPath(p.member), "have length between 1 and 255")
+		}
+	}
+	dims := in.Structs("Dimensions")
+	if len(dims) > maxDimensions {
+		return awsapi.ConstraintError(len(dims), "dimensions", "have length less than or equal to 30")
+	}
+	for i, d := range dims {
+		dim := Dimension{Name: d.String("Name"), Value: d.String("Value")}
+		for _, f := range []struct{ member, v string }{{"Name", dim.Name}, {"Value", dim.Value}} {
+			if len(f.v) < 1 || len(f.v) > 255 {
+				return awsapi.ConstraintError(f.v, "dimensions."+strconv.Itoa(i+1)+".member."+strings.ToLower(f.member), "have length between 1 and 255")
+			}
+		}
+		if slices.ContainsFunc(a.Metric.Dimensions, func(o Dimension) bool { return o.Name == dim.Name }) {
+			return awsapi.InvalidParameterValue("The dimension %s appears more than once.", dim.Name)
+		}
+		a.Metric.Dimensions = append(a.Metric.Dimensions, dim)
+	}
+	slices.SortFunc(a.Metric.Dimensions, func(x, y Dimension) int { return strings.Compare(x.Name, y.Name) })
+	a.Statistic, a.ExtendedStatistic = in.String("Statistic"), in.String("ExtendedStatistic")
+	switch {
+	case in.Has("Statistic") && in.Has("ExtendedStatistic"):
+		return awsapi.InvalidParameterCombination("The parameters Statistic and ExtendedStatistic are mutually exclusive and you have specified both.")
+	case !in.Has("Statistic") && !in.Has("ExtendedStatistic"):
+		return awsapi.MissingParameter("Must specify either Statistic or ExtendedStatistic.")
+	case in.Has("Statistic") && !slices.Contains(simpleStatistics, a.Statistic):
+		return awsapi.ConstraintError(a.Statistic, "statistic", "satisfy enum value set: ["+strings.Join(simpleStatistics, ", ")+"]")
+	case in.Has("ExtendedStatistic") && !percentileRE.MatchString(a.ExtendedStatistic):
+		return awsapi.InvalidParameterValue("The value %s for parameter ExtendedStatistic is not supported.", a.ExtendedStatistic)
+	}
+	if in.Has("Unit") {
+		a.Unit = in.String("Unit")
+		if err := awsapi.CheckUnit(a.Unit, "Unit"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseEvaluation(in awsapi.Input, a *Alarm) error {
+	period, ok, err := in.Int("Period")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return awsapi.MissingParameter("The parameter Period is required.")
+	}
+	if period < 1 {
+		return awsapi.ConstraintError(period, "period", "have value greater than or equal to 1")
+	}
+	if period != 10 && period != 20 && period != 30 && period%60 != 0 {
+		return awsapi.ValidationError("Period must be 10, 20, 30 or a multiple of 60")
+	}
+	a.Period = period
+	n, ok, err := in.Int("EvaluationPeriods")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return awsapi.MissingParameter("The parameter EvaluationPeriods is required.")
+	}
+	if n < 1 {
+		return awsapi.ConstraintError(n, "evaluationPeriods", "have value greater than or equal to 1")
+	}
+	switch span := period * n; {
+	case span > maxEvalSpan:
+		return awsapi.ValidationError("Metrics cannot be checked across more than a week (EvaluationPeriods * Period must be <= %d)", maxEvalSpan)
+	case period < 3600 && span > maxEvalSpanShort:
+		return awsapi.ValidationError("Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= %d)", maxEvalSpanShort)
+	}
+	a.EvaluationPeriods = int(n)
+	m, ok, err := in.Int("DatapointsToAlarm")
+	if err != nil {
+		return err
+	}
+	if ok {
+		if m < 1 {
+			return awsapi.ConstraintError(m, "datapointsToAlarm", "have value greater than or equal to 1")
+		}
+		if m > n {
+			return awsapi.ValidationError("DatapointsToAlarm must be less than or equal to EvaluationPeriods")
+		}
+		a.DatapointsToAlarm = int(m)
+	}
+	th, ok, err := in.Float("Threshold")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return awsapi.MissingParameter("The parameter Threshold is required.")
+	}
+	a.Threshold = th
+	if !in.Has("ComparisonOperator") {
+		return awsapi.MissingParameter("The parameter ComparisonOperator is required.")
+	}
+	a.ComparisonOperator = in.String("ComparisonOperator")
+	if !slices.Contains(allOperators, a.ComparisonOperator) {
+		return awsapi.ConstraintError(a.ComparisonOperator, "comparisonOperator", "satisfy enum value set: ["+strings.Join(allOperators, ", ")+"]")
+	}
+	if !slices.Contains(staticOperators, a.ComparisonOperator) {
+		return awsapi.InvalidParameterCombination("The comparison operator %s is only valid for anomaly detection alarms.", a.ComparisonOperator)
+	}
+	if in.Has("TreatMissingData") {
+		a.TreatMissingData = in.String("TreatMissingData")
+		if len(a.TreatMissingData) < 1 || len(a.TreatMissingData) > 255 {
+			return awsapi.ConstraintError(a.TreatMissingData, "treatMissingData", "have length between 1 and 255")
+		}
+		if !slices.Contains(treatments, a.TreatMissingData) {
+			return awsapi.ValidationError("Option %s is not supported. Supported options for parameter TreatMissingData are breaching, notBreaching, ignore and missing.", a.TreatMissingData)
+		}
+	}
+	if in.Has("EvaluateLowSampleCountPercentile") {
+		a.EvaluateLowSampleCountPercentile = in.String("EvaluateLowSampleCountPercentile")
+		if !slices.Contains(lowSampleSettings, a.EvaluateLowSampleCountPercentile) {
+			return awsapi.ValidationError("Option %s is not supported. Supported options for parameter EvaluateLowSampleCountPercentile are evaluate and ignore.", a.EvaluateLowSampleCountPercentile)
+		}
+	}
+	return nil
+}
+
+func parseTags(in awsapi.Input, a *Alarm) error {
+	tags := in.Structs("Tags")
+	if len(tags) > maxTags {
+		return awsapi.ConstraintError(len(tags), "tags", "have length less than or equal to 50")
+	}
+	for i, t := range tags {
+		tag := Tag{Key: t.String("Key"), Value: t.String("Value")}
+		if len(tag.Key) < 1 || len(tag.Key) > 128 {
+			return awsapi.ConstraintError(tag.Key, "tags."+strconv.Itoa(i+1)+".member.key", "have length between 1 and 128")
+		}
+		if len(tag.Value) > 256 {
+			return awsapi.ConstraintError(tag.Value, "tags."+strconv.Itoa(i+1)+".member.value", "have length between 0 and 256")
+		}
+		a.Tags = append(a.Tags, tag)
+	}
+	return nil
+}
