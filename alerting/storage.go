@@ -154,9 +154,13 @@ func (d *db) prune(before int64) error {
 // pebbleLogger sends pebble's messages to slog.
 type pebbleLogger struct{ l *slog.Logger }
 
-func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug("pebble: " + fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
 
-func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Error("pebble: " + fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
 
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
