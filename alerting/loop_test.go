@@ -1,0 +1,77 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+)
+
+type fakeReader struct {
+	reads   int
+	values  map[int64]Datapoint
+	unknown []Interval
+}
+
+func (f *fakeReader) Periods(_ context.Context, _ string, _ Metric, _, _ string, _, _, _ int64) (map[int64]Datapoint, []Interval, error) {
+	f.reads++
+	return f.values, f.unknown, nil
+}
+
+func call(t *testing.T, h Handler, body string) (awsapi.Object, error) {
+	t.Helper()
+	var in map[string]any
+	if err := json.Unmarshal([]byte(body), &in); err != nil {
+		t.Fatal(err)
+	}
+	return h(context.Background(), &awsapi.Request{Input: in}, http.Header{})
+}
+
+func TestEvaluateDueReadsEachSeriesOnce(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 10, 30, 0, time.UTC)
+	f := &fakeReader{values: map[int64]Datapoint{}}
+	end := now.Add(-10*time.Second).Unix() / 60 * 60
+	for i := int64(1); i <= 5; i++ {
+		f.values[end-i*60] = Datapoint{Value: 10, SampleCount: 1}
+	}
+	s, err := New(Config{Dir: t.TempDir(), Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, name := range []string{"a", "b", "c"} {
+		if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"`+name+`","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":3,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := map[string]int64{}
+	s.EvaluateDue(context.Background(), last)
+	if f.reads != 1 {
+		t.Errorf("reads: got %d; want 1 for three alarms on one series", f.reads)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if a := s.Alarm(awsapi.DefaultTenant, name); a.State.Value != StateAlarm {
+			t.Errorf("%s: got %s %q; want ALARM", name, a.State.Value, a.State.Reason)
+		}
+	}
+	s.EvaluateDue(context.Background(), last)
+	if f.reads != 1 {
+		t.Errorf("second pass in the same period read again: %d reads", f.reads)
+	}
+	// The node loses its data: breaching must not ALARM, it is INSUFFICIENT_DATA.
+	now = now.Add(time.Minute)
+	f.values = map[int64]Datapoint{}
+	f.unknown = []Interval{{From: 0, To: now.Unix()}}
+	if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"a","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":3,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold","TreatMissingData":"breaching"}`); err != nil {
+		t.Fatal(err)
+	}
+	s.EvaluateDue(context.Background(), last)
+	if a := s.Alarm(awsapi.DefaultTenant, "a"); a.State.Value != StateInsufficientData {
+		t.Errorf("lost data, breaching: got %s %q; want INSUFFICIENT_DATA", a.State.Value, a.State.Reason)
+	}
+}
