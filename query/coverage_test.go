@@ -222,3 +222,21 @@ func TestFormatUnknown(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// BenchmarkPlan: the coverage-aware plan of a 3 h range by the minute, with
+// a local store restarted every ten minutes and a long-term store with
+// holes.
+func BenchmarkPlan(b *testing.B) {
+	const now = 10_000 * 60
+	var local, lt intervals.Set
+	for i := int64(0); i < 18; i++ {
+		local = append(local, iv(now-10800+i*600+10, now-10800+(i+1)*600))
+		lt = append(lt, iv(now-10800+i*600, now-10800+i*600+590))
+	}
+	v := &coverageView{local: &fakeStore{}, longTerm: &fakeStore{}, covLocal: local, covLT: lt, split: now - 10800}
+	for b.Loop() {
+		if p := v.plan(now-10800, now, 60); len(p.sources) == 0 {
+			b.Fatal("no plan")
+		}
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,7 +88,7 @@ func (l *Local) Coverage(from, to int64) []Interval {
 func (l *Local) coverageAt(now time.Time, from, to int64) []Interval {
 	c := &l.cov
 	c.mu.Lock()
-	set := c.set
+	set := slices.Clone(c.set) // Add extends in place
 	if c.have && now.UnixMilli()-c.newest <= l.cfg.MaxSilence.Milliseconds() {
 		set = set.Add(Interval{From: c.newest, To: math.MaxInt64})
 	}

@@ -11,7 +11,7 @@ import (
 
 // feed builds the stream messages a shipper would send and applies them.
 type feed struct {
-	t    *testing.T
+	t    testing.TB
 	lt   *LongTerm
 	next map[int]int64     // stream offset, per partition
 	wal  map[string]uint64 // next WAL offset, per origin

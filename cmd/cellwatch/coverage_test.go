@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"os"
@@ -132,13 +133,12 @@ func gmdPeriod(t *testing.T, cw *cloudwatch.Client, ns, metric string, period in
 	return out, raw.Header
 }
 
-// putMinutes writes one datum of value 1 into each minute from first to last
-// minutes ago.
-func putMinutes(t *testing.T, cw *cloudwatch.Client, ns string, first, last int) {
+// putMinutes writes one datum of value 1 into each minute of [from, to].
+func putMinutes(t *testing.T, cw *cloudwatch.Client, ns string, from, to time.Time) {
 	t.Helper()
 	var data []types.MetricDatum
-	for ago := first; ago >= last; ago-- {
-		data = append(data, types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(minute(ago).Add(30 * time.Second))})
+	for m := from; !m.After(to); m = m.Add(time.Minute) {
+		data = append(data, types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(m.Add(30 * time.Second))})
 	}
 	if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String(ns), MetricData: data}); err != nil {
 		t.Fatal(err)
@@ -148,8 +148,9 @@ func putMinutes(t *testing.T, cw *cloudwatch.Client, ns string, first, last int)
 func TestCoverageNormalCaseIsComplete(t *testing.T) {
 	tn := startNode(t, testConfig(t, t.TempDir()))
 	cw := tn.sdk()
-	putMinutes(t, cw, "Cov", 30, 0)
-	out, hdr := gmd(t, cw, "Cov", "m", minute(30), time.Now().Add(time.Minute))
+	now := minute(0)
+	putMinutes(t, cw, "Cov", now.Add(-30*time.Minute), now)
+	out, hdr := gmd(t, cw, "Cov", "m", now.Add(-30*time.Minute), time.Now().Add(time.Minute))
 	r := out.MetricDataResults[0]
 	if r.StatusCode != types.StatusCodeComplete || len(out.Messages) != 0 || hdr.Get(query.HeaderUnknown) != "" || len(r.Values) != 31 {
 		t.Errorf("got %s, %d values, messages %+v, %s %q; want Complete, 31 values, no message, no header",
@@ -157,7 +158,7 @@ func TestCoverageNormalCaseIsComplete(t *testing.T) {
 	}
 	// Both stores vouch for the past once the consumer caught up.
 	waitFor(t, 30*time.Second, "the long-term store to cover the last minutes", func() bool {
-		_, hdr := gmd(t, cw, "Cov", "m", minute(30), minute(1), from(query.SourceLongTerm))
+		_, hdr := gmd(t, cw, "Cov", "m", now.Add(-30*time.Minute), minute(1), from(query.SourceLongTerm))
 		return hdr.Get(query.HeaderUnknown) == ""
 	})
 	_, body := tn.admin(t, "GET", "/metrics", nil)
@@ -183,7 +184,8 @@ func TestCoverageAfterTheWALWasDeleted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tn := startNode(t, testConfig(t, dir, tc.firstRun...))
-			putMinutes(t, tn.sdk(), "Wiped", 20, 1)
+			first, last := minute(20), minute(1)
+			putMinutes(t, tn.sdk(), "Wiped", first, last)
 			if tc.shipped {
 				waitFor(t, 30*time.Second, "the long-term store to catch up", func() bool { return tn.caughtUp(t) })
 			}
@@ -195,12 +197,17 @@ func TestCoverageAfterTheWALWasDeleted(t *testing.T) {
 			tn = startNode(t, testConfig(t, dir))
 			restarted := time.Now()
 			cw := tn.sdk()
-			before := stopped.Truncate(time.Minute) // the minutes wholly before the stop
+			// The minutes wholly before the last applied mark (at most a
+			// second before the stop) and holding data.
+			before := stopped.Add(-3 * time.Second).Truncate(time.Minute)
+			if end := last.Add(time.Minute); end.Before(before) {
+				before = end
+			}
 
-			out, hdr := gmd(t, cw, "Wiped", "m", minute(20), before)
+			out, hdr := gmd(t, cw, "Wiped", "m", first, before)
 			r := out.MetricDataResults[0]
 			if tc.shipped {
-				if r.StatusCode != types.StatusCodeComplete || len(out.Messages) != 0 || hdr.Get(query.HeaderUnknown) != "" || len(r.Values) != int(before.Sub(minute(20))/time.Minute) {
+				if r.StatusCode != types.StatusCodeComplete || len(out.Messages) != 0 || hdr.Get(query.HeaderUnknown) != "" || len(r.Values) != int(before.Sub(first)/time.Minute) {
 					t.Errorf("got %s, %d values, messages %+v, unknown %q; want Complete from the long-term store", r.StatusCode, len(r.Values), out.Messages, hdr.Get(query.HeaderUnknown))
 				}
 				if hdr.Get(query.HeaderSources) != query.SourceLongTerm {
@@ -210,7 +217,7 @@ func TestCoverageAfterTheWALWasDeleted(t *testing.T) {
 			}
 			// Nobody has it: PartialData with a message, and the header names
 			// one interval from the query's start to about the restart.
-			out, hdr = gmd(t, cw, "Wiped", "m", minute(20), time.Now().Add(time.Minute))
+			out, hdr = gmd(t, cw, "Wiped", "m", first, time.Now().Add(time.Minute))
 			r = out.MetricDataResults[0]
 			if r.StatusCode != types.StatusCodePartialData || len(r.Values) != 0 {
 				t.Errorf("got %s with %d values; want PartialData and nothing (the data went with the WAL)", r.StatusCode, len(r.Values))
@@ -222,11 +229,21 @@ func TestCoverageAfterTheWALWasDeleted(t *testing.T) {
 			}
 			lo, hi, _ := strings.Cut(unknown[0], "/")
 			end, err := time.Parse(time.RFC3339, hi)
-			if err != nil || lo != minute(20).Format(time.RFC3339) || end.Before(stopped.Truncate(time.Minute)) || end.After(restarted.Add(time.Minute+time.Second)) {
-				t.Errorf("unknown interval %s; want from %s to the minute of the restart (%s)", unknown[0], minute(20).Format(time.RFC3339), restarted.Format(time.RFC3339))
+			if err != nil || lo != first.Format(time.RFC3339) || end.Before(stopped.Truncate(time.Minute)) || end.After(restarted.Add(time.Minute+time.Second)) {
+				t.Errorf("unknown interval %s; want from %s to the minute of the restart (%s)", unknown[0], first.Format(time.RFC3339), restarted.Format(time.RFC3339))
 			}
 			if len(out.Messages) != 1 || *out.Messages[0].Code != "PartialData" || !strings.Contains(*out.Messages[0].Value, unknown[0]) {
 				t.Errorf("messages %+v; want one PartialData naming %s", out.Messages, unknown[0])
+			}
+			// Every read operation says so, whatever its protocol.
+			for op, body := range map[string]string{
+				"GetMetricStatistics": fmt.Sprintf(`{"Namespace":"Wiped","MetricName":"m","StartTime":%d,"EndTime":%d,"Period":60,"Statistics":["Sum"]}`, first.Unix(), time.Now().Add(time.Minute).Unix()),
+				"ListMetrics":         `{"RecentlyActive":"PT3H"}`,
+			} {
+				status, hdr, _ := tn.postJSONHeaders(t, op, body, nil)
+				if got := hdr.Get(query.HeaderUnknown); status != 200 || !strings.HasSuffix(got, "/"+hi) {
+					t.Errorf("%s: status %d, %s %q; want unknown up to %s", op, status, query.HeaderUnknown, got, hi)
+				}
 			}
 		})
 	}

@@ -3,8 +3,8 @@
 // can vouch for, the query planner intersects and subtracts them.
 //
 // A Set is sorted, its intervals are non-empty and neither overlap nor touch
-// (adjacent intervals are merged). Every function returns a new Set and
-// leaves its arguments alone. math.MinInt64 and math.MaxInt64 stand for the
+// (adjacent intervals are merged). Every function but Add returns a new Set
+// and leaves its arguments alone. math.MinInt64 and math.MaxInt64 stand for the
 // unbounded past and future; arithmetic saturates at them.
 package intervals
 
@@ -53,8 +53,10 @@ func Of(ivs ...Interval) Set {
 	return out
 }
 
-// Add returns s with iv added. Adding at the end, the common case, costs
-// O(1) amortised.
+// Add returns s with iv added. Like append, it may modify s in place (the
+// one exception to "arguments are left alone"): use the result, and clone a
+// shared set first. Adding at the end, the common case, costs O(1)
+// amortised.
 func (s Set) Add(iv Interval) Set {
 	if iv.Empty() {
 		return s
@@ -62,9 +64,8 @@ func (s Set) Add(iv Interval) Set {
 	if n := len(s); n == 0 || iv.From > s[n-1].To {
 		return append(s, iv)
 	} else if iv.From >= s[n-1].From {
-		out := slices.Clone(s)
-		out[n-1].To = max(out[n-1].To, iv.To)
-		return out
+		s[n-1].To = max(s[n-1].To, iv.To)
+		return s
 	}
 	return Union(s, Set{iv})
 }

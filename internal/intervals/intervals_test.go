@@ -24,9 +24,10 @@ func TestSetOperations(t *testing.T) {
 		"fill small holes only":           {Of(Interval{0, 10}, Interval{13, 20}, Interval{30, 40}).FillHoles(3), Set{{0, 20}, {30, 40}}},
 		"inward":                          {Of(Interval{-90, 130}, Interval{150, 170}, Interval{200, math.MaxInt64}).Inward(60), Set{{-60, 120}, {240, math.MaxInt64}}},
 		"scale ms to s":                   {Of(Interval{math.MinInt64, 1500}, Interval{2500, 4200}).Scale(1000), Set{{math.MinInt64, 1}, {3, 4}}},
-		"add at the end":                  {a.Add(Interval{50, 55}), Set{{0, 10}, {20, 30}, {40, 55}}},
-		"add in the middle":               {a.Add(Interval{9, 21}), Set{{0, 30}, {40, 50}}},
-		"add empty":                       {a.Add(Interval{3, 3}), a},
+		"add at the end":                  {slices.Clone(a).Add(Interval{50, 55}), Set{{0, 10}, {20, 30}, {40, 55}}},
+		"add after the end":               {slices.Clone(a).Add(Interval{51, 55}), Set{{0, 10}, {20, 30}, {40, 50}, {51, 55}}},
+		"add in the middle":               {slices.Clone(a).Add(Interval{9, 21}), Set{{0, 30}, {40, 50}}},
+		"add empty":                       {slices.Clone(a).Add(Interval{3, 3}), a},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if !slices.Equal(tc.got, tc.want) {
