@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -42,6 +43,7 @@ type node struct {
 	faulty   *fallback.FaultyStream
 	shipper  *fallback.Shipper
 	consumer *store.Consumer
+	alarms   *alerting.Service
 	ready    atomic.Bool
 	// running are the started background services, stopped in reverse order.
 	running []services.Service
@@ -147,6 +149,18 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 	srv.Register("GetMetricStatistics", q.GetMetricStatistics)
 	srv.Register("GetMetricData", q.GetMetricData)
 	srv.Register("ListMetrics", q.ListMetrics)
+	// Alarms: API, durable state in <data>/alarms, evaluator reading through query.
+	if n.alarms, err = alerting.New(alerting.Config{Dir: filepath.Join(cfg.Data, "alarms"), Reader: alerting.QueryReader(q)}, n.reg, logger.With("component", "alarms")); err != nil {
+		return nil, fmt.Errorf("open alarms: %w", err)
+	}
+	for op, h := range n.alarms.Handlers() {
+		srv.Register(op, h)
+	}
+	evaluator := n.alarms.Evaluator()
+	if err := services.StartAndAwaitRunning(ctx, evaluator); err != nil {
+		return nil, fmt.Errorf("start alarm evaluator: %w", err)
+	}
+	n.running = append(n.running, evaluator)
 	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen api: %w", err)
 	}
@@ -195,6 +209,9 @@ func (n *node) close() error {
 		err = errors.Join(err, services.StopAndAwaitTerminated(context.Background(), n.running[i]))
 	}
 	n.running = nil
+	if n.alarms != nil {
+		err = errors.Join(err, n.alarms.Close())
+	}
 	if n.stream != nil {
 		if cerr := n.stream.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close stream: %w", cerr))
