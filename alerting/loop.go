@@ -13,8 +13,15 @@ import (
 // EvalDelay after each period boundary. It needs Config.Reader.
 func (s *Service) Evaluator() services.Service {
 	last := map[string]int64{} // tenant\x00name -> end of the range last evaluated
+	pruned := s.cfg.Now()
 	return services.NewTimerService(s.cfg.EvalTickPeriod, nil, func(ctx context.Context) error {
 		s.EvaluateDue(ctx, last)
+		if now := s.cfg.Now(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			if err := s.db.prune(now.Add(-historyRetention).UnixMilli()); err != nil {
+				s.logger.Warn("prune alarm history", "err", err)
+			}
+		}
 		return nil // a failed pass is counted and logged; the next tick retries
 	}, nil)
 }
