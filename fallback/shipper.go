@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/cellwatch/cellwatch/internal/record"
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 // Stream is where the shipper sends records: a partitioned log.
@@ -61,6 +61,7 @@ func (c *ShipperConfig) defaults() {
 
 // shipperState is what the shipper persists, atomically, in StateFile.
 type shipperState struct {
+	Origin  string      `json:"origin"`        // node ID of the WAL the offsets belong to
 	Shipped uint64      `json:"shipped"`       // WAL offset up to which every record is in the stream
 	Gap     *record.Gap `json:"gap,omitempty"` // dropped records whose marker is not shipped yet
 }
@@ -120,6 +121,15 @@ func NewShipper(cfg ShipperConfig, wal *WAL, stream Stream, reg prometheus.Regis
 		func() float64 { return s.Status().OldestUnshippedAge })
 	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_shipped_offset", Help: "WAL offset below which everything is in the stream."},
 		func() float64 { return float64(s.Shipped()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_wal_first_offset", Help: "Offset of the oldest record the WAL keeps."},
+		func() float64 { return float64(s.wal.FirstOffset()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_gap_pending", Help: "1 while a gap marker for dropped backlog waits to be shipped."},
+		func() float64 {
+			if s.Status().GapPending {
+				return 1
+			}
+			return 0
+		})
 	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_catch_up_eta_seconds", Help: "Estimated seconds until the backlog is shipped (-1: not draining)."},
 		func() float64 { return s.Status().CatchUpETA })
 	modeGauge := f.NewGaugeVec(prometheus.GaugeOpts{Name: "cellwatch_node_mode", Help: "1 for the node's current health mode (healthy, degraded, recovering)."}, []string{"mode"})
@@ -420,6 +430,15 @@ func (s *Shipper) load() error {
 	if err := json.Unmarshal(raw, &s.state); err != nil {
 		return fmt.Errorf("parse shipper state %s: %w", s.cfg.StateFile, err)
 	}
+	if (s.state.Origin != "" && s.state.Origin != s.wal.NodeID()) || s.state.Shipped > s.wal.EndOffset() {
+		// The WAL was replaced (wiped, or a new node ID): the saved offsets
+		// point into a log that is gone. Ship the new one from its start; what
+		// the old one had not shipped is lost, and the long-term store's
+		// coverage of the old node stops at what it applied.
+		s.logger.Warn("shipper state belongs to another WAL; shipping the current WAL from its start",
+			"state_origin", s.state.Origin, "wal_node_id", s.wal.NodeID(), "state_shipped", s.state.Shipped, "wal_end", s.wal.EndOffset())
+		s.state = shipperState{Shipped: s.wal.FirstOffset()}
+	}
 	if first := s.wal.FirstOffset(); s.state.Shipped < first {
 		s.state.Shipped = first // retention removed records below it (their gap, if any, is already recorded)
 	}
@@ -427,40 +446,11 @@ func (s *Shipper) load() error {
 }
 
 func (s *Shipper) persistLocked() error {
+	s.state.Origin = s.wal.NodeID()
 	raw, _ := json.Marshal(s.state)
-	if err := writeFileAtomic(s.cfg.StateFile, raw); err != nil {
+	if err := seglog.WriteFileAtomic(s.cfg.StateFile, raw); err != nil {
 		return fmt.Errorf("write shipper state: %w", err)
 	}
 	s.persisted = time.Now()
 	return nil
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves the old or
-// the new content, never a mix.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -239,3 +239,38 @@ func TestShipperDropsOldestOverCapAndShipsAGap(t *testing.T) {
 		t.Errorf("dropped-bytes counter %v; want the gap's size %d", dropped, gap.To-gap.From)
 	}
 }
+
+func TestShipperStartsOverOnAReplacedWAL(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newMemStream(2)
+	s := startShipper(t, w, st, dir, 0, nil)
+	for i := range 50 {
+		appendMetrics(t, w, i)
+	}
+	waitFor(t, "shipping", func() bool { return s.Backlog() == 0 })
+	_ = services.StopAndAwaitTerminated(context.Background(), s)
+	w.Close()
+
+	// The WAL is wiped; the shipper's state file stays.
+	w2, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal2")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	off := appendMetrics(t, w2, 1)
+	s2 := startShipper(t, w2, st, dir, 0, nil)
+	waitFor(t, "the new WAL to ship", func() bool { return s2.Backlog() == 0 })
+	var found bool
+	for _, part := range st.messages(t) {
+		for _, m := range part {
+			found = found || (m.Origin == w2.NodeID() && m.Offset == off)
+		}
+	}
+	if !found {
+		t.Errorf("the new WAL's record at %d was not shipped under its node ID", off)
+	}
+}

@@ -35,9 +35,9 @@ type drillConfig struct {
 // verdict is the drill's result.
 type verdict struct {
 	Written, Failed, InLongTerm, InLocal, Lost, DoubleCounted int64
-	HealthyP50, HealthyP99, DegradedP50, DegradedP99        time.Duration
-	MaxFreshness                                             time.Duration
-	Drain                                                    time.Duration
+	HealthyP50, HealthyP99, DegradedP50, DegradedP99          time.Duration
+	MaxFreshness                                              time.Duration
+	Drain                                                     time.Duration
 }
 
 func (v verdict) ok() bool { return v.Lost == 0 && v.DoubleCounted == 0 && v.Failed == 0 }
@@ -268,7 +268,7 @@ func count(ctx context.Context, cw *cloudwatch.Client, source string, start, end
 	for w := range 256 {
 		out, err := cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("Drill"), MetricName: aws.String("drill"),
 			Dimensions: []types.Dimension{{Name: aws.String("writer"), Value: aws.String(fmt.Sprint(w))}},
-			StartTime: aws.Time(start), EndTime: aws.Time(end), Period: aws.Int32(3600), Statistics: []types.Statistic{types.StatisticSampleCount}},
+			StartTime:  aws.Time(start), EndTime: aws.Time(end), Period: aws.Int32(3600), Statistics: []types.Statistic{types.StatisticSampleCount}},
 			func(o *cloudwatch.Options) {
 				o.APIOptions = append(o.APIOptions, smithyhttp.SetHeaderValue(query.HeaderReadSource, source))
 			})
