@@ -284,7 +284,7 @@ func TestCoverageOfADroppedBacklog(t *testing.T) {
 
 	drained := time.Now()
 	end := drained.Truncate(time.Second).Add(time.Second)
-	waitFor(t, 10*time.Second, "the long-term store to apply the marks after the drain", func() bool {
+	waitFor(t, 45*time.Second, "the long-term store to apply the marks after the drain", func() bool {
 		c := tn.longTerm.Coverage(end.Unix()-1, end.Unix())
 		return len(c) == 1 && c[0].To == end.Unix()
 	})
