@@ -142,6 +142,19 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 		n.running = append(n.running, svc.s)
 	}
 
+	if err := n.openAPI(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	logger.Info("cellwatch started", "api", n.apiLn.Addr().String(), "admin", n.adminLn.Addr().String(),
+		"data", absPath(cfg.Data), "node_id", n.wal.NodeID(), "wal_sync_interval", cfg.WAL.SyncInterval)
+	return n, nil
+}
+
+// openAPI builds the CloudWatch API: PutMetricData into the WAL and the
+// local store, reads through query, alarms with their evaluator; and binds
+// its listener.
+func (n *node) openAPI(ctx context.Context, cfg *Config, logger *slog.Logger) error {
+	var err error
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, logger.With("component", "api"))
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, logger)
 	q := query.New(query.Config{Local: n.local, LongTerm: n.longTerm, Window: cfg.Store.Window}, logger.With("component", "query"))
@@ -151,23 +164,21 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 	srv.Register("ListMetrics", q.ListMetrics)
 	// Alarms: API, durable state in <data>/alarms, evaluator reading through query.
 	if n.alarms, err = alerting.New(alerting.Config{Dir: filepath.Join(cfg.Data, "alarms"), Reader: alerting.QueryReader(q)}, n.reg, logger.With("component", "alarms")); err != nil {
-		return nil, fmt.Errorf("open alarms: %w", err)
+		return fmt.Errorf("open alarms: %w", err)
 	}
 	for op, h := range n.alarms.Handlers() {
 		srv.Register(op, h)
 	}
 	evaluator := n.alarms.Evaluator()
 	if err := services.StartAndAwaitRunning(ctx, evaluator); err != nil {
-		return nil, fmt.Errorf("start alarm evaluator: %w", err)
+		return fmt.Errorf("start alarm evaluator: %w", err)
 	}
 	n.running = append(n.running, evaluator)
 	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen api: %w", err)
+		return fmt.Errorf("listen api: %w", err)
 	}
 	n.api = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnState: n.fresh.track}
-	logger.Info("cellwatch started", "api", n.apiLn.Addr().String(), "admin", n.adminLn.Addr().String(),
-		"data", absPath(cfg.Data), "node_id", n.wal.NodeID(), "wal_sync_interval", cfg.WAL.SyncInterval)
-	return n, nil
+	return nil
 }
 
 // serve answers API calls until ctx is done, then shuts down gracefully:
