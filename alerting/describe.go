@@ -42,7 +42,6 @@ func (s *Service) DescribeAlarms(_ context.Context, req *awsapi.Request, _ http.
 			return nil, awsapi.ConstraintError(t, "alarmTypes."+strconv.Itoa(i+1)+".member", "satisfy enum value set: [CompositeAlarm, MetricAlarm]")
 		}
 	}
-	wantMetric := len(types) == 0 || slices.Contains(types, alarmTypeMetric)
 	state := in.String("StateValue")
 	if in.Has("StateValue") && !slices.Contains(states, state) {
 		return nil, stateEnumError(state)
@@ -59,40 +58,7 @@ func (s *Service) DescribeAlarms(_ context.Context, req *awsapi.Request, _ http.
 	if err != nil {
 		return nil, err
 	}
-	// Composite alarms are not served yet: their children and parents are none.
-	if in.Has("ChildrenOfAlarmName") || in.Has("ParentsOfAlarmName") {
-		wantMetric = false
-	}
-	out := awsapi.List{}
-	next := ""
-	if wantMetric {
-		s.mu.RLock()
-		for _, a := range s.sorted(awsapi.TenantOf(req)) {
-			switch {
-			case after != "" && a.Name <= after:
-			case len(names) > 0 && !slices.Contains(names, a.Name):
-			case !strings.HasPrefix(a.Name, prefix):
-			case state != "" && a.State.Value != state:
-			case action != "" && !slices.ContainsFunc(a.actions(), func(s string) bool { return strings.HasPrefix(s, action) }):
-			default:
-				if len(out) == limit {
-					next = encodeToken(out[len(out)-1].(awsapi.Object)[0].Value.(string))
-					break
-				}
-				out = append(out, metricAlarmObject(a))
-				continue
-			}
-			if next != "" {
-				break
-			}
-		}
-		s.mu.RUnlock()
-	}
-	res := awsapi.Obj("CompositeAlarms", awsapi.List{}, "MetricAlarms", out)
-	if next != "" {
-		res = res.Add("NextToken", next)
-	}
-	return res, nil
+	return s.listAlarms(awsapi.TenantOf(req), in, alarmFilter{names: names, prefix: prefix, types: types, state: state, action: action, limit: limit, after: after})
 }
 
 // DescribeAlarmsForMetric lists the tenant's alarms on one metric.

@@ -128,6 +128,7 @@ func (s *Service) apply(proposed []*Alarm) []HistoryItem {
 	for _, a := range put {
 		s.alarms[a.Tenant][a.Name] = a
 	}
+	s.onChildTransitions(hist) // composite.go
 	for _, h := range hist {
 		s.transitions.WithLabelValues(h.Summary[strings.LastIndexByte(h.Summary, ' ')+1:]).Inc()
 	}

@@ -35,8 +35,9 @@ type Service struct {
 	logger *slog.Logger
 	db     *db
 
-	mu     sync.RWMutex
-	alarms map[string]map[string]*Alarm // tenant -> name -> alarm
+	mu         sync.RWMutex
+	alarms     map[string]map[string]*Alarm          // tenant -> name -> alarm
+	composites map[string]map[string]*CompositeAlarm // tenant -> name -> composite alarm (composite.go)
 
 	transitions *prometheus.CounterVec
 	evaluations prometheus.Counter
@@ -76,6 +77,10 @@ func New(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Service, 
 	}
 	for _, a := range all {
 		s.tenant(a.Tenant)[a.Name] = a
+	}
+	if err := s.loadComposites(); err != nil {
+		_ = d.close()
+		return nil, err
 	}
 	if err := d.prune(cfg.Now().Add(-historyRetention).UnixMilli()); err != nil {
 		logger.Warn("prune alarm history", "err", err)
@@ -130,6 +135,7 @@ func (s *Service) Handlers() map[string]Handler {
 		"DescribeAlarmHistory":    s.DescribeAlarmHistory,
 		"EnableAlarmActions":      s.EnableAlarmActions,
 		"DisableAlarmActions":     s.DisableAlarmActions,
+		"PutCompositeAlarm":       s.PutCompositeAlarm,
 	}
 }
 

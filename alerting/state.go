@@ -40,13 +40,14 @@ func (s *Service) SetAlarmState(_ context.Context, req *awsapi.Request, _ http.H
 	defer s.mu.Unlock()
 	a := s.alarms[tenant][name]
 	if a == nil {
-		return nil, awsapi.ResourceNotFound("")
+		return s.setCompositeStateAPI(tenant, name, State{Value: value, Reason: reason, ReasonData: data, Updated: s.cfg.Now().UTC()})
 	}
 	next, hist := s.setState(a, State{Value: value, Reason: reason, ReasonData: data, Updated: s.cfg.Now().UTC()})
 	if err := s.db.write([]*Alarm{next}, nil, hist); err != nil {
 		return nil, err
 	}
 	s.alarms[tenant][name] = next
+	s.onChildTransitions(hist) // composite.go
 	if len(hist) > 0 {
 		s.transitions.WithLabelValues(value).Inc()
 	}
@@ -64,6 +65,9 @@ func (s *Service) DeleteAlarms(_ context.Context, req *awsapi.Request, _ http.He
 	now := s.cfg.Now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.deleteComposites(tenant, names, now); err != nil { // composite.go
+		return nil, err
+	}
 	var del []*Alarm
 	var hist []HistoryItem
 	for _, n := range names {
