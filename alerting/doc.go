@@ -4,7 +4,8 @@
 // evaluator that decides an alarm's state from its evaluation range exactly
 // as CloudWatch documents it (shared/reference/cloudwatch-api.md §4.3), plus
 // the coverage rule of DESIGN.md §6, and the loop that evaluates every alarm
-// on its period boundaries.
+// on its period boundaries. Composite alarms (composite*.go) are
+// re-evaluated whenever one of their children changes state.
 //
 // # Storage
 //
@@ -14,6 +15,7 @@
 // Keys:
 //
 //	a\x00<tenant>\x00<name>          the alarm (JSON of Alarm: config + state)
+//	c\x00<tenant>\x00<name>          a composite alarm (JSON of CompositeAlarm)
 //	h\x00<ms:8 BE><seq:8 BE>         a history item (JSON of HistoryItem)
 //
 // History keys start with their timestamp, so the 2-week retention is one

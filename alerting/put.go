@@ -37,6 +37,9 @@ func (s *Service) PutMetricAlarm(_ context.Context, req *awsapi.Request, _ http.
 	a.ConfigUpdated = now
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.composites[a.Tenant][a.Name] != nil { // composite.go
+		return nil, awsapi.InvalidParameterValue("An alarm named %s already exists and is a composite alarm.", a.Name)
+	}
 	old := s.alarms[a.Tenant][a.Name]
 	kind, summary := "Create", fmt.Sprintf("Alarm %q created", a.Name)
 	if old != nil {
