@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -246,5 +247,38 @@ func TestCompositeAlarmService(t *testing.T) {
 	}
 	if s.Alarm(awsapi.DefaultTenant, "a") != nil || len(s.composites[awsapi.DefaultTenant]) != 0 {
 		t.Error("delete c, a, b together left alarms behind")
+	}
+}
+
+func TestCompositeFollowsEvaluator(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 10, 30, 0, time.UTC)
+	f := &fakeReader{values: map[int64]Datapoint{}}
+	end := now.Add(-10*time.Second).Unix() / 60 * 60
+	for i := int64(1); i <= 5; i++ {
+		f.values[end-i*60] = Datapoint{Value: 10, SampleCount: 1}
+	}
+	s, err := New(Config{Dir: t.TempDir(), Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"m","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":3,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold"}`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, rule string }{{"c", `ALARM(m)`}, {"notc", `NOT ALARM("c")`}} {
+		if _, err := call(t, s.PutCompositeAlarm, `{"AlarmName":"`+tc.name+`","AlarmRule":`+jsonString(tc.rule)+`}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"c","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":3,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold"}`); apiErr(err) != "InvalidParameterValue" {
+		t.Errorf("metric alarm named like a composite: got %v; want InvalidParameterValue", err)
+	}
+	s.EvaluateDue(context.Background(), map[string]int64{})
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for name, want := range map[string]string{"c": StateAlarm, "notc": StateOK} {
+		if got := s.composites[awsapi.DefaultTenant][name].State; got.Value != want {
+			t.Errorf("%s after evaluation: %s %q; want %s", name, got.Value, got.Reason, want)
+		}
 	}
 }
