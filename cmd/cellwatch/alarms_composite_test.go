@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -137,5 +138,41 @@ func TestCompositeAlarmThroughSDK(t *testing.T) {
 	}
 	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"a"}}); err != nil {
 		t.Errorf("delete a once its parent is gone: %v", err)
+	}
+}
+
+func TestCompositeAlarmWireJSONAndQuery(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir()))
+	status, body := tn.postJSON(t, "PutMetricAlarm", `{"AlarmName":"a","Namespace":"ns","MetricName":"m","Statistic":"Sum","Period":10,"EvaluationPeriods":1,"Threshold":30.0,"ComparisonOperator":"GreaterThanThreshold"}`)
+	if status != 200 {
+		t.Fatalf("PutMetricAlarm JSON: %d %s", status, body)
+	}
+	status, body = tn.postJSON(t, "PutCompositeAlarm", `{"AlarmName":"c","AlarmRule":"ALARM(\"a\") OR FALSE"}`)
+	if status != 200 {
+		t.Fatalf("PutCompositeAlarm JSON: %d %s", status, body)
+	}
+	status, body = tn.postJSON(t, "PutCompositeAlarm", `{"AlarmName":"bad","AlarmRule":"ALARM(a) OR"}`)
+	if status != 400 || !strings.Contains(body, "ValidationException") || !strings.Contains(body, "Error in alarm rule") {
+		t.Errorf("bad rule JSON: %d %s", status, body)
+	}
+	status, body = tn.postJSON(t, "DescribeAlarms", `{"AlarmTypes":["CompositeAlarm"]}`)
+	for _, want := range []string{`"MetricAlarms":[]`, `"AlarmRule":"ALARM(\"a\") OR FALSE"`, `"OKActions":[]`, `"StateValue":"INSUFFICIENT_DATA"`} {
+		if status != 200 || !strings.Contains(body, want) {
+			t.Errorf("DescribeAlarms JSON: %d %s; want %s", status, body, want)
+		}
+	}
+	status, body = tn.postQuery(t, url.Values{"Action": {"PutCompositeAlarm"}, "AlarmName": {"q"}, "AlarmRule": {"OK(a)"},
+		"AlarmActions.member.1": {"https://hooks.example/q"}})
+	if status != 200 {
+		t.Errorf("PutCompositeAlarm Query: %d %s", status, body)
+	}
+	status, body = tn.postQuery(t, url.Values{"Action": {"DescribeAlarms"}, "AlarmTypes.member.1": {"CompositeAlarm"}, "ParentsOfAlarmName": {"a"}})
+	if status != 200 || !strings.Contains(body, "<AlarmName>q</AlarmName>") || !strings.Contains(body, "<AlarmName>c</AlarmName>") ||
+		!strings.Contains(body, "<AlarmRule>OK(a)</AlarmRule>") {
+		t.Errorf("DescribeAlarms Query: %d %s", status, body)
+	}
+	status, body = tn.postQuery(t, url.Values{"Action": {"DeleteAlarms"}, "AlarmNames.member.1": {"c"}, "AlarmNames.member.2": {"q"}})
+	if status != 400 || !strings.Contains(body, "<Code>ValidationError</Code>") {
+		t.Errorf("DeleteAlarms two composites, Query: %d %s", status, body)
 	}
 }
