@@ -381,6 +381,7 @@ func (s *Service) propagate(tenant string, dirty []string, now time.Time) {
 	sort.Strings(names)
 	var put []*CompositeAlarm
 	var hist []HistoryItem
+	prev := map[string]*CompositeAlarm{} // states before this propagation, restored if the write fails
 	for pass := 0; pass <= len(names); pass++ {
 		moved := false
 		for _, n := range names {
@@ -398,6 +399,9 @@ func (s *Service) propagate(tenant string, dirty []string, now time.Time) {
 			if len(h) == 0 {
 				continue
 			}
+			if _, ok := prev[n]; !ok {
+				prev[n] = c
+			}
 			comps[n] = next
 			put = append(put, next)
 			hist = append(hist, h...)
@@ -413,8 +417,15 @@ func (s *Service) propagate(tenant string, dirty []string, now time.Time) {
 	if len(put) == 0 {
 		return
 	}
+	put = put[:0]
+	for n := range prev {
+		put = append(put, comps[n])
+	}
 	if err := s.writeComposites(put, nil, hist); err != nil {
 		s.logger.Error("write composite alarm states", "tenant", tenant, "alarms", len(put), "err", err)
+		for n, c := range prev {
+			comps[n] = c
+		}
 		return
 	}
 	for _, h := range hist {
