@@ -452,3 +452,28 @@ func (s *Service) setCompositeStateAPI(tenant, name string, st State) (awsapi.Ob
 	s.onChildTransitions(hist)
 	return awsapi.Object{}, nil
 }
+
+// setCompositeActionsEnabled serves Enable/DisableAlarmActions for the
+// composite alarms among names. s.mu must be held for writing.
+func (s *Service) setCompositeActionsEnabled(tenant string, names []string, on bool) error {
+	var put []*CompositeAlarm
+	for _, n := range names {
+		c := s.composites[tenant][n]
+		if c == nil || c.ActionsEnabled == on || slices.ContainsFunc(put, func(p *CompositeAlarm) bool { return p.Name == n }) {
+			continue
+		}
+		next := *c
+		next.ActionsEnabled = on
+		put = append(put, &next)
+	}
+	if len(put) == 0 {
+		return nil
+	}
+	if err := s.writeComposites(put, nil, nil); err != nil {
+		return err
+	}
+	for _, c := range put {
+		s.composites[tenant][c.Name] = c
+	}
+	return nil
+}

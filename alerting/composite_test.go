@@ -282,3 +282,25 @@ func TestCompositeFollowsEvaluator(t *testing.T) {
 		}
 	}
 }
+
+func TestCompositeActionsEnabled(t *testing.T) {
+	s, err := New(Config{Dir: t.TempDir()}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := call(t, s.PutCompositeAlarm, `{"AlarmName":"c","AlarmRule":"TRUE"}`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		h    Handler
+		want bool
+	}{{s.DisableAlarmActions, false}, {s.EnableAlarmActions, true}} {
+		if _, err := call(t, tc.h, `{"AlarmNames":["c","c","nope"]}`); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.composites[awsapi.DefaultTenant]["c"].ActionsEnabled; got != tc.want {
+			t.Errorf("ActionsEnabled: got %v; want %v", got, tc.want)
+		}
+	}
+}

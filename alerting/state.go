@@ -110,6 +110,9 @@ func (s *Service) setActionsEnabled(req *awsapi.Request, on bool) (awsapi.Object
 	tenant := awsapi.TenantOf(req)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.setCompositeActionsEnabled(tenant, names, on); err != nil { // composite.go
+		return nil, err
+	}
 	var put []*Alarm
 	for _, n := range names {
 		a := s.alarms[tenant][n]
