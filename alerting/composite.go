@@ -164,6 +164,7 @@ func (s *Service) PutCompositeAlarm(_ context.Context, req *awsapi.Request, _ ht
 		return nil, err
 	}
 	s.compositesOf(c.Tenant)[c.Name] = next
+	s.compositeTransitioned(hist)
 	s.onChildTransitions(hist)
 	return awsapi.Object{}, nil
 }
@@ -428,9 +429,7 @@ func (s *Service) propagate(tenant string, dirty []string, now time.Time) {
 		}
 		return
 	}
-	for _, h := range hist {
-		s.transitions.WithLabelValues(h.Summary[strings.LastIndexByte(h.Summary, ' ')+1:]).Inc()
-	}
+	s.compositeTransitioned(hist)
 }
 
 // setCompositeStateAPI serves SetAlarmState for a composite alarm: the state
@@ -446,9 +445,7 @@ func (s *Service) setCompositeStateAPI(tenant, name string, st State) (awsapi.Ob
 		return nil, err
 	}
 	s.composites[tenant][name] = next
-	if len(hist) > 0 {
-		s.transitions.WithLabelValues(st.Value).Inc()
-	}
+	s.compositeTransitioned(hist)
 	s.onChildTransitions(hist)
 	return awsapi.Object{}, nil
 }
@@ -476,4 +473,19 @@ func (s *Service) setCompositeActionsEnabled(tenant string, names []string, on b
 		s.composites[tenant][c.Name] = c
 	}
 	return nil
+}
+
+// compositeTransitioned is the one place every durable composite alarm
+// transition passes (PutCompositeAlarm, SetAlarmState, a child's
+// transition): it counts and logs them. Notifications for composite alarms
+// hook here. s.mu is held for writing.
+func (s *Service) compositeTransitioned(hist []HistoryItem) {
+	for _, h := range hist {
+		if h.Type != HistoryStateUpdate || h.AlarmType != alarmTypeComposit {
+			continue
+		}
+		to := h.Summary[strings.LastIndexByte(h.Summary, ' ')+1:]
+		s.transitions.WithLabelValues(to).Inc()
+		s.logger.Debug("composite alarm transition", "tenant", h.Tenant, "alarm", h.AlarmName, "summary", h.Summary)
+	}
 }
