@@ -34,6 +34,8 @@ type dataQuery struct {
 	stat       statistic
 	unit       string
 	returnData bool
+	expression string   // metric math (mathquery.go), else a MetricStat
+	ast        mathNode // the parsed expression
 }
 
 // dataResult is one MetricDataResult before paging.
@@ -85,13 +87,10 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 	if err != nil {
 		return nil, err
 	}
-	var results []dataResult
 	var used answered
-	for _, q := range queries {
-		if !q.returnData {
-			continue
-		}
-		results = append(results, s.runDataQuery(view, tenant, q, start, end, scanBy, &used))
+	results, err := s.runQueries(view, tenant, queries, start, end, scanBy, &used)
+	if err != nil {
+		return nil, err
 	}
 	used.write(hdr)
 	page, next := paginate(results, offset, int(limit))
@@ -151,8 +150,7 @@ func parseDataQuery(in awsapi.Input, path string) (dataQuery, error) {
 	case ms != nil && hasExpr:
 		return q, awsapi.InvalidParameterValue("The parameters %s.MetricStat and %s.Expression are mutually exclusive and you have specified both.", path, path)
 	case hasExpr:
-		// Metric math arrives with the alarms work; say so instead of guessing.
-		return q, awsapi.InvalidParameterValue("The parameter %s.Expression is not supported by this server yet: metric math is not implemented; use MetricStat.", path)
+		return q, parseExpression(in.String("Expression"), path+".Expression", &q)
 	case ms == nil:
 		return q, awsapi.MissingParameter("The parameter %s.MetricStat or %s.Expression is required.", path, path)
 	}
@@ -197,15 +195,27 @@ func parseMetricStat(ms awsapi.Input, path string, q *dataQuery) error {
 
 // labelQueries fills the labels CloudWatch generates: the metric name, plus
 // the stat and the period when they differ between the request's queries.
+// An expression's label defaults to its Id.
 func labelQueries(queries []dataQuery) {
 	statsDiffer, periodsDiffer := false, false
-	for _, q := range queries[min(1, len(queries)):] {
-		statsDiffer = statsDiffer || q.stat.name != queries[0].stat.name
-		periodsDiffer = periodsDiffer || q.period != queries[0].period
+	var first *dataQuery
+	for i := range queries {
+		switch q := &queries[i]; {
+		case q.ast != nil:
+		case first == nil:
+			first = q
+		default:
+			statsDiffer = statsDiffer || q.stat.name != first.stat.name
+			periodsDiffer = periodsDiffer || q.period != first.period
+		}
 	}
 	for i := range queries {
 		q := &queries[i]
 		if q.label != "" {
+			continue
+		}
+		if q.ast != nil {
+			q.label = q.id
 			continue
 		}
 		parts := []string{q.metric.name}

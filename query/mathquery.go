@@ -1,0 +1,307 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/record"
+	"github.com/cellwatch/cellwatch/store"
+)
+
+// maxFillPeriods bounds the grid FILL and number results spread over.
+const maxFillPeriods = 1_000_000
+
+// parseExpression reads an Expression query's metric math into q.
+func parseExpression(src, path string, q *dataQuery) error {
+	if len(src) < 1 || len(src) > maxExpressionLen {
+		return awsapi.ConstraintError(src, awsapi.CoralPath(path), "have length between 1 and 2048")
+	}
+	n, err := parseMath(src)
+	if err != nil {
+		return awsapi.InvalidParameterValue("The parameter %s is invalid: %s", path, errMessage(err))
+	}
+	q.expression, q.ast = src, n
+	return nil
+}
+
+func errMessage(err error) string {
+	if e, ok := err.(*awsapi.Error); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// mathPlan is the order in which a request's expressions evaluate (every
+// expression after the ones it uses) and each query's period.
+type mathPlan struct {
+	order  []int            // indexes of the expression queries
+	period map[string]int64 // by Id, MetricStat and expression queries
+}
+
+// planMath checks the expressions' references (known Ids, no cycles) and
+// periods (all inputs of one expression share theirs).
+func planMath(queries []dataQuery) (mathPlan, error) {
+	byID := map[string]int{}
+	var metricIDs []string
+	plan := mathPlan{period: map[string]int64{}}
+	for i, q := range queries {
+		byID[q.id] = i
+		if q.ast == nil {
+			metricIDs = append(metricIDs, q.id)
+			plan.period[q.id] = q.period
+		}
+	}
+	deps := func(q dataQuery) []string {
+		var out []string
+		mathRefs(q.ast, func(id string) { out = append(out, id) }, func(prefix string) {
+			for _, id := range metricIDs {
+				if strings.HasPrefix(id, prefix) {
+					out = append(out, id)
+				}
+			}
+		})
+		return out
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(id string) error
+	visit = func(id string) error {
+		q := queries[byID[id]]
+		switch state[id] {
+		case done:
+			return nil
+		case visiting:
+			cycle := append(slices.Clone(stack[slices.Index(stack, id):]), id)
+			return awsapi.InvalidParameterValue("The expressions form a cycle: %s. An expression cannot use its own result.", strings.Join(cycle, " -> "))
+		}
+		if q.ast == nil {
+			state[id] = done
+			return nil
+		}
+		state[id] = visiting
+		stack = append(stack, id)
+		var period int64
+		var periodFrom string
+		for _, d := range deps(q) {
+			if _, ok := byID[d]; !ok {
+				return awsapi.InvalidParameterValue("The expression of query %s uses the Id %s, which no query of the request has.", id, d)
+			}
+			if err := visit(d); err != nil {
+				return err
+			}
+			switch p := plan.period[d]; {
+			case period == 0:
+				period, periodFrom = p, d
+			case p != period:
+				return awsapi.InvalidParameterValue("The inputs of the expression of query %s must share one period: %s has %d seconds and %s has %d.", id, periodFrom, period, d, p)
+			}
+		}
+		if period == 0 {
+			return awsapi.InvalidParameterValue("The expression of query %s uses no metric: it needs at least one MetricStat query (by Id or METRICS()) to take its period from.", id)
+		}
+		plan.period[id] = period
+		stack = stack[:len(stack)-1]
+		state[id] = done
+		plan.order = append(plan.order, byID[id])
+		return nil
+	}
+	for _, q := range queries {
+		if err := visit(q.id); err != nil {
+			return plan, err
+		}
+	}
+	return plan, nil
+}
+
+// runQueries answers a request's queries: MetricStat reads and metric math.
+// Results come for the queries with ReturnData, in request order, each
+// ordered by scanBy.
+func (s *Service) runQueries(view *coverageView, tenant string, queries []dataQuery, start, end time.Time, scanBy string, used *answered) ([]dataResult, error) {
+	if !slices.ContainsFunc(queries, func(q dataQuery) bool { return q.ast != nil }) {
+		var results []dataResult
+		for _, q := range queries {
+			if q.returnData {
+				results = append(results, s.runDataQuery(view, tenant, q, start, end, scanBy, used))
+			}
+		}
+		return results, nil
+	}
+	all, err := s.evaluate(view, tenant, queries, start, end, used)
+	if err != nil {
+		return nil, err
+	}
+	var results []dataResult
+	for _, q := range queries {
+		if !q.returnData {
+			continue
+		}
+		r := all[q.id]
+		r.label = q.label
+		if scanBy == scanDescending {
+			r.times, r.values = slices.Clone(r.times), slices.Clone(r.values)
+			slices.Reverse(r.times)
+			slices.Reverse(r.values)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// evaluate reads every MetricStat query and evaluates every expression, in
+// dependency order; results are ascending.
+func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuery, start, end time.Time, used *answered) (map[string]dataResult, error) {
+	plan, err := planMath(queries)
+	if err != nil {
+		return nil, err
+	}
+	all := map[string]dataResult{}
+	env := &mathEnv{series: map[string]mathSeries{}}
+	for _, q := range queries {
+		if q.ast != nil {
+			continue
+		}
+		r := s.runDataQuery(view, tenant, q, start, end, scanAscending, used)
+		all[q.id] = r
+		env.metricIDs = append(env.metricIDs, q.id)
+		env.series[q.id] = mathSeries{times: r.times, values: r.values}
+	}
+	for _, i := range plan.order {
+		q := queries[i]
+		period := plan.period[q.id]
+		var gridErr error
+		env.grid = func() []int64 {
+			from, to := alignStart(start.Unix(), period), ceilSeconds(end)
+			if (to-from)/period > maxFillPeriods {
+				gridErr = awsapi.InvalidParameterValue("The expression of query %s would fill more than %d periods: shorten the time range or use a longer period.", q.id, maxFillPeriods)
+				return nil
+			}
+			var grid []int64
+			for t := from; t < to; t += period {
+				grid = append(grid, t)
+			}
+			return grid
+		}
+		v, err := env.eval(q.ast)
+		if err == nil {
+			err = gridErr
+		}
+		if err != nil {
+			return nil, awsapi.InvalidParameterValue("The expression of query %s cannot be evaluated: %s", q.id, errMessage(err))
+		}
+		var out mathSeries
+		switch v.kind {
+		case kindSeries:
+			out = v.series
+		case kindScalar: // a number is a flat line over the request range
+			for _, t := range env.grid() {
+				out.add(t, v.scalar)
+			}
+			if gridErr != nil {
+				return nil, gridErr
+			}
+		case kindList:
+			if len(v.list) != 1 {
+				return nil, awsapi.InvalidParameterValue("The expression of query %s returns %d time series; this server returns one per expression: combine them with SUM, AVG, MIN or MAX.", q.id, len(v.list))
+			}
+			out = v.list[0]
+		default:
+			return nil, awsapi.InvalidParameterValue("The expression of query %s returns %s, not a time series.", q.id, v.kindName())
+		}
+		r := dataResult{id: q.id, label: q.label, times: out.times, values: out.values}
+		mathRefs(q.ast, func(id string) { r.unknown = r.unknown || all[id].unknown }, func(prefix string) {
+			for _, id := range env.metricIDs {
+				if strings.HasPrefix(id, prefix) {
+					r.unknown = r.unknown || all[id].unknown
+				}
+			}
+		})
+		all[q.id] = r
+		env.series[q.id] = out
+	}
+	return all, nil
+}
+
+// MetricQuery is one query of EvaluateQueries, as an alarm's Metrics list
+// or a GetMetricData request holds it: an Expression (metric math over the
+// other queries' Ids), or a metric with its Stat and Period.
+type MetricQuery struct {
+	ID         string
+	Expression string
+	Namespace  string
+	MetricName string
+	Dimensions []record.Dimension
+	Stat, Unit string
+	Period     int64
+}
+
+// Series is one query's result: ascending period starts (Unix seconds) and
+// their values. Unknown says some of the periods it drew on are unknown.
+type Series struct {
+	ID         string
+	Period     int64
+	Timestamps []int64
+	Values     []float64
+	Unknown    bool
+}
+
+// EvaluateQueries reads the metric queries over [from, to) (Unix seconds)
+// and evaluates the expressions over them, exactly as GetMetricData does.
+// It returns every query's series by Id (whatever its ReturnData) and the
+// intervals no store could vouch for. Invalid queries or expressions give
+// an *awsapi.Error (InvalidParameterValue) naming the problem.
+func (s *Service) EvaluateQueries(_ context.Context, tenant string, queries []MetricQuery, from, to int64) (map[string]Series, []store.Interval, error) {
+	if from >= to {
+		return nil, nil, fmt.Errorf("evaluate queries: empty range [%d, %d)", from, to)
+	}
+	qs := make([]dataQuery, 0, len(queries))
+	for i, mq := range queries {
+		q := dataQuery{id: mq.ID, returnData: true}
+		path := fmt.Sprintf("Metrics.member.%d", i+1)
+		if mq.Expression != "" {
+			if err := parseExpression(mq.Expression, path+".Expression", &q); err != nil {
+				return nil, nil, fmt.Errorf("evaluate queries: %w", err)
+			}
+		} else {
+			st, ok := parseStat(mq.Stat)
+			if !ok {
+				return nil, nil, fmt.Errorf("evaluate queries: %w", awsapi.InvalidParameterValue("The value %s for parameter %s.MetricStat.Stat is not supported.", mq.Stat, path))
+			}
+			if err := checkPeriod(mq.Period, path+".MetricStat.Period"); err != nil {
+				return nil, nil, fmt.Errorf("evaluate queries: %w", err)
+			}
+			dims := slices.Clone(mq.Dimensions)
+			record.SortDimensions(dims)
+			q.metric = metricRef{namespace: mq.Namespace, name: mq.MetricName, dims: dims}
+			q.stat, q.period, q.unit = st, mq.Period, mq.Unit
+		}
+		qs = append(qs, q)
+	}
+	view, err := s.view(nil, floorDiv(from, 60)*60, ceilDiv(to, 60)*60)
+	if err != nil {
+		return nil, nil, fmt.Errorf("evaluate queries: %w", err)
+	}
+	var used answered
+	all, err := s.evaluate(view, tenant, qs, time.Unix(from, 0), time.Unix(to, 0), &used)
+	if err != nil {
+		return nil, nil, fmt.Errorf("evaluate queries: %w", err)
+	}
+	plan, _ := planMath(qs) // already checked by evaluate
+	out := make(map[string]Series, len(all))
+	for id, r := range all {
+		out[id] = Series{ID: id, Period: plan.period[id], Timestamps: r.times, Values: r.values, Unknown: r.unknown}
+	}
+	unknown := make([]store.Interval, 0, len(used.unknown))
+	for _, iv := range used.unknown {
+		unknown = append(unknown, store.Interval(iv))
+	}
+	return out, unknown, nil
+}
