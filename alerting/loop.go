@@ -106,7 +106,7 @@ func (s *Service) EvaluateDue(ctx context.Context, last map[string]int64) {
 func (s *Service) apply(proposed []*Alarm) []HistoryItem {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var put []*Alarm
+	var prev, put []*Alarm
 	var hist []HistoryItem
 	for _, p := range proposed {
 		cur := s.alarms[p.Tenant][p.Name]
@@ -114,13 +114,13 @@ func (s *Service) apply(proposed []*Alarm) []HistoryItem {
 			continue // deleted, reconfigured or set since it was read: the next period decides
 		}
 		next, h := s.setState(cur, p.State)
-		put = append(put, next)
+		prev, put = append(prev, cur), append(put, next)
 		hist = append(hist, h...)
 	}
 	if len(put) == 0 {
 		return nil
 	}
-	if err := s.db.write(put, nil, hist); err != nil {
+	if err := s.commitStates(prev, put, hist); err != nil { // notify_outbox.go
 		s.evalErrors.Add(float64(len(put)))
 		s.logger.Error("write alarm states", "alarms", len(put), "err", err)
 		return nil

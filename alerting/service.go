@@ -27,6 +27,14 @@ type Config struct {
 	Reader         Reader           // where the evaluator reads datapoints; nil: no evaluation loop
 	EvalDelay      time.Duration    // how long after a period boundary an alarm is evaluated (default 10 s)
 	EvalTickPeriod time.Duration    // how often the loop looks for due alarms (default 10 s)
+
+	// Notifications (notify*.go).
+	NotifyTimeout    time.Duration // one delivery attempt (default 5 s)
+	NotifyBackoffMin time.Duration // first retry wait per target, doubling (default 1 s)
+	NotifyBackoffMax time.Duration // retry wait cap (default 5 min)
+	NotifyMaxEntries int           // outbox bound in entries; the oldest are dropped (default 10,000)
+	NotifyMaxBytes   int64         // outbox bound in bytes (default 32 MiB)
+	NotifyWorkers    int           // deliveries in flight at once (default 4)
 }
 
 // Service holds every tenant's alarms and serves the alarm API.
@@ -43,6 +51,8 @@ type Service struct {
 	evaluations prometheus.Counter
 	evalErrors  prometheus.Counter
 	evalSeconds prometheus.Histogram
+
+	outbox *outbox // notify_outbox.go
 }
 
 // New opens (or creates) the alarm database in cfg.Dir and loads every alarm.
@@ -62,6 +72,7 @@ func New(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Service, 
 	if cfg.EvalTickPeriod <= 0 {
 		cfg.EvalTickPeriod = 10 * time.Second
 	}
+	notifyDefaults(&cfg)
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create alarm directory: %w", err)
 	}
@@ -112,12 +123,17 @@ func New(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Service, 
 		}
 		return float64(n)
 	})
+	if err := s.openOutbox(reg); err != nil {
+		_ = d.close()
+		return nil, err
+	}
 	logger.Info("alarms loaded", "alarms", len(all), "dir", cfg.Dir)
 	return s, nil
 }
 
 // Close closes the alarm database.
 func (s *Service) Close() error {
+	s.outbox.close()
 	if err := s.db.close(); err != nil {
 		return fmt.Errorf("close alarm database: %w", err)
 	}

@@ -43,7 +43,7 @@ func (s *Service) SetAlarmState(_ context.Context, req *awsapi.Request, _ http.H
 		return s.setCompositeStateAPI(tenant, name, State{Value: value, Reason: reason, ReasonData: data, Updated: s.cfg.Now().UTC()})
 	}
 	next, hist := s.setState(a, State{Value: value, Reason: reason, ReasonData: data, Updated: s.cfg.Now().UTC()})
-	if err := s.db.write([]*Alarm{next}, nil, hist); err != nil {
+	if err := s.commitStates([]*Alarm{a}, []*Alarm{next}, hist); err != nil { // notify_outbox.go
 		return nil, err
 	}
 	s.alarms[tenant][name] = next
