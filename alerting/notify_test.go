@@ -1,0 +1,319 @@
+package alerting
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+)
+
+// receiver is a webhook / Alertmanager on loopback that records what it is
+// sent while up and answers 503 while down.
+type receiver struct {
+	srv  *httptest.Server
+	down atomic.Bool
+
+	mu     sync.Mutex
+	bodies [][]byte
+	paths  []string
+}
+
+func newReceiver(t *testing.T) *receiver {
+	t.Helper()
+	r := &receiver{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		if r.down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		r.mu.Lock()
+		r.bodies = append(r.bodies, b)
+		r.paths = append(r.paths, req.URL.Path)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.bodies)
+}
+
+// wait polls until n bodies arrived and returns them.
+func (r *receiver) wait(t *testing.T, n int) [][]byte {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("receiver got %d notifications; want %d", r.count(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...)
+}
+
+func notifyService(t *testing.T, dir string, mod func(*Config)) *Service {
+	t.Helper()
+	cfg := Config{Dir: dir, NotifyBackoffMin: 5 * time.Millisecond, NotifyBackoffMax: 20 * time.Millisecond, NotifyTimeout: 2 * time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := New(cfg, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func putNotifyAlarm(t *testing.T, s *Service, name, actions string) {
+	t.Helper()
+	if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"`+name+`","AlarmDescription":"cpu high","Namespace":"ns","MetricName":"cpu",
+		"Dimensions":[{"Name":"host","Value":"h1"}],"Statistic":"Average","Period":60,"EvaluationPeriods":1,"Threshold":5,
+		"ComparisonOperator":"GreaterThanThreshold","AlarmActions":`+actions+`,"OKActions":`+actions+`}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setNotifyState(t *testing.T, s *Service, name, value string) {
+	t.Helper()
+	if _, err := call(t, s.SetAlarmState, `{"AlarmName":"`+name+`","StateValue":"`+value+`","StateReason":"set to `+value+`"}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// actionSummaries returns the Action history summaries, oldest first.
+func actionSummaries(t *testing.T, s *Service) []string {
+	t.Helper()
+	var out []string
+	if err := s.db.history(0, math.MaxInt64, false, nil, func(_ []byte, h *HistoryItem) bool {
+		if h.Type == HistoryAction {
+			out = append(out, h.Summary)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func waitSummary(t *testing.T, s *Service, substr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, sum := range actionSummaries(t, s) {
+			if strings.Contains(sum, substr) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no Action history item containing %q in %q", substr, actionSummaries(t, s))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNotifyWebhookSNSBodyOnTransitionOnly(t *testing.T) {
+	r := newReceiver(t)
+	s := notifyService(t, t.TempDir(), nil)
+	defer s.Close()
+	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`/hook"]`)
+	setNotifyState(t, s, "cpu", StateAlarm)
+	var m map[string]any
+	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AlarmName", "AlarmDescription", "AWSAccountId", "AlarmConfigurationUpdatedTimestamp", "NewStateValue",
+		"NewStateReason", "StateChangeTime", "Region", "AlarmArn", "OldStateValue", "OKActions", "AlarmActions", "InsufficientDataActions", "Trigger"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("body lacks %s: %v", k, m)
+		}
+	}
+	for k, want := range map[string]any{"AlarmName": "cpu", "NewStateValue": StateAlarm, "OldStateValue": StateInsufficientData,
+		"NewStateReason": "set to ALARM", "Region": "US East (N. Virginia)", "AlarmDescription": "cpu high", "AWSAccountId": "000000000000"} {
+		if m[k] != want {
+			t.Errorf("%s: got %v; want %v", k, m[k], want)
+		}
+	}
+	tr, _ := m["Trigger"].(map[string]any)
+	if tr["Statistic"] != "AVERAGE" || tr["StatisticType"] != "Statistic" || tr["MetricName"] != "cpu" || tr["Namespace"] != "ns" ||
+		tr["Period"] != 60.0 || tr["Threshold"] != 5.0 || tr["TreatMissingData"] != "missing" {
+		t.Errorf("trigger: %v", tr)
+	}
+	dims, _ := tr["Dimensions"].([]any)
+	if len(dims) != 1 || dims[0].(map[string]any)["name"] != "host" || dims[0].(map[string]any)["value"] != "h1" {
+		t.Errorf("dimensions (lower-case keys): %v", tr["Dimensions"])
+	}
+	waitSummary(t, s, "Successfully executed action "+r.srv.URL+"/hook")
+
+	setNotifyState(t, s, "cpu", StateAlarm) // same state: no transition, no notification
+	time.Sleep(100 * time.Millisecond)
+	if n := r.count(); n != 1 {
+		t.Errorf("same state again notified: %d notifications", n)
+	}
+}
+
+func TestNotifyDisableAlarmActionsSuppresses(t *testing.T) {
+	r := newReceiver(t)
+	s := notifyService(t, t.TempDir(), nil)
+	defer s.Close()
+	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
+	if _, err := call(t, s.DisableAlarmActions, `{"AlarmNames":["cpu"]}`); err != nil {
+		t.Fatal(err)
+	}
+	setNotifyState(t, s, "cpu", StateAlarm)
+	if got := s.Alarm(awsapi.DefaultTenant, "cpu"); got == nil || got.State.Value != StateAlarm {
+		t.Fatalf("state did not change with actions disabled: %+v", got)
+	}
+	if _, err := call(t, s.EnableAlarmActions, `{"AlarmNames":["cpu"]}`); err != nil {
+		t.Fatal(err)
+	}
+	setNotifyState(t, s, "cpu", StateOK)
+	var m map[string]any
+	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if r.count() != 1 || m["NewStateValue"] != StateOK {
+		t.Errorf("got %d notifications, first to %v; want only the OK one after enabling", r.count(), m["NewStateValue"])
+	}
+}
+
+func TestNotifyAlertmanagerFiresAndResolves(t *testing.T) {
+	r := newReceiver(t)
+	s := notifyService(t, t.TempDir(), nil)
+	defer s.Close()
+	putNotifyAlarm(t, s, "cpu", `["alertmanager+`+r.srv.URL+`"]`)
+	setNotifyState(t, s, "cpu", StateAlarm)
+	setNotifyState(t, s, "cpu", StateOK)
+	bodies := r.wait(t, 2)
+	var alerts [2][]amAlert
+	for i := range alerts {
+		if err := json.Unmarshal(bodies[i], &alerts[i]); err != nil {
+			t.Fatal(err)
+		}
+		if len(alerts[i]) != 1 {
+			t.Fatalf("alert list %d: %s", i, bodies[i])
+		}
+	}
+	fire, resolve := alerts[0][0], alerts[1][0]
+	if fire.Labels["alertname"] != "cpu" || fire.Labels["namespace"] != "ns" || fire.Labels["metric"] != "cpu" || fire.Labels["host"] != "h1" {
+		t.Errorf("labels: %v", fire.Labels)
+	}
+	if fire.Annotations["summary"] != "set to ALARM" || fire.Annotations["state"] != StateAlarm || fire.EndsAt != nil || fire.StartsAt.IsZero() {
+		t.Errorf("firing alert: %s", bodies[0])
+	}
+	if resolve.EndsAt == nil || resolve.Annotations["state"] != StateOK || len(resolve.Labels) != len(fire.Labels) {
+		t.Errorf("resolve: %s", bodies[1])
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paths[0] != "/api/v2/alerts" {
+		t.Errorf("path: %s", r.paths[0])
+	}
+}
+
+func TestNotifyReceiverDownThenBackGetsEveryTransitionInOrder(t *testing.T) {
+	r := newReceiver(t)
+	r.down.Store(true)
+	s := notifyService(t, t.TempDir(), nil)
+	defer s.Close()
+	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
+	seq := []string{StateAlarm, StateOK, StateAlarm, StateOK}
+	for _, v := range seq {
+		setNotifyState(t, s, "cpu", v)
+	}
+	waitSummary(t, s, "Failed to execute action "+r.srv.URL+": post notification: 503 Service Unavailable; retrying in")
+	time.Sleep(50 * time.Millisecond) // a few more failed attempts
+	r.down.Store(false)
+	bodies := r.wait(t, len(seq))
+	time.Sleep(50 * time.Millisecond)
+	if r.count() != len(seq) {
+		t.Errorf("got %d notifications; want %d", r.count(), len(seq))
+	}
+	for i, b := range bodies[:len(seq)] {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["NewStateValue"] != seq[i] {
+			t.Errorf("notification %d: %v; want %s (order)", i, m["NewStateValue"], seq[i])
+		}
+	}
+	if got := testutil.ToFloat64(s.outbox.failed); got < 1 {
+		t.Errorf("failed attempts: %v", got)
+	}
+	waitSummary(t, s, "Successfully executed action "+r.srv.URL)
+}
+
+func TestNotifyDeliversAfterRestart(t *testing.T) {
+	r := newReceiver(t)
+	r.down.Store(true)
+	dir := t.TempDir()
+	slow := func(c *Config) { c.NotifyBackoffMin, c.NotifyBackoffMax = time.Hour, time.Hour }
+	s := notifyService(t, dir, slow)
+	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
+	setNotifyState(t, s, "cpu", StateAlarm)
+	waitSummary(t, s, "Failed to execute action")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.down.Store(false)
+	s = notifyService(t, dir, nil)
+	defer s.Close()
+	var m map[string]any
+	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["NewStateValue"] != StateAlarm {
+		t.Errorf("after restart: %v", m)
+	}
+	waitSummary(t, s, "Successfully executed action")
+}
+
+func TestNotifyOutboxBoundDropsOldest(t *testing.T) {
+	r := newReceiver(t)
+	r.down.Store(true)
+	s := notifyService(t, t.TempDir(), func(c *Config) {
+		c.NotifyMaxEntries, c.NotifyBackoffMin, c.NotifyBackoffMax = 2, time.Hour, time.Hour
+	})
+	defer s.Close()
+	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
+	for _, v := range []string{StateAlarm, StateOK, StateAlarm, StateOK} {
+		setNotifyState(t, s, "cpu", v)
+	}
+	if got := testutil.ToFloat64(s.outbox.dropped); got != 2 {
+		t.Errorf("dropped: %v; want 2", got)
+	}
+	s.outbox.mu.Lock()
+	n := s.outbox.n
+	s.outbox.mu.Unlock()
+	if n != 2 {
+		t.Errorf("outbox entries: %d; want 2", n)
+	}
+	waitSummary(t, s, "the notification outbox is full")
+}
+
+func TestNotifyUnsupportedTargetIsRecorded(t *testing.T) {
+	s := notifyService(t, t.TempDir(), nil)
+	defer s.Close()
+	arn := "arn:aws:sns:us-east-1:000000000000:topic"
+	putNotifyAlarm(t, s, "cpu", `["`+arn+`"]`)
+	setNotifyState(t, s, "cpu", StateAlarm)
+	waitSummary(t, s, "Failed to execute action "+arn+": this action type is not supported by this server")
+}
