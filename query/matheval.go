@@ -71,6 +71,7 @@ type mathEnv struct {
 	series    map[string]mathSeries // results of the queries evaluated so far, by Id
 	metricIDs []string              // the MetricStat queries' Ids, in request order
 	grid      func() []int64        // every period start of the request range
+	unknown   func(t int64) bool    // the period at t touches time no store vouches for
 }
 
 // unsupportedFunctions are CloudWatch functions this server knows by name
@@ -409,7 +410,8 @@ func ifValue(args []mathValue) (mathValue, error) {
 // fill is FILL(series, value|REPEAT|LINEAR): every period of the request
 // range without a point gets the value; REPEAT repeats the latest earlier
 // point (the first point before it), LINEAR interpolates between the points
-// around (the nearest point at the edges). A series without any point stays
+// around (the nearest point at the edges). Periods no store can vouch for
+// stay empty (DESIGN.md §6: unknown is not missing). A series without any point stays
 // empty under REPEAT and LINEAR.
 func (e *mathEnv) fill(v, with mathValue) (mathValue, error) {
 	if !v.isSeriesLike() {
@@ -432,6 +434,9 @@ func (e *mathEnv) fill(v, with mathValue) (mathValue, error) {
 			if i < len(s.times) && s.times[i] == t {
 				out.add(t, s.values[i])
 				continue
+			}
+			if e.unknown != nil && e.unknown(t) {
+				continue // unknown is not missing: FILL never invents data there
 			}
 			out.add(t, fillValue(s, i, t, with))
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/intervals"
 	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/store"
 )
@@ -189,6 +190,9 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 				grid = append(grid, t)
 			}
 			return grid
+		}
+		env.unknown = func(t int64) bool {
+			return len(intervals.Intersect(used.unknown, intervals.Set{{From: t, To: t + period}})) > 0
 		}
 		v, err := env.eval(q.ast)
 		if err == nil {
