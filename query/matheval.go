@@ -161,6 +161,10 @@ func applyOp(op string, a, b float64) float64 {
 		return bool01(a == b)
 	case "!=":
 		return bool01(a != b)
+	case "AND":
+		return bool01(a != 0 && b != 0)
+	case "OR":
+		return bool01(a != 0 || b != 0)
 	}
 	return math.NaN()
 }

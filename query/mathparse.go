@@ -10,7 +10,8 @@ import (
 
 // The metric math syntax (CloudWatch's "Metric math syntax and functions"):
 //
-//	expr    := compare
+//	expr    := and { (OR | ||) and }
+//	and     := compare { (AND | &&) compare }
 //	compare := add [ (> | < | >= | <= | == | !=) add ]
 //	add     := mul { (+ | -) mul }
 //	mul     := unary { (* | /) unary }
@@ -116,7 +117,7 @@ func lexMath(src string) ([]token, error) {
 		default:
 			op := string(c)
 			if i+1 < len(src) {
-				if two := src[i : i+2]; two == ">=" || two == "<=" || two == "==" || two == "!=" {
+				if two := src[i : i+2]; two == ">=" || two == "<=" || two == "==" || two == "!=" || two == "&&" || two == "||" {
 					op = two
 				}
 			}
@@ -183,7 +184,28 @@ func (p *mathParser) expect(op string) error {
 	return nil
 }
 
+// logic parses one level of AND/OR: word or symbol, left associative.
+func (p *mathParser) logic(word, symbol string, operand func() (mathNode, error)) (mathNode, error) {
+	l, err := operand()
+	for err == nil {
+		t := p.peek()
+		if !(t.kind == 'i' && t.text == word) && !(t.kind == 'o' && t.text == symbol) {
+			return l, nil
+		}
+		p.i++
+		var r mathNode
+		if r, err = operand(); err == nil {
+			l = binNode{word, l, r}
+		}
+	}
+	return nil, err
+}
+
 func (p *mathParser) expr() (mathNode, error) {
+	return p.logic("OR", "||", func() (mathNode, error) { return p.logic("AND", "&&", p.compare) })
+}
+
+func (p *mathParser) compare() (mathNode, error) {
 	l, err := p.add()
 	if err != nil {
 		return nil, err
