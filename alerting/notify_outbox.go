@@ -330,7 +330,16 @@ func (o *outbox) run(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem; o.poke() }()
-				o.finish(e, o.deliver(ctx, e))
+				err := o.deliver(ctx, e)
+				if err != nil && ctx.Err() != nil { // shutting down: not an attempt to record
+					o.mu.Lock()
+					if q := o.queues[e.Target]; q != nil {
+						q.busy = false
+					}
+					o.mu.Unlock()
+					return
+				}
+				o.finish(e, err)
 			}()
 		}
 		wait := time.Hour

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -316,4 +317,34 @@ func TestNotifyUnsupportedTargetIsRecorded(t *testing.T) {
 	putNotifyAlarm(t, s, "cpu", `["`+arn+`"]`)
 	setNotifyState(t, s, "cpu", StateAlarm)
 	waitSummary(t, s, "Failed to execute action "+arn+": this action type is not supported by this server")
+}
+
+func TestNotifyFromEvaluatorTransition(t *testing.T) {
+	r := newReceiver(t)
+	now := time.Date(2026, 1, 2, 3, 10, 30, 0, time.UTC)
+	end := now.Add(-10*time.Second).Unix() / 60 * 60
+	f := &fakeReader{values: map[int64]Datapoint{}}
+	for i := int64(1); i <= 5; i++ {
+		f.values[end-i*60] = Datapoint{Value: 10, SampleCount: 1}
+	}
+	var clock atomic.Int64 // the delivery loop reads the clock too
+	clock.Store(now.UnixNano())
+	s := notifyService(t, t.TempDir(), func(c *Config) { c.Reader, c.Now = f, func() time.Time { return time.Unix(0, clock.Load()).UTC() } })
+	defer s.Close()
+	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
+	last := map[string]int64{}
+	s.EvaluateDue(context.Background(), last)
+	var m map[string]any
+	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["NewStateValue"] != StateAlarm || m["OldStateValue"] != StateInsufficientData {
+		t.Errorf("evaluator transition: %v", m)
+	}
+	clock.Add(int64(time.Minute)) // still breaching: no transition, no notification
+	s.EvaluateDue(context.Background(), last)
+	time.Sleep(50 * time.Millisecond)
+	if r.count() != 1 {
+		t.Errorf("got %d notifications; want 1", r.count())
+	}
 }
