@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,8 +33,15 @@ type receiver struct {
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
+	r := newUnstartedReceiver(t)
+	r.srv.Start()
+	return r
+}
+
+func newUnstartedReceiver(t *testing.T) *receiver {
+	t.Helper()
 	r := &receiver{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		if r.down.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -230,36 +238,68 @@ func TestNotifyAlertmanagerFiresAndResolves(t *testing.T) {
 }
 
 func TestNotifyReceiverDownThenBackGetsEveryTransitionInOrder(t *testing.T) {
-	r := newReceiver(t)
-	r.down.Store(true)
-	s := notifyService(t, t.TempDir(), nil)
-	defer s.Close()
-	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
-	seq := []string{StateAlarm, StateOK, StateAlarm, StateOK}
-	for _, v := range seq {
-		setNotifyState(t, s, "cpu", v)
+	for _, tc := range []struct {
+		name    string
+		failure string                                         // in the Action history item of a failed attempt
+		down    func(t *testing.T) (*receiver, string, func()) // the receiver, its URL, and bringing it up
+	}{
+		{"503", "post notification: 503 Service Unavailable; retrying in", func(t *testing.T) (*receiver, string, func()) {
+			r := newReceiver(t)
+			r.down.Store(true)
+			return r, r.srv.URL, func() { r.down.Store(false) }
+		}},
+		{"closed", "connection refused; retrying in", func(t *testing.T) (*receiver, string, func()) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			_ = ln.Close()
+			r := newUnstartedReceiver(t)
+			return r, "http://" + addr, func() {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					t.Fatalf("reopen receiver: %v", err)
+				}
+				_ = r.srv.Listener.Close()
+				r.srv.Listener = ln
+				r.srv.Start()
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, url, up := tc.down(t)
+			s := notifyService(t, t.TempDir(), nil)
+			defer s.Close()
+			putNotifyAlarm(t, s, "cpu", `["`+url+`"]`)
+			seq := []string{StateAlarm, StateOK, StateAlarm, StateOK}
+			for _, v := range seq {
+				setNotifyState(t, s, "cpu", v)
+			}
+			waitSummary(t, s, "Failed to execute action "+url+": ")
+			waitSummary(t, s, tc.failure)
+			time.Sleep(50 * time.Millisecond) // a few more failed attempts
+			up()
+			bodies := r.wait(t, len(seq))
+			time.Sleep(50 * time.Millisecond)
+			if r.count() != len(seq) {
+				t.Errorf("got %d notifications; want %d", r.count(), len(seq))
+			}
+			for i, b := range bodies[:len(seq)] {
+				var m map[string]any
+				if err := json.Unmarshal(b, &m); err != nil {
+					t.Fatal(err)
+				}
+				if m["NewStateValue"] != seq[i] {
+					t.Errorf("notification %d: %v; want %s (order)", i, m["NewStateValue"], seq[i])
+				}
+			}
+			if got := testutil.ToFloat64(s.outbox.failed); got < 2 {
+				t.Errorf("failed attempts: %v; want several", got)
+			}
+			waitSummary(t, s, "Successfully executed action "+url)
+		})
 	}
-	waitSummary(t, s, "Failed to execute action "+r.srv.URL+": post notification: 503 Service Unavailable; retrying in")
-	time.Sleep(50 * time.Millisecond) // a few more failed attempts
-	r.down.Store(false)
-	bodies := r.wait(t, len(seq))
-	time.Sleep(50 * time.Millisecond)
-	if r.count() != len(seq) {
-		t.Errorf("got %d notifications; want %d", r.count(), len(seq))
-	}
-	for i, b := range bodies[:len(seq)] {
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
-		if m["NewStateValue"] != seq[i] {
-			t.Errorf("notification %d: %v; want %s (order)", i, m["NewStateValue"], seq[i])
-		}
-	}
-	if got := testutil.ToFloat64(s.outbox.failed); got < 1 {
-		t.Errorf("failed attempts: %v", got)
-	}
-	waitSummary(t, s, "Successfully executed action "+r.srv.URL)
 }
 
 func TestNotifyDeliversAfterRestart(t *testing.T) {
