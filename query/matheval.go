@@ -10,6 +10,7 @@ import (
 type mathSeries struct {
 	times  []int64
 	values []float64
+	label  string // of the metric, for the members of an array
 }
 
 func (s *mathSeries) add(t int64, v float64) {
@@ -60,6 +61,7 @@ func (v mathValue) mapSeries(f func(mathSeries) mathSeries) mathValue {
 		out := make([]mathSeries, len(v.list))
 		for i, s := range v.list {
 			out[i] = f(s)
+			out[i].label = s.label
 		}
 		return listValue(out)
 	}
@@ -68,10 +70,11 @@ func (v mathValue) mapSeries(f func(mathSeries) mathSeries) mathValue {
 
 // mathEnv is what an expression is evaluated against.
 type mathEnv struct {
-	series    map[string]mathSeries // results of the queries evaluated so far, by Id
-	metricIDs []string              // the MetricStat queries' Ids, in request order
-	grid      func() []int64        // every period start of the request range
-	unknown   func(t int64) bool    // the period at t touches time no store vouches for
+	series    map[string]mathSeries   // results of the queries evaluated so far, by Id
+	lists     map[string][]mathSeries // results that are arrays of time series, by Id
+	metricIDs []string                // the MetricStat queries' Ids, in request order
+	grid      func() []int64          // every period start of the request range
+	unknown   func(t int64) bool      // the period at t touches time no store vouches for
 }
 
 // unsupportedFunctions are CloudWatch functions this server knows by name
@@ -87,6 +90,9 @@ func (e *mathEnv) eval(n mathNode) (mathValue, error) {
 	case kwNode:
 		return mathValue{kind: kindKeyword, text: n.name}, nil
 	case refNode:
+		if l, ok := e.lists[n.id]; ok {
+			return listValue(l), nil
+		}
 		s, ok := e.series[n.id]
 		if !ok {
 			return mathValue{}, mathError("The Id %s used in the expression is not defined.", n.id)

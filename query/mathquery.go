@@ -145,35 +145,38 @@ func (s *Service) runQueries(view *coverageView, tenant string, queries []dataQu
 		if !q.returnData {
 			continue
 		}
-		r := all[q.id]
-		r.label = q.label
-		if scanBy == scanDescending {
-			r.times, r.values = slices.Clone(r.times), slices.Clone(r.values)
-			slices.Reverse(r.times)
-			slices.Reverse(r.values)
+		for _, r := range all[q.id] {
+			if scanBy == scanDescending {
+				r.times, r.values = slices.Clone(r.times), slices.Clone(r.values)
+				slices.Reverse(r.times)
+				slices.Reverse(r.values)
+			}
+			results = append(results, r)
 		}
-		results = append(results, r)
 	}
 	return results, nil
 }
 
 // evaluate reads every MetricStat query and evaluates every expression, in
-// dependency order; results are ascending.
-func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuery, start, end time.Time, used *answered) (map[string]dataResult, error) {
+// dependency order; results are ascending. A query has one result, but an
+// expression that returns an array of time series (FILL(METRICS(), 0)) has
+// one per member, all with its Id, labelled "<its label> <member's label>".
+func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuery, start, end time.Time, used *answered) (map[string][]dataResult, error) {
 	plan, err := planMath(queries)
 	if err != nil {
 		return nil, err
 	}
-	all := map[string]dataResult{}
-	env := &mathEnv{series: map[string]mathSeries{}}
+	all := map[string][]dataResult{}
+	env := &mathEnv{series: map[string]mathSeries{}, lists: map[string][]mathSeries{}}
 	for _, q := range queries {
 		if q.ast != nil {
 			continue
 		}
 		r := s.runDataQuery(view, tenant, q, start, end, scanAscending, used)
-		all[q.id] = r
+		r.label = q.label
+		all[q.id] = []dataResult{r}
 		env.metricIDs = append(env.metricIDs, q.id)
-		env.series[q.id] = mathSeries{times: r.times, values: r.values}
+		env.series[q.id] = mathSeries{times: r.times, values: r.values, label: q.label}
 	}
 	for _, i := range plan.order {
 		q := queries[i]
@@ -201,35 +204,50 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 		if err != nil {
 			return nil, awsapi.InvalidParameterValue("The expression of query %s cannot be evaluated: %s", q.id, errMessage(err))
 		}
-		var out mathSeries
+		var out []mathSeries
 		switch v.kind {
 		case kindSeries:
-			out = v.series
+			out = []mathSeries{v.series}
+			env.series[q.id] = v.series
 		case kindScalar: // a number is a flat line over the request range
+			var flat mathSeries
 			for _, t := range env.grid() {
-				out.add(t, v.scalar)
+				flat.add(t, v.scalar)
 			}
 			if gridErr != nil {
 				return nil, gridErr
 			}
+			out = []mathSeries{flat}
+			env.series[q.id] = flat
 		case kindList:
-			if len(v.list) != 1 {
-				return nil, awsapi.InvalidParameterValue("The expression of query %s returns %d time series; this server returns one per expression: combine them with SUM, AVG, MIN or MAX.", q.id, len(v.list))
-			}
-			out = v.list[0]
+			out = v.list
+			env.lists[q.id] = v.list
 		default:
 			return nil, awsapi.InvalidParameterValue("The expression of query %s returns %s, not a time series.", q.id, v.kindName())
 		}
-		r := dataResult{id: q.id, label: q.label, times: out.times, values: out.values}
-		mathRefs(q.ast, func(id string) { r.unknown = r.unknown || all[id].unknown }, func(prefix string) {
+		unknown := false
+		touched := func(id string) {
+			for _, r := range all[id] {
+				unknown = unknown || r.unknown
+			}
+		}
+		mathRefs(q.ast, touched, func(prefix string) {
 			for _, id := range env.metricIDs {
 				if strings.HasPrefix(id, prefix) {
-					r.unknown = r.unknown || all[id].unknown
+					touched(id)
 				}
 			}
 		})
-		all[q.id] = r
-		env.series[q.id] = out
+		for _, m := range out {
+			r := dataResult{id: q.id, label: q.label, times: m.times, values: m.values, unknown: unknown}
+			if v.kind == kindList {
+				r.label = strings.TrimSpace(q.label + " " + m.label)
+			}
+			all[q.id] = append(all[q.id], r)
+		}
+		if len(out) == 0 {
+			all[q.id] = []dataResult{}
+		}
 	}
 	return all, nil
 }
@@ -259,7 +277,9 @@ type Series struct {
 
 // EvaluateQueries reads the metric queries over [from, to) (Unix seconds)
 // and evaluates the expressions over them, exactly as GetMetricData does.
-// It returns every query's series by Id (whatever its ReturnData) and the
+// It returns every query's series by Id (whatever its ReturnData; an
+// expression that returns an array of several time series, such as
+// METRICS(), is left out: an alarm needs one series) and the
 // intervals no store could vouch for. Invalid queries or expressions give
 // an *awsapi.Error (InvalidParameterValue) naming the problem.
 func (s *Service) EvaluateQueries(_ context.Context, tenant string, queries []MetricQuery, from, to int64) (map[string]Series, []store.Interval, error) {
@@ -300,7 +320,11 @@ func (s *Service) EvaluateQueries(_ context.Context, tenant string, queries []Me
 	}
 	plan, _ := planMath(qs) // already checked by evaluate
 	out := make(map[string]Series, len(all))
-	for id, r := range all {
+	for id, rs := range all {
+		if len(rs) != 1 {
+			continue
+		}
+		r := rs[0]
 		out[id] = Series{ID: id, Period: plan.period[id], Timestamps: r.times, Values: r.values, Unknown: r.unknown}
 	}
 	unknown := make([]store.Interval, 0, len(used.unknown))

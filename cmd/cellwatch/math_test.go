@@ -119,6 +119,23 @@ func TestMathThroughSDK(t *testing.T) {
 		}
 	})
 
+	t.Run("an array of time series: one result per member", func(t *testing.T) {
+		all := expr("all", "METRICS()")
+		all.ReturnData = aws.Bool(false)
+		out, err := get(types.ScanByTimestampAscending, expr("e1", "FILL(METRICS(), 0)"), all, expr("e2", "SUM(all) * 2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range out.MetricDataResults {
+			got = append(got, *r.Id+" "+*r.Label+" = "+render(r))
+		}
+		want := "e1 e1 a = 0:2 1:6 2:0 3:10 4:4|e1 e1 b = 0:1 1:1 2:1 3:1 4:1|e2 e2 = 0:6 1:14 2:2 3:22 4:10"
+		if strings.Join(got, "|") != want {
+			t.Errorf("got  %q\nwant %q", strings.Join(got, "|"), want)
+		}
+	})
+
 	t.Run("inputs shown with ReturnData true", func(t *testing.T) {
 		out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(start), EndTime: aws.Time(start.Add(5 * time.Minute)),
 			MetricDataQueries: []types.MetricDataQuery{metric("m1", "a", 60, true), expr("e1", "m1 * 2")}})
