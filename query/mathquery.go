@@ -13,6 +13,35 @@ import (
 	"github.com/cellwatch/cellwatch/store"
 )
 
+// Metric math (GetMetricData Expression queries, and alarms through
+// [Service.EvaluateQueries]).
+//
+// Syntax: numbers, Ids of other queries, + - * / ^, unary minus,
+// comparisons > < >= <= == != (1 or 0), AND/&& and OR/||, parentheses,
+// arrays [a, b], and the functions SUM AVG MIN MAX SAMPLE_COUNT,
+// METRICS() and METRICS("prefix"), FILL(x, number|REPEAT|LINEAR), RATE,
+// DIFF, IF(cond, a[, b]), ABS CEIL FLOOR LOG LOG10 SQRT. Any other function
+// (ANOMALY_DETECTION_BAND, SEARCH, ...) and Metrics Insights (SELECT) are
+// refused with InvalidParameterValue naming it.
+//
+// Semantics: series op series pairs equal timestamps (a timestamp missing on
+// either side has no point); series op number applies to every point; a
+// point whose value is not finite (x/0) is dropped. SUM, AVG, MIN, MAX and
+// SAMPLE_COUNT over an array reduce, timestamp by timestamp, the values
+// present there; over a single series they reduce it to a number (AWS's
+// "AVG of a single time series returns a scalar"), so m1 - AVG(m1) works.
+// A number as the final result is a flat line over every period of the
+// request. FILL fills every period of the request without a point, except
+// periods no store can vouch for (unknown is not missing, DESIGN.md §6).
+// RATE is the change per second from the previous point, DIFF the change.
+//
+// Rules: an expression has no period of its own: it takes its inputs',
+// which must all be equal; it needs at least one metric input. References
+// must name queries of the request and must not form a cycle. ReturnData
+// false hides a query; an expression's Label defaults to its Id. A result is
+// PartialData when any input touched unknown time. An expression returning
+// an array answers one result per member, labelled "<label> <metric label>".
+
 // maxFillPeriods bounds the grid FILL and number results spread over.
 const maxFillPeriods = 1_000_000
 
