@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -179,29 +180,30 @@ func (s *Service) commitStates(prev, put []*Alarm, hist []HistoryItem) error {
 			"Failed to execute action %s: the notification outbox is full (%d entries, %d bytes); the oldest notification was dropped",
 			e.Target, s.cfg.NotifyMaxEntries, s.cfg.NotifyMaxBytes)))
 	}
-	if err := s.db.writeNotify(put, slices2(hist, extra), add, drop); err != nil {
+	dropped := map[uint64]bool{}
+	var stored []*outboxEntry // dropped before they were ever stored: neither written nor deleted
+	for _, e := range drop {
+		dropped[e.Seq] = true
+		if e.Seq <= o.seq {
+			stored = append(stored, e)
+		}
+	}
+	keep := slices.DeleteFunc(slices.Clone(add), func(e *outboxEntry) bool { return dropped[e.Seq] })
+	if err := s.db.writeNotify(put, slices.Concat(hist, extra), keep, stored); err != nil {
 		return err
 	}
 	o.seq = seq
-	dropped := map[uint64]bool{}
-	for _, e := range drop {
-		dropped[e.Seq] = true
+	for _, e := range stored {
 		o.remove(e)
 	}
-	for _, e := range add {
-		if !dropped[e.Seq] {
-			o.push(e)
-		}
+	for _, e := range keep {
+		o.push(e)
 	}
 	o.dropped.Add(float64(len(drop)))
-	if len(add) > 0 {
+	if len(keep) > 0 {
 		o.poke()
 	}
 	return nil
-}
-
-func slices2(a, b []HistoryItem) []HistoryItem {
-	return append(append(make([]HistoryItem, 0, len(a)+len(b)), a...), b...)
 }
 
 // overflow returns the oldest entries (stored ones first, then among add)

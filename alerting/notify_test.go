@@ -330,12 +330,13 @@ func TestNotifyDeliversAfterRestart(t *testing.T) {
 func TestNotifyOutboxBoundDropsOldest(t *testing.T) {
 	r := newReceiver(t)
 	r.down.Store(true)
-	s := notifyService(t, t.TempDir(), func(c *Config) {
+	dir := t.TempDir()
+	s := notifyService(t, dir, func(c *Config) {
 		c.NotifyMaxEntries, c.NotifyBackoffMin, c.NotifyBackoffMax = 2, time.Hour, time.Hour
 	})
-	defer s.Close()
 	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
-	for _, v := range []string{StateAlarm, StateOK, StateAlarm, StateOK} {
+	reasons := []string{StateAlarm, StateOK, StateAlarm, StateOK}
+	for _, v := range reasons {
 		setNotifyState(t, s, "cpu", v)
 	}
 	if got := testutil.ToFloat64(s.outbox.dropped); got != 2 {
@@ -348,6 +349,28 @@ func TestNotifyOutboxBoundDropsOldest(t *testing.T) {
 		t.Errorf("outbox entries: %d; want 2", n)
 	}
 	waitSummary(t, s, "the notification outbox is full")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The drops are durable: after a restart only the two newest remain, and
+	// they are delivered in order.
+	r.down.Store(false)
+	s = notifyService(t, dir, nil)
+	defer s.Close()
+	bodies := r.wait(t, 2)
+	time.Sleep(50 * time.Millisecond)
+	if r.count() != 2 {
+		t.Fatalf("after restart: %d notifications; want the 2 kept", r.count())
+	}
+	for i, b := range bodies {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if want := "set to " + reasons[2+i]; m["NewStateReason"] != want || m["OldStateValue"] != reasons[1+i] {
+			t.Errorf("kept notification %d: %v %v; want %q from %s", i, m["NewStateReason"], m["OldStateValue"], want, reasons[1+i])
+		}
+	}
 }
 
 func TestNotifyUnsupportedTargetIsRecorded(t *testing.T) {
