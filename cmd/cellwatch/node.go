@@ -163,7 +163,9 @@ func (n *node) openAPI(ctx context.Context, cfg *Config, logger *slog.Logger) er
 	srv.Register("GetMetricData", q.GetMetricData)
 	srv.Register("ListMetrics", q.ListMetrics)
 	// Alarms: API, durable state in <data>/alarms, evaluator reading through query.
-	if n.alarms, err = alerting.New(alerting.Config{Dir: filepath.Join(cfg.Data, "alarms"), Reader: alerting.QueryReader(q)}, n.reg, logger.With("component", "alarms")); err != nil {
+	if n.alarms, err = alerting.New(alerting.Config{Dir: filepath.Join(cfg.Data, "alarms"), Reader: alerting.QueryReader(q),
+		NotifyTimeout: cfg.Alarms.NotifyTimeout, NotifyBackoffMax: cfg.Alarms.NotifyBackoffMax,
+		NotifyMaxEntries: cfg.Alarms.NotifyMaxEntries, NotifyMaxBytes: cfg.Alarms.NotifyMaxBytes}, n.reg, logger.With("component", "alarms")); err != nil {
 		return fmt.Errorf("open alarms: %w", err)
 	}
 	for op, h := range n.alarms.Handlers() {
