@@ -17,6 +17,7 @@
 //	a\x00<tenant>\x00<name>          the alarm (JSON of Alarm: config + state)
 //	c\x00<tenant>\x00<name>          a composite alarm (JSON of CompositeAlarm)
 //	h\x00<ms:8 BE><seq:8 BE>         a history item (JSON of HistoryItem)
+//	o\x00<seq:8 BE>                  an undelivered notification (notify*.go)
 //
 // History keys start with their timestamp, so the 2-week retention is one
 // DeleteRange and a time-bounded DescribeAlarmHistory one bounded scan.
