@@ -75,11 +75,12 @@ type mathEnv struct {
 	metricIDs []string                // the MetricStat queries' Ids, in request order
 	grid      func() []int64          // every period start of the request range
 	unknown   func(t int64) bool      // the period at t touches time no store vouches for
+	period    int64                   // of the expression's inputs
 }
 
-// unsupportedFunctions are CloudWatch functions this server knows by name
-// but does not evaluate.
-var supportedFunctions = []string{"ABS", "AVG", "CEIL", "DIFF", "FILL", "FLOOR", "IF", "LOG", "LOG10", "MAX", "METRICS", "MIN", "RATE", "SAMPLE_COUNT", "SQRT", "SUM"}
+// supportedFunctions are the functions this server evaluates; any other
+// name is refused as not supported.
+var supportedFunctions = []string{"ABS", "AVG", "CEIL", "DIFF", "DIFF_TIME", "FILL", "FLOOR", "IF", "LOG", "LOG10", "MAX", "METRICS", "MIN", "PERIOD", "RATE", "SAMPLE_COUNT", "SQRT", "STDDEV", "SUM", "TIME_SERIES"}
 
 func (e *mathEnv) eval(n mathNode) (mathValue, error) {
 	switch n := n.(type) {
@@ -251,8 +252,33 @@ func (e *mathEnv) call(n callNode) (mathValue, error) {
 		return mathValue{}, mathError("The function %s takes %d argument(s), not %d.", n.name, arity[1], len(args))
 	}
 	switch n.name {
-	case "SUM", "AVG", "MIN", "MAX", "SAMPLE_COUNT":
+	case "SUM", "AVG", "MIN", "MAX", "SAMPLE_COUNT", "STDDEV":
 		return reduce(n.name, args[0])
+	case "PERIOD":
+		if !args[0].isSeriesLike() {
+			return args[0], mathError("The function PERIOD takes a time series, not %s.", args[0].kindName())
+		}
+		return scalarValue(float64(e.period)), nil
+	case "TIME_SERIES":
+		if args[0].kind != kindScalar {
+			return args[0], nil
+		}
+		var flat mathSeries
+		for _, t := range e.grid() {
+			flat.add(t, args[0].scalar)
+		}
+		return seriesValue(flat), nil
+	case "DIFF_TIME":
+		if !args[0].isSeriesLike() {
+			return args[0], mathError("The function DIFF_TIME takes a time series, not %s.", args[0].kindName())
+		}
+		return args[0].mapSeries(func(s mathSeries) mathSeries {
+			var out mathSeries
+			for i := 1; i < len(s.times); i++ {
+				out.add(s.times[i], float64(s.times[i]-s.times[i-1]))
+			}
+			return out
+		}), nil
 	case "FILL":
 		return e.fill(args[0], args[1])
 	case "RATE", "DIFF":
@@ -344,6 +370,14 @@ func reduceValues(name string, vs []float64) float64 {
 	}
 	if len(vs) == 0 {
 		return math.NaN() // no value: leaves no point
+	}
+	if name == "STDDEV" { // population standard deviation
+		mean := reduceValues("AVG", vs)
+		var sq float64
+		for _, x := range vs {
+			sq += (x - mean) * (x - mean)
+		}
+		return math.Sqrt(sq / float64(len(vs)))
 	}
 	acc := vs[0]
 	for _, x := range vs[1:] {

@@ -19,8 +19,9 @@ import (
 // Syntax: numbers, Ids of other queries, + - * / ^, unary minus,
 // comparisons > < >= <= == != (1 or 0), AND/&& and OR/||, parentheses,
 // arrays [a, b], and the functions SUM AVG MIN MAX SAMPLE_COUNT,
-// METRICS() and METRICS("prefix"), FILL(x, number|REPEAT|LINEAR), RATE,
-// DIFF, IF(cond, a[, b]), ABS CEIL FLOOR LOG LOG10 SQRT. Any other function
+// STDDEV, METRICS() and METRICS("prefix"), FILL(x, number|REPEAT|LINEAR),
+// RATE, DIFF, DIFF_TIME, PERIOD, TIME_SERIES, IF(cond, a[, b]), ABS CEIL
+// FLOOR LOG LOG10 SQRT. Any other function
 // (ANOMALY_DETECTION_BAND, SEARCH, ...) and Metrics Insights (SELECT) are
 // refused with InvalidParameterValue naming it.
 //
@@ -223,6 +224,7 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 			}
 			return grid
 		}
+		env.period = period
 		env.unknown = func(t int64) bool {
 			return len(intervals.Intersect(used.unknown, intervals.Set{{From: t, To: t + period}})) > 0
 		}
