@@ -74,4 +74,21 @@ func TestNotifyWebhookThroughSDK(t *testing.T) {
 		}
 		return false
 	})
+	mfs, err := tn.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "cellwatch_alarm_notifications_") {
+			m := mf.GetMetric()[0]
+			got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	for name, want := range map[string]float64{"cellwatch_alarm_notifications_delivered_total": 1, "cellwatch_alarm_notifications_failed_attempts_total": 0,
+		"cellwatch_alarm_notifications_dropped_total": 0, "cellwatch_alarm_notifications_outbox_entries": 0, "cellwatch_alarm_notifications_outbox_bytes": 0} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s: %v (present %v); want %v", name, v, ok, want)
+		}
+	}
 }
