@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // TestMathThroughSDK publishes two metrics, m1 = 2 6 - 10 4 and m2 = 1 1 1 1
@@ -133,6 +135,24 @@ func TestMathThroughSDK(t *testing.T) {
 		want := "e1 e1 a = 0:2 1:6 2:0 3:10 4:4|e1 e1 b = 0:1 1:1 2:1 3:1 4:1|e2 e2 = 0:6 1:14 2:2 3:22 4:10"
 		if strings.Join(got, "|") != want {
 			t.Errorf("got  %q\nwant %q", strings.Join(got, "|"), want)
+		}
+	})
+
+	t.Run("unknown input periods: PartialData, and FILL does not fill them", func(t *testing.T) {
+		old := minute(5 * 60) // before the local window: a local-only read cannot vouch for it
+		out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(old), EndTime: aws.Time(old.Add(5 * time.Minute)),
+			MetricDataQueries: append(append([]types.MetricDataQuery{}, inputs...), expr("e1", "FILL(m1, 0)"), expr("e2", "m1 + m2"))},
+			from(query.SourceLocal))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out.MetricDataResults {
+			if r.StatusCode != types.StatusCodePartialData || len(r.Values) != 0 {
+				t.Errorf("%s: got %s with %d values; want PartialData and no values (unknown is not missing)", *r.Id, r.StatusCode, len(r.Values))
+			}
+		}
+		if len(out.MetricDataResults) != 2 || len(out.Messages) != 1 || *out.Messages[0].Code != "PartialData" {
+			t.Errorf("got %d results, messages %+v; want e1, e2 and one PartialData message", len(out.MetricDataResults), out.Messages)
 		}
 	})
 
