@@ -159,8 +159,26 @@ func (o *outbox) poke() {
 // the drops that keep the outbox within its bounds, in one synced batch.
 // s.mu must be held for writing.
 func (s *Service) commitStates(prev, put []*Alarm, hist []HistoryItem) error {
+	sets := make([]kv, 0, len(put))
+	for _, a := range put {
+		v, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("encode alarm: %w", err)
+		}
+		sets = append(sets, kv{alarmKey(a.Tenant, a.Name), v})
+	}
 	now := s.cfg.Now().UTC()
 	add, extra := notifications(prev, put, now)
+	return s.commitOutbox(now, sets, slices.Concat(hist, extra), add)
+}
+
+// kv is one key and value to write.
+type kv struct{ key, value []byte }
+
+// commitOutbox writes sets and hist with the outbox entries add (and the
+// drops that keep the outbox within its bounds) in one synced batch, then
+// hands the entries to the delivery loop. s.mu must be held for writing.
+func (s *Service) commitOutbox(now time.Time, sets []kv, hist []HistoryItem, add []*outboxEntry) error {
 	o := s.outbox
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -175,21 +193,20 @@ func (s *Service) commitStates(prev, put []*Alarm, hist []HistoryItem) error {
 		e.size = int64(len(outboxKey(e.Seq)) + len(v))
 	}
 	drop := o.overflow(add)
-	for _, e := range drop {
-		extra = append(extra, actionItem(e.Tenant, e.AlarmName, now, e.Target, false, fmt.Sprintf(
-			"Failed to execute action %s: the notification outbox is full (%d entries, %d bytes); the oldest notification was dropped",
-			e.Target, s.cfg.NotifyMaxEntries, s.cfg.NotifyMaxBytes)))
-	}
 	dropped := map[uint64]bool{}
 	var stored []*outboxEntry // dropped before they were ever stored: neither written nor deleted
 	for _, e := range drop {
+		hist = append(hist, actionItem(e.Tenant, e.AlarmName, now, e.Target, false, fmt.Sprintf(
+			"Failed to execute action %s: the notification outbox is full (%d entries, %d bytes); the oldest notification was dropped",
+			e.Target, s.cfg.NotifyMaxEntries, s.cfg.NotifyMaxBytes)))
+		hist[len(hist)-1].AlarmType = e.AlarmType
 		dropped[e.Seq] = true
 		if e.Seq <= o.seq {
 			stored = append(stored, e)
 		}
 	}
 	keep := slices.DeleteFunc(slices.Clone(add), func(e *outboxEntry) bool { return dropped[e.Seq] })
-	if err := s.db.writeNotify(put, slices.Concat(hist, extra), keep, stored); err != nil {
+	if err := s.db.writeNotify(sets, hist, keep, stored); err != nil {
 		return err
 	}
 	o.seq = seq
@@ -244,17 +261,13 @@ func (o *outbox) overflow(add []*outboxEntry) []*outboxEntry {
 	return drop
 }
 
-// writeNotify is db.write plus outbox entries added and deleted, in one
-// synced batch.
-func (d *db) writeNotify(put []*Alarm, history []HistoryItem, add, del []*outboxEntry) error {
+// writeNotify writes key/values and history items plus outbox entries
+// added and deleted, in one synced batch.
+func (d *db) writeNotify(sets []kv, history []HistoryItem, add, del []*outboxEntry) error {
 	b := d.p.NewBatch()
 	defer b.Close()
-	for _, a := range put {
-		v, err := json.Marshal(a)
-		if err != nil {
-			return fmt.Errorf("encode alarm: %w", err)
-		}
-		if err := b.Set(alarmKey(a.Tenant, a.Name), v, nil); err != nil {
+	for _, r := range sets {
+		if err := b.Set(r.key, r.value, nil); err != nil {
 			return fmt.Errorf("write alarm: %w", err)
 		}
 	}
@@ -427,6 +440,7 @@ func (o *outbox) finish(e *outboxEntry, err error) {
 	if q != nil && len(q.entries) == 0 {
 		delete(o.queues, e.Target)
 	}
+	item.AlarmType = e.AlarmType
 	// Written under o.mu so that a drop and this delete cannot interleave
 	// with the in-memory index; a crash before it only repeats a delivery.
 	if werr := o.s.db.writeNotify(nil, []HistoryItem{item}, nil, del); werr != nil {
