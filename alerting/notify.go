@@ -96,39 +96,51 @@ func notifications(prev, next []*Alarm, now time.Time) ([]*outboxEntry, []Histor
 		if p == nil || p.State.Value == n.State.Value || !n.ActionsEnabled {
 			continue
 		}
-		for _, t := range n.actionsFor(n.State.Value) {
-			var body []byte
-			var err error
-			switch targetKind(t) {
-			case "webhook":
-				body, err = snsMessage(n, p.State.Value)
-			case "alertmanager":
-				body, err = alertmanagerAlerts(n, now)
-			default:
-				hist = append(hist, actionItem(n.Tenant, n.Name, now, t, false,
-					fmt.Sprintf("Failed to execute action %s: this action type is not supported by this server", t)))
-				continue
-			}
-			if err != nil { // cannot happen for these shapes; recorded rather than lost silently
-				hist = append(hist, actionItem(n.Tenant, n.Name, now, t, false, fmt.Sprintf("Failed to execute action %s: %v", t, err)))
-				continue
-			}
-			out = append(out, &outboxEntry{Target: t, Tenant: n.Tenant, AlarmName: n.Name, AlarmType: alarmTypeMetric,
-				Created: now, Body: body})
+		e, h := deliveries(n.Tenant, n.Name, alarmTypeMetric, n.actionsFor(n.State.Value), now,
+			func() ([]byte, error) { return snsMessage(n, p.State.Value) },
+			func() ([]byte, error) { return alertmanagerAlerts(n, now) })
+		out, hist = append(out, e...), append(hist, h...)
+	}
+	return out, hist
+}
+
+// deliveries returns the outbox entries for targets (bodies rendered by
+// sns for webhooks, am for Alertmanagers) and the Action history items of
+// the targets this server cannot deliver to.
+func deliveries(tenant, name, alarmType string, targets []string, now time.Time, sns, am func() ([]byte, error)) ([]*outboxEntry, []HistoryItem) {
+	var out []*outboxEntry
+	var hist []HistoryItem
+	for _, t := range targets {
+		var body []byte
+		var err error
+		switch targetKind(t) {
+		case "webhook":
+			body, err = sns()
+		case "alertmanager":
+			body, err = am()
+		default:
+			hist = append(hist, actionItem(tenant, name, alarmType, now, t, false,
+				fmt.Sprintf("Failed to execute action %s: this action type is not supported by this server", t)))
+			continue
 		}
+		if err != nil { // cannot happen for these shapes; recorded rather than lost silently
+			hist = append(hist, actionItem(tenant, name, alarmType, now, t, false, fmt.Sprintf("Failed to execute action %s: %v", t, err)))
+			continue
+		}
+		out = append(out, &outboxEntry{Target: t, Tenant: tenant, AlarmName: name, AlarmType: alarmType, Created: now, Body: body})
 	}
 	return out, hist
 }
 
 // actionItem is an Action history item about target.
-func actionItem(tenant, alarm string, at time.Time, target string, ok bool, summary string) HistoryItem {
+func actionItem(tenant, alarm, alarmType string, at time.Time, target string, ok bool, summary string) HistoryItem {
 	st := "Failed"
 	if ok {
 		st = "Succeeded"
 	}
 	data := fmt.Sprintf(`{"actionState":%s,"stateUpdateTimestamp":%d,"notificationResource":%s}`,
 		jsonString(st), at.UnixMilli(), jsonString(target))
-	return HistoryItem{Tenant: tenant, AlarmName: alarm, AlarmType: alarmTypeMetric, Timestamp: at,
+	return HistoryItem{Tenant: tenant, AlarmName: alarm, AlarmType: alarmType, Timestamp: at,
 		Type: HistoryAction, Summary: summary, Data: data}
 }
 

@@ -196,10 +196,9 @@ func (s *Service) commitOutbox(now time.Time, sets []kv, hist []HistoryItem, add
 	dropped := map[uint64]bool{}
 	var stored []*outboxEntry // dropped before they were ever stored: neither written nor deleted
 	for _, e := range drop {
-		hist = append(hist, actionItem(e.Tenant, e.AlarmName, now, e.Target, false, fmt.Sprintf(
+		hist = append(hist, actionItem(e.Tenant, e.AlarmName, e.AlarmType, now, e.Target, false, fmt.Sprintf(
 			"Failed to execute action %s: the notification outbox is full (%d entries, %d bytes); the oldest notification was dropped",
 			e.Target, s.cfg.NotifyMaxEntries, s.cfg.NotifyMaxBytes)))
-		hist[len(hist)-1].AlarmType = e.AlarmType
 		dropped[e.Seq] = true
 		if e.Seq <= o.seq {
 			stored = append(stored, e)
@@ -420,7 +419,7 @@ func (o *outbox) finish(e *outboxEntry, err error) {
 	}
 	if err == nil {
 		o.delivered.Inc()
-		item = actionItem(e.Tenant, e.AlarmName, now, e.Target, true, "Successfully executed action "+e.Target)
+		item = actionItem(e.Tenant, e.AlarmName, e.AlarmType, now, e.Target, true, "Successfully executed action "+e.Target)
 		del = []*outboxEntry{e}
 		if q != nil {
 			q.failures, q.next = 0, time.Time{}
@@ -434,13 +433,12 @@ func (o *outbox) finish(e *outboxEntry, err error) {
 			wait = o.backoff(q.failures)
 			q.next = time.Now().Add(wait)
 		}
-		item = actionItem(e.Tenant, e.AlarmName, now, e.Target, false,
+		item = actionItem(e.Tenant, e.AlarmName, e.AlarmType, now, e.Target, false,
 			fmt.Sprintf("Failed to execute action %s: %v; retrying in %s", e.Target, err, wait))
 	}
 	if q != nil && len(q.entries) == 0 {
 		delete(o.queues, e.Target)
 	}
-	item.AlarmType = e.AlarmType
 	// Written under o.mu so that a drop and this delete cannot interleave
 	// with the in-memory index; a crash before it only repeats a delivery.
 	if werr := o.s.db.writeNotify(nil, []HistoryItem{item}, nil, del); werr != nil {
