@@ -411,3 +411,41 @@ func TestNotifyFromEvaluatorTransition(t *testing.T) {
 		t.Errorf("got %d notifications; want 1", r.count())
 	}
 }
+
+// The composite seam: commitCompositeStates writes a composite transition
+// with its notifications (composite.go decides where it is called).
+func TestNotifyCompositeSeam(t *testing.T) {
+	r := newReceiver(t)
+	s := notifyService(t, t.TempDir(), nil)
+	defer s.Close()
+	putNotifyAlarm(t, s, "child", `[]`)
+	if _, err := call(t, s.PutCompositeAlarm, `{"AlarmName":"both","AlarmRule":"ALARM(child)","AlarmActions":["`+r.srv.URL+`","alertmanager+`+r.srv.URL+`"]}`); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	c := s.composites[awsapi.DefaultTenant]["both"]
+	next := *c
+	next.State = State{Value: StateAlarm, Reason: "child fired", Updated: time.Now().UTC(), Transitioned: time.Now().UTC()}
+	err := s.commitCompositeStates([]*CompositeAlarm{c}, []*CompositeAlarm{&next}, nil)
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := r.wait(t, 2)
+	var sns map[string]any
+	var am []amAlert
+	for _, b := range bodies {
+		if b[0] == '[' {
+			_ = json.Unmarshal(b, &am)
+		} else {
+			_ = json.Unmarshal(b, &sns)
+		}
+	}
+	if sns["AlarmRule"] != "ALARM(child)" || sns["NewStateValue"] != StateAlarm || sns["AlarmName"] != "both" {
+		t.Errorf("composite webhook body: %v", sns)
+	}
+	if len(am) != 1 || am[0].Labels["alertname"] != "both" || am[0].EndsAt != nil {
+		t.Errorf("composite alertmanager alert: %+v", am)
+	}
+	waitSummary(t, s, "Successfully executed action alertmanager+"+r.srv.URL)
+}
