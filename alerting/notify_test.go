@@ -449,3 +449,32 @@ func TestNotifyCompositeSeam(t *testing.T) {
 	}
 	waitSummary(t, s, "Successfully executed action alertmanager+"+r.srv.URL)
 }
+
+func TestNotifyTargetsAndBackoff(t *testing.T) {
+	for _, tc := range []struct{ target, kind, url string }{
+		{"http://h:1/x", "webhook", "http://h:1/x"},
+		{"https://h/x?y=1", "webhook", "https://h/x?y=1"},
+		{"alertmanager+http://am:9093", "alertmanager", "http://am:9093/api/v2/alerts"},
+		{"alertmanager+https://am:9093/", "alertmanager", "https://am:9093/api/v2/alerts"},
+		{"arn:aws:sns:us-east-1:000000000000:t", "", ""},
+		{"arn:aws:automate:us-east-1:ec2:stop", "", ""},
+		{"ftp://h/x", "", ""},
+	} {
+		if got := targetKind(tc.target); got != tc.kind {
+			t.Errorf("targetKind(%q) = %q; want %q", tc.target, got, tc.kind)
+		}
+		if tc.kind == "alertmanager" && alertmanagerURL(tc.target) != tc.url {
+			t.Errorf("alertmanagerURL(%q) = %q; want %q", tc.target, alertmanagerURL(tc.target), tc.url)
+		}
+	}
+	o := &outbox{s: &Service{cfg: Config{}}}
+	notifyDefaults(&o.s.cfg)
+	for _, tc := range []struct {
+		failures int
+		want     time.Duration
+	}{{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {9, 256 * time.Second}, {10, 5 * time.Minute}, {1000, 5 * time.Minute}} {
+		if got := o.backoff(tc.failures); got != tc.want {
+			t.Errorf("backoff(%d) = %v; want %v", tc.failures, got, tc.want)
+		}
+	}
+}
