@@ -275,3 +275,21 @@ func TestParseExpressionLength(t *testing.T) {
 		t.Error("an empty expression was accepted")
 	}
 }
+
+func FuzzParseMath(f *testing.F) {
+	for _, seed := range []string{"m1 + m2 * 2", "SUM(METRICS(\"a\"))", "IF(m1 > 1 AND m2 < 2, 1, 0)", "FILL(m1, LINEAR)", "((", "-", "1e", "[m1,]", "m1 ^ -2 ^ 3"} {
+		f.Add(seed)
+	}
+	env := &mathEnv{series: map[string]mathSeries{"m1": sr(0, 1, 60, 0), "m2": sr(60, 3)}, metricIDs: []string{"m1", "m2"},
+		grid: func() []int64 { return []int64{0, 60} }, period: 60}
+	f.Fuzz(func(t *testing.T, src string) {
+		n, err := parseMath(src)
+		if err != nil {
+			return
+		}
+		if _, err := parseMath(n.String()); err != nil {
+			t.Errorf("%q parsed as %s, which does not parse: %v", src, n, err)
+		}
+		_, _ = env.eval(n) // must not panic
+	})
+}

@@ -3,7 +3,6 @@ package query
 import (
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
@@ -100,9 +99,9 @@ func lexMath(src string) ([]token, error) {
 			}
 			toks = append(toks, token{kind: 'n', text: src[i:j], num: v, pos: i})
 			i = j
-		case c == '_' || unicode.IsLetter(rune(c)):
+		case isLetter(c):
 			j := i
-			for j < len(src) && (src[j] == '_' || unicode.IsLetter(rune(src[j])) || src[j] >= '0' && src[j] <= '9') {
+			for j < len(src) && (isLetter(src[j]) || src[j] >= '0' && src[j] <= '9') {
 				j++
 			}
 			toks = append(toks, token{kind: 'i', text: src[i:j], pos: i})
@@ -130,6 +129,9 @@ func lexMath(src string) ([]token, error) {
 	}
 	return append(toks, token{pos: len(src)}), nil
 }
+
+// isLetter: Ids and names are ASCII letters, digits and underscores.
+func isLetter(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 type mathParser struct {
 	toks []token
