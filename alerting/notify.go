@@ -19,7 +19,10 @@ import (
 //
 //	o\x00<seq:8 BE>                  an outbox entry (JSON of outboxEntry)
 //
-// and the delivery loop sends them per target in seq order, with retries.
+// and the delivery loop sends them per target in seq order, with retries
+// (at least once: a crash between a delivery and its record repeats it).
+// Composite alarms notify the same way through commitCompositeStates
+// (notify_composite.go) once composite.go writes its transitions with it.
 
 // Notification defaults (Config fields of the same meaning).
 const (
