@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,23 @@ func TestMathThroughSDK(t *testing.T) {
 		}
 		if len(out.MetricDataResults) != 2 || len(out.Messages) != 1 || *out.Messages[0].Code != "PartialData" {
 			t.Errorf("got %d results, messages %+v; want e1, e2 and one PartialData message", len(out.MetricDataResults), out.Messages)
+		}
+	})
+
+	t.Run("Query protocol", func(t *testing.T) {
+		f := func(d time.Duration) string { return start.Add(d).Format(time.RFC3339) }
+		status, body := tn.postQuery(t, url.Values{"Action": {"GetMetricData"}, "StartTime": {f(0)}, "EndTime": {f(5 * time.Minute)}, "ScanBy": {"TimestampAscending"},
+			"MetricDataQueries.member.1.Id":                           {"m1"},
+			"MetricDataQueries.member.1.ReturnData":                   {"false"},
+			"MetricDataQueries.member.1.MetricStat.Metric.Namespace":  {"Math"},
+			"MetricDataQueries.member.1.MetricStat.Metric.MetricName": {"a"},
+			"MetricDataQueries.member.1.MetricStat.Period":            {"60"},
+			"MetricDataQueries.member.1.MetricStat.Stat":              {"Sum"},
+			"MetricDataQueries.member.2.Id":                           {"e1"},
+			"MetricDataQueries.member.2.Expression":                   {"FILL(m1, 0) * 10"},
+		})
+		if status != 200 || !strings.Contains(body, "<Id>e1</Id>") || strings.Count(body, "<member>") != 11 || !strings.Contains(body, "<Values><member>20.0</member><member>60.0</member><member>0.0</member><member>100.0</member><member>40.0</member></Values>") {
+			t.Errorf("got %d %s; want e1 with 5 timestamps and values 20 60 0 100 40", status, body)
 		}
 	})
 
