@@ -160,7 +160,7 @@ func (s *Service) PutCompositeAlarm(_ context.Context, req *awsapi.Request, _ ht
 		next, h = s.setCompositeState(c, s.evalComposite(c, nil, now))
 		hist = append(hist, h...)
 	}
-	if err := s.writeComposites([]*CompositeAlarm{next}, nil, hist); err != nil {
+	if err := s.commitCompositeStates([]*CompositeAlarm{old}, []*CompositeAlarm{next}, hist); err != nil {
 		return nil, err
 	}
 	s.compositesOf(c.Tenant)[c.Name] = next
@@ -419,10 +419,12 @@ func (s *Service) propagate(tenant string, dirty []string, now time.Time) {
 		return
 	}
 	put = put[:0]
-	for n := range prev {
+	before := make([]*CompositeAlarm, 0, len(prev))
+	for n, c := range prev {
 		put = append(put, comps[n])
+		before = append(before, c)
 	}
-	if err := s.writeComposites(put, nil, hist); err != nil {
+	if err := s.commitCompositeStates(before, put, hist); err != nil {
 		s.logger.Error("write composite alarm states", "tenant", tenant, "alarms", len(put), "err", err)
 		for n, c := range prev {
 			comps[n] = c
@@ -441,7 +443,7 @@ func (s *Service) setCompositeStateAPI(tenant, name string, st State) (awsapi.Ob
 		return nil, awsapi.ResourceNotFound("")
 	}
 	next, hist := s.setCompositeState(c, st)
-	if err := s.writeComposites([]*CompositeAlarm{next}, nil, hist); err != nil {
+	if err := s.commitCompositeStates([]*CompositeAlarm{c}, []*CompositeAlarm{next}, hist); err != nil {
 		return nil, err
 	}
 	s.composites[tenant][name] = next

@@ -414,7 +414,7 @@ func TestNotifyFromEvaluatorTransition(t *testing.T) {
 
 // The composite seam: commitCompositeStates writes a composite transition
 // with its notifications (composite.go decides where it is called).
-func TestNotifyCompositeSeam(t *testing.T) {
+func TestNotifyCompositeFollowsItsChild(t *testing.T) {
 	r := newReceiver(t)
 	s := notifyService(t, t.TempDir(), nil)
 	defer s.Close()
@@ -422,15 +422,8 @@ func TestNotifyCompositeSeam(t *testing.T) {
 	if _, err := call(t, s.PutCompositeAlarm, `{"AlarmName":"both","AlarmRule":"ALARM(child)","AlarmActions":["`+r.srv.URL+`","alertmanager+`+r.srv.URL+`"]}`); err != nil {
 		t.Fatal(err)
 	}
-	s.mu.Lock()
-	c := s.composites[awsapi.DefaultTenant]["both"]
-	next := *c
-	next.State = State{Value: StateAlarm, Reason: "child fired", Updated: time.Now().UTC(), Transitioned: time.Now().UTC()}
-	err := s.commitCompositeStates([]*CompositeAlarm{c}, []*CompositeAlarm{&next}, nil)
-	s.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
+	setNotifyState(t, s, "child", "OK")
+	setNotifyState(t, s, "child", "ALARM") // the composite follows its child into ALARM
 	bodies := r.wait(t, 2)
 	var sns map[string]any
 	var am []amAlert
