@@ -453,10 +453,10 @@ func ifValue(args []mathValue) (mathValue, error) {
 
 // fill is FILL(series, value|REPEAT|LINEAR): every period of the request
 // range without a point gets the value; REPEAT repeats the latest earlier
-// point (the first point before it), LINEAR interpolates between the points
-// around (the nearest point at the edges). Periods no store can vouch for
-// stay empty (DESIGN.md §6: unknown is not missing). A series without any point stays
-// empty under REPEAT and LINEAR.
+// point, LINEAR interpolates between the points around; before the first
+// point both take the first point, after the last the last. Periods no
+// store can vouch for stay empty (DESIGN.md §6: unknown is not missing). A
+// series without any point stays empty under REPEAT and LINEAR.
 func (e *mathEnv) fill(v, with mathValue) (mathValue, error) {
 	if !v.isSeriesLike() {
 		return v, mathError("The function FILL takes a time series first, not %s.", v.kindName())
