@@ -229,9 +229,25 @@ func pairSeries(op string, l, r mathValue) mathSeries {
 	return out
 }
 
-func (e *mathEnv) call(n callNode) (mathValue, error) {
+// checkCall refuses unsupported functions and wrong argument counts (the
+// parser calls it, so that validation finds them without data).
+func checkCall(n callNode) error {
 	if !slices.Contains(supportedFunctions, n.name) {
-		return mathValue{}, mathError("The function %s is not supported by this server. Supported functions: %s.", n.name, strings.Join(supportedFunctions, ", "))
+		return mathError("The function %s is not supported by this server. Supported functions: %s.", n.name, strings.Join(supportedFunctions, ", "))
+	}
+	arity := map[string][2]int{"FILL": {2, 2}, "IF": {2, 3}, "METRICS": {0, 1}}[n.name]
+	if arity == [2]int{} {
+		arity = [2]int{1, 1}
+	}
+	if len(n.args) < arity[0] || len(n.args) > arity[1] {
+		return mathError("The function %s takes %d argument(s), not %d.", n.name, arity[1], len(n.args))
+	}
+	return nil
+}
+
+func (e *mathEnv) call(n callNode) (mathValue, error) {
+	if err := checkCall(n); err != nil {
+		return mathValue{}, err
 	}
 	if n.name == "METRICS" {
 		return e.metrics(n)
@@ -243,13 +259,6 @@ func (e *mathEnv) call(n callNode) (mathValue, error) {
 			return v, err
 		}
 		args[i] = v
-	}
-	arity := map[string][2]int{"FILL": {2, 2}, "IF": {2, 3}}[n.name]
-	if arity == [2]int{} {
-		arity = [2]int{1, 1}
-	}
-	if len(args) < arity[0] || len(args) > arity[1] {
-		return mathValue{}, mathError("The function %s takes %d argument(s), not %d.", n.name, arity[1], len(args))
 	}
 	switch n.name {
 	case "SUM", "AVG", "MIN", "MAX", "SAMPLE_COUNT", "STDDEV":

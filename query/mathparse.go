@@ -294,7 +294,8 @@ func (p *mathParser) primary() (mathNode, error) {
 			if err != nil {
 				return nil, err
 			}
-			return callNode{strings.ToUpper(t.text), args}, nil
+			call := callNode{strings.ToUpper(t.text), args}
+			return call, checkCall(call)
 		}
 		switch {
 		case t.text == "REPEAT" || t.text == "LINEAR":

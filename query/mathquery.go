@@ -317,28 +317,9 @@ func (s *Service) EvaluateQueries(_ context.Context, tenant string, queries []Me
 	if from >= to {
 		return nil, nil, fmt.Errorf("evaluate queries: empty range [%d, %d)", from, to)
 	}
-	qs := make([]dataQuery, 0, len(queries))
-	for i, mq := range queries {
-		q := dataQuery{id: mq.ID, returnData: true}
-		path := fmt.Sprintf("Metrics.member.%d", i+1)
-		if mq.Expression != "" {
-			if err := parseExpression(mq.Expression, path+".Expression", &q); err != nil {
-				return nil, nil, fmt.Errorf("evaluate queries: %w", err)
-			}
-		} else {
-			st, ok := parseStat(mq.Stat)
-			if !ok {
-				return nil, nil, fmt.Errorf("evaluate queries: %w", awsapi.InvalidParameterValue("The value %s for parameter %s.MetricStat.Stat is not supported.", mq.Stat, path))
-			}
-			if err := checkPeriod(mq.Period, path+".MetricStat.Period"); err != nil {
-				return nil, nil, fmt.Errorf("evaluate queries: %w", err)
-			}
-			dims := slices.Clone(mq.Dimensions)
-			record.SortDimensions(dims)
-			q.metric = metricRef{namespace: mq.Namespace, name: mq.MetricName, dims: dims}
-			q.stat, q.period, q.unit = st, mq.Period, mq.Unit
-		}
-		qs = append(qs, q)
+	qs, err := toDataQueries(queries)
+	if err != nil {
+		return nil, nil, fmt.Errorf("evaluate queries: %w", err)
 	}
 	view, err := s.view(nil, floorDiv(from, 60)*60, ceilDiv(to, 60)*60)
 	if err != nil {
@@ -363,4 +344,59 @@ func (s *Service) EvaluateQueries(_ context.Context, tenant string, queries []Me
 		unknown = append(unknown, store.Interval(iv))
 	}
 	return out, unknown, nil
+}
+
+// ValidateQueries checks queries as EvaluateQueries would (Ids, statistics,
+// periods, expressions, references, cycles, shared periods) without
+// reading anything, and returns every query's period by Id: for
+// PutMetricAlarm's Metrics form. Errors are *awsapi.Error
+// (InvalidParameterValue or a constraint error) naming the problem.
+func ValidateQueries(queries []MetricQuery) (map[string]int64, error) {
+	qs, err := toDataQueries(queries)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planMath(qs)
+	if err != nil {
+		return nil, err
+	}
+	return plan.period, nil
+}
+
+// toDataQueries checks and converts the queries; paths name them as an
+// alarm's Metrics list does.
+func toDataQueries(queries []MetricQuery) ([]dataQuery, error) {
+	qs := make([]dataQuery, 0, len(queries))
+	seen := map[string]bool{}
+	for i, mq := range queries {
+		q := dataQuery{id: mq.ID, returnData: true}
+		path := fmt.Sprintf("Metrics.member.%d", i+1)
+		switch {
+		case len(mq.ID) > 255 || !idPattern.MatchString(mq.ID):
+			return nil, awsapi.InvalidParameterValue("The value %s for parameter %s.Id is invalid: an Id starts with a lowercase letter and has only letters, numbers and underscores.", mq.ID, path)
+		case seen[mq.ID]:
+			return nil, awsapi.InvalidParameterValue("The value %s for parameter %s.Id is not unique: every query needs its own Id.", mq.ID, path)
+		}
+		seen[mq.ID] = true
+		if mq.Expression != "" {
+			if err := parseExpression(mq.Expression, path+".Expression", &q); err != nil {
+				return nil, err
+			}
+			qs = append(qs, q)
+			continue
+		}
+		st, ok := parseStat(mq.Stat)
+		if !ok {
+			return nil, awsapi.InvalidParameterValue("The value %s for parameter %s.MetricStat.Stat is not supported.", mq.Stat, path)
+		}
+		if err := checkPeriod(mq.Period, path+".MetricStat.Period"); err != nil {
+			return nil, err
+		}
+		dims := slices.Clone(mq.Dimensions)
+		record.SortDimensions(dims)
+		q.metric = metricRef{namespace: mq.Namespace, name: mq.MetricName, dims: dims}
+		q.stat, q.period, q.unit = st, mq.Period, mq.Unit
+		qs = append(qs, q)
+	}
+	return qs, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,4 +67,36 @@ func TestEvaluateQueries(t *testing.T) {
 			t.Errorf("got %v; want an InvalidParameterValue", err)
 		}
 	})
+}
+
+func TestValidateQueries(t *testing.T) {
+	m := func(id string, period int64) MetricQuery {
+		return MetricQuery{ID: id, Namespace: "ns", MetricName: "m", Stat: "Average", Period: period}
+	}
+	e := func(id, expr string) MetricQuery { return MetricQuery{ID: id, Expression: expr} }
+	for name, tc := range map[string]struct {
+		queries []MetricQuery
+		want    string // periods, or the error's text
+	}{
+		"periods by Id":        {[]MetricQuery{m("m1", 300), m("m2", 300), e("e1", "m1 / m2 * 100")}, "map[e1:300 m1:300 m2:300]"},
+		"bad Id":               {[]MetricQuery{m("M1", 60)}, "Metrics.member.1.Id is invalid"},
+		"duplicate Id":         {[]MetricQuery{m("m1", 60), m("m1", 60)}, "Metrics.member.2.Id is not unique"},
+		"bad stat":             {[]MetricQuery{{ID: "m1", Stat: "Median", Period: 60}}, "Median for parameter Metrics.member.1.MetricStat.Stat"},
+		"bad period":           {[]MetricQuery{m("m1", 45)}, "Metrics.member.1.MetricStat.Period must be"},
+		"syntax":               {[]MetricQuery{m("m1", 60), e("e1", "m1 *")}, "Metrics.member.2.Expression is invalid"},
+		"unknown Id":           {[]MetricQuery{m("m1", 60), e("e1", "m2")}, "uses the Id m2"},
+		"periods differ":       {[]MetricQuery{m("m1", 60), m("m2", 300), e("e1", "m1 + m2")}, "must share one period"},
+		"unsupported function": {[]MetricQuery{m("m1", 60), e("e1", "ANOMALY_DETECTION_BAND(m1)")}, "The function ANOMALY_DETECTION_BAND is not supported"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			periods, err := ValidateQueries(tc.queries)
+			got := fmt.Sprint(periods)
+			if err != nil {
+				got = err.Error()
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("got %s; want %s", got, tc.want)
+			}
+		})
+	}
 }
