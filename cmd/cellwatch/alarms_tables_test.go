@@ -173,9 +173,7 @@ func TestAlarmsKeepTheirStateThroughAStreamOutage(t *testing.T) {
 			t.Errorf("%s during the outage: %s (%s); want %s", name, got, *out.MetricAlarms[0].StateReason, want)
 		}
 	}
-	if mode, _, _ := tn.shipper.Health(); mode != fallback.ModeDegraded {
-		t.Errorf("the stream fault did not take: mode %s", mode)
-	}
+	waitFor(t, 10*time.Second, "the node to see the stream down", func() bool { mode, _, _ := tn.shipper.Health(); return mode == fallback.ModeDegraded })
 }
 
 // TestLostWALGivesInsufficientDataNotAlarm: a node that lost its WAL (and
