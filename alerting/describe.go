@@ -146,8 +146,12 @@ func metricAlarmObject(a *Alarm) awsapi.Object {
 		o = o.Add("StateReasonData", a.State.ReasonData)
 	}
 	o = o.Add("StateUpdatedTimestamp", a.State.Updated).
-		Add("StateTransitionedTimestamp", a.State.Transitioned).
-		Add("MetricName", a.Metric.MetricName).
+		Add("StateTransitionedTimestamp", a.State.Transitioned)
+	if a.IsMath() {
+		o = o.Add("Dimensions", awsapi.List{}).Add("Metrics", metricsList(a.Metrics)) // mathalarm.go
+		return addEvaluation(o, a)
+	}
+	o = o.Add("MetricName", a.Metric.MetricName).
 		Add("Namespace", a.Metric.Namespace)
 	if a.Statistic != "" {
 		o = o.Add("Statistic", a.Statistic)
@@ -163,6 +167,11 @@ func metricAlarmObject(a *Alarm) awsapi.Object {
 	if a.Unit != "" {
 		o = o.Add("Unit", a.Unit)
 	}
+	return addEvaluation(o, a)
+}
+
+// addEvaluation adds the members both alarm forms share after the metric.
+func addEvaluation(o awsapi.Object, a *Alarm) awsapi.Object {
 	o = o.Add("EvaluationPeriods", a.EvaluationPeriods)
 	if a.DatapointsToAlarm > 0 {
 		o = o.Add("DatapointsToAlarm", a.DatapointsToAlarm)
@@ -205,6 +214,12 @@ func alarmJSON(a *Alarm) string {
 	}
 	if a.DatapointsToAlarm > 0 {
 		m["datapointsToAlarm"] = a.DatapointsToAlarm
+	}
+	if a.IsMath() {
+		for _, k := range []string{"namespace", "metricName", "dimensions", "period"} {
+			delete(m, k)
+		}
+		m["metrics"] = a.Metrics
 	}
 	b, _ := json.Marshal(m)
 	return string(b)

@@ -47,6 +47,7 @@ func (s *Service) EvaluateDue(ctx context.Context, last map[string]int64) {
 	began := time.Now()
 	now := s.cfg.Now()
 	groups := map[string]*group{}
+	var maths []mathDue
 	s.mu.RLock()
 	for tenant, alarms := range s.alarms {
 		for _, a := range alarms {
@@ -56,6 +57,11 @@ func (s *Service) EvaluateDue(ctx context.Context, last map[string]int64) {
 				continue
 			}
 			last[id] = end
+			if a.IsMath() { // evaluated individually: no series to share
+				c := *a
+				maths = append(maths, mathDue{alarm: &c, end: end})
+				continue
+			}
 			key := strings.Join([]string{tenant, a.Metric.key(), a.Stat(), a.Unit, strconv.FormatInt(a.Period, 10), strconv.FormatInt(end, 10)}, "\x01")
 			g := groups[key]
 			if g == nil {
@@ -81,24 +87,48 @@ func (s *Service) EvaluateDue(ctx context.Context, last map[string]int64) {
 			continue
 		}
 		for _, a := range g.alarms {
-			s.evaluations.Inc()
-			pts := rangePoints(a, values, unknown, g.end)
-			d := Decide(pts, ruleOf(a), a.State.Value)
-			if d.Kept {
-				continue
+			if s.judge(a, rangePoints(a, values, unknown, g.end), now) {
+				put = append(put, a)
 			}
-			reason, data := Reason(a, pts, d, now)
-			if d.State == a.State.Value && reason == a.State.Reason {
-				continue
-			}
-			put = append(put, a)
-			a.State = State{Value: d.State, Reason: reason, ReasonData: data, Updated: now.UTC()} // marks the proposal
+		}
+	}
+	for _, m := range maths {
+		pts, err := s.readMath(ctx, m.alarm, m.end) // mathalarm.go
+		if err != nil {
+			s.evalErrors.Inc()
+			s.logger.Warn("evaluate metric math alarm", "alarm", m.alarm.Name, "err", err)
+			continue
+		}
+		if s.judge(m.alarm, pts, now) {
+			put = append(put, m.alarm)
 		}
 	}
 	if len(put) > 0 {
 		s.apply(put)
 	}
 	s.evalSeconds.Observe(time.Since(began).Seconds())
+}
+
+// mathDue is a metric math alarm due for evaluation over the range ending at end.
+type mathDue struct {
+	alarm *Alarm
+	end   int64
+}
+
+// judge decides a (a copy) over its evaluation range pts and, when its
+// state or reason changes, sets the proposed State and reports true.
+func (s *Service) judge(a *Alarm, pts []Point, now time.Time) bool {
+	s.evaluations.Inc()
+	d := Decide(pts, ruleOf(a), a.State.Value)
+	if d.Kept {
+		return false
+	}
+	reason, data := Reason(a, pts, d, now)
+	if d.State == a.State.Value && reason == a.State.Reason {
+		return false
+	}
+	a.State = State{Value: d.State, Reason: reason, ReasonData: data, Updated: now.UTC()} // marks the proposal
+	return true
 }
 
 // apply writes the evaluated states of alarms (copies carrying the proposed

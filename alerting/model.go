@@ -90,27 +90,28 @@ type State struct {
 
 // Alarm is a metric alarm: its configuration and its state.
 type Alarm struct {
-	Tenant                           string    `json:"tenant"`
-	Name                             string    `json:"name"`
-	Description                      *string   `json:"description,omitempty"`
-	ActionsEnabled                   bool      `json:"actionsEnabled"`
-	OKActions                        []string  `json:"okActions,omitempty"`
-	AlarmActions                     []string  `json:"alarmActions,omitempty"`
-	InsufficientDataActions          []string  `json:"insufficientDataActions,omitempty"`
-	Metric                           Metric    `json:"metric"`
-	Statistic                        string    `json:"statistic,omitempty"`
-	ExtendedStatistic                string    `json:"extendedStatistic,omitempty"`
-	Period                           int64     `json:"period"`
-	Unit                             string    `json:"unit,omitempty"`
-	EvaluationPeriods                int       `json:"evaluationPeriods"`
-	DatapointsToAlarm                int       `json:"datapointsToAlarm,omitempty"` // 0: not set (= EvaluationPeriods)
-	Threshold                        float64   `json:"threshold"`
-	ComparisonOperator               string    `json:"comparisonOperator"`
-	TreatMissingData                 string    `json:"treatMissingData,omitempty"`
-	EvaluateLowSampleCountPercentile string    `json:"evaluateLowSampleCountPercentile,omitempty"`
-	Tags                             []Tag     `json:"tags,omitempty"`
-	ConfigUpdated                    time.Time `json:"configUpdated"`
-	State                            State     `json:"state"`
+	Tenant                           string            `json:"tenant"`
+	Name                             string            `json:"name"`
+	Description                      *string           `json:"description,omitempty"`
+	ActionsEnabled                   bool              `json:"actionsEnabled"`
+	OKActions                        []string          `json:"okActions,omitempty"`
+	AlarmActions                     []string          `json:"alarmActions,omitempty"`
+	InsufficientDataActions          []string          `json:"insufficientDataActions,omitempty"`
+	Metric                           Metric            `json:"metric"`
+	Statistic                        string            `json:"statistic,omitempty"`
+	ExtendedStatistic                string            `json:"extendedStatistic,omitempty"`
+	Period                           int64             `json:"period"`
+	Unit                             string            `json:"unit,omitempty"`
+	EvaluationPeriods                int               `json:"evaluationPeriods"`
+	DatapointsToAlarm                int               `json:"datapointsToAlarm,omitempty"` // 0: not set (= EvaluationPeriods)
+	Threshold                        float64           `json:"threshold"`
+	ComparisonOperator               string            `json:"comparisonOperator"`
+	TreatMissingData                 string            `json:"treatMissingData,omitempty"`
+	EvaluateLowSampleCountPercentile string            `json:"evaluateLowSampleCountPercentile,omitempty"`
+	Metrics                          []MetricDataQuery `json:"metrics,omitempty"` // the metric math form (mathalarm.go); Metric, Statistic and Unit are then empty
+	Tags                             []Tag             `json:"tags,omitempty"`
+	ConfigUpdated                    time.Time         `json:"configUpdated"`
+	State                            State             `json:"state"`
 }
 
 // ARN returns the alarm's ARN.

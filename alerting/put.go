@@ -106,13 +106,14 @@ func parseAlarm(in awsapi.Input) (*Alarm, error) {
 		}
 		*l.dst = acts
 	}
-	if in.Has("Metrics") {
-		return nil, awsapi.InvalidParameterValue("Metric math alarms (the Metrics parameter) are not supported yet; use Namespace, MetricName and Statistic.")
-	}
 	if in.Has("ThresholdMetricId") {
 		return nil, awsapi.InvalidParameterValue("Anomaly detection alarms (ThresholdMetricId) are not supported.")
 	}
-	if err := parseAlarmMetric(in, a); err != nil {
+	if in.Has("Metrics") {
+		if err := parseMetrics(in, a); err != nil { // mathalarm.go
+			return nil, err
+		}
+	} else if err := parseAlarmMetric(in, a); err != nil {
 		return nil, err
 	}
 	if err := parseEvaluation(in, a); err != nil {
@@ -186,15 +187,19 @@ func parseAlarmMetric(in awsapi.Input, a *Alarm) error {
 }
 
 func parseEvaluation(in awsapi.Input, a *Alarm) error {
-	period, ok, err := in.Int("Period")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return awsapi.MissingParameter("The parameter Period is required.")
-	}
-	if period < 1 {
-		return awsapi.ConstraintError(period, "period", "have value greater than or equal to 1")
+	period := a.Period // the Metrics form's, from its returned query
+	if !a.IsMath() {
+		p, ok, err := in.Int("Period")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return awsapi.MissingParameter("The parameter Period is required.")
+		}
+		if p < 1 {
+			return awsapi.ConstraintError(p, "period", "have value greater than or equal to 1")
+		}
+		period = p
 	}
 	if period != 10 && period != 20 && period != 30 && period%60 != 0 {
 		return awsapi.ValidationError("Period must be 10, 20, 30 or a multiple of 60")

@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/query"
@@ -25,6 +26,27 @@ func (r queryReader) Periods(ctx context.Context, tenant string, m Metric, stat,
 	out := make(map[int64]Datapoint, len(values))
 	for t, v := range values {
 		out[t] = Datapoint{Value: v.Value, SampleCount: v.SampleCount}
+	}
+	iv := make([]Interval, len(unknown))
+	for i, u := range unknown {
+		iv[i] = Interval{From: u.From, To: u.To}
+	}
+	return out, iv, nil
+}
+
+// Series evaluates a metric math alarm's queries (MathReader).
+func (r queryReader) Series(ctx context.Context, tenant string, queries []MetricDataQuery, returned string, from, to int64) (map[int64]float64, []Interval, error) {
+	all, unknown, err := r.q.EvaluateQueries(ctx, tenant, toMetricQueries(queries), from, to)
+	if err != nil {
+		return nil, nil, fmt.Errorf("evaluate alarm queries: %w", err)
+	}
+	ser, ok := all[returned]
+	if !ok {
+		return nil, nil, fmt.Errorf("evaluate alarm queries: %s does not return one time series", returned)
+	}
+	out := make(map[int64]float64, len(ser.Timestamps))
+	for i, t := range ser.Timestamps {
+		out[t] = ser.Values[i]
 	}
 	iv := make([]Interval, len(unknown))
 	for i, u := range unknown {

@@ -123,9 +123,11 @@ func reasonData(a *Alarm, points []Point, d Decision, now time.Time) string {
 	if a.Unit != "" {
 		fmt.Fprintf(&b, `,"unit":%s`, jsonString(a.Unit))
 	}
-	if a.ExtendedStatistic != "" {
+	switch {
+	case a.IsMath(): // no statistic: the returned query's series is the value
+	case a.ExtendedStatistic != "":
 		fmt.Fprintf(&b, `,"extendedStatistic":%s`, jsonString(a.ExtendedStatistic))
-	} else {
+	default:
 		fmt.Fprintf(&b, `,"statistic":%s`, jsonString(a.Statistic))
 	}
 	fmt.Fprintf(&b, `,"period":%d,"recentDatapoints":[`, a.Period)
@@ -161,6 +163,10 @@ func reasonData(a *Alarm, points []Point, d Decision, now time.Time) string {
 	for i := len(d.Evaluated) - 1; i >= 0; i-- {
 		p := points[d.Evaluated[i]]
 		sep()
+		if a.IsMath() {
+			fmt.Fprintf(&b, `{"timestamp":"%s","value":%s}`, isoTime(time.Unix(p.Time, 0)), fmtValue(p.Value))
+			continue
+		}
 		fmt.Fprintf(&b, `{"timestamp":"%s","sampleCount":%s,"value":%s}`, isoTime(time.Unix(p.Time, 0)), fmtValue(p.SampleCount), fmtValue(p.Value))
 	}
 	b.WriteString("]}")
