@@ -259,3 +259,55 @@ func (s *Service) readMath(ctx context.Context, a *Alarm, end int64) ([]Point, e
 	}
 	return rangePoints(a, dps, unknown, end), nil
 }
+
+// snsMathTrigger is the Trigger of a metric math alarm's SNS message: the
+// Metrics list instead of the single metric.
+type snsMathTrigger struct {
+	Period                           int64           `json:"Period"`
+	EvaluationPeriods                int             `json:"EvaluationPeriods"`
+	DatapointsToAlarm                int             `json:"DatapointsToAlarm"`
+	ComparisonOperator               string          `json:"ComparisonOperator"`
+	Threshold                        float64         `json:"Threshold"`
+	TreatMissingData                 string          `json:"TreatMissingData"`
+	EvaluateLowSampleCountPercentile string          `json:"EvaluateLowSampleCountPercentile"`
+	Metrics                          []snsMathMetric `json:"Metrics"`
+}
+
+type snsMathMetric struct {
+	Expression string   `json:"Expression,omitempty"`
+	ID         string   `json:"Id"`
+	Label      *string  `json:"Label,omitempty"`
+	MetricStat *snsStat `json:"MetricStat,omitempty"`
+	ReturnData bool     `json:"ReturnData"`
+}
+
+type snsStat struct {
+	Metric struct {
+		Dimensions []Dimension `json:"Dimensions"`
+		MetricName string      `json:"MetricName"`
+		Namespace  string      `json:"Namespace"`
+	} `json:"Metric"`
+	Period int64   `json:"Period"`
+	Stat   string  `json:"Stat"`
+	Unit   *string `json:"Unit,omitempty"`
+}
+
+func mathTrigger(a *Alarm) snsMathTrigger {
+	tr := snsMathTrigger{Period: a.Period, EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.M(),
+		ComparisonOperator: a.ComparisonOperator, Threshold: a.Threshold, TreatMissingData: a.Treatment(),
+		EvaluateLowSampleCountPercentile: a.EvaluateLowSampleCountPercentile}
+	for _, q := range a.Metrics {
+		m := snsMathMetric{Expression: q.Expression, ID: q.ID, Label: q.Label, ReturnData: q.ReturnData}
+		if q.MetricStat != nil {
+			st := &snsStat{Period: q.MetricStat.Period, Stat: q.MetricStat.Stat}
+			st.Metric.Dimensions = append([]Dimension{}, q.MetricStat.Metric.Dimensions...)
+			st.Metric.MetricName, st.Metric.Namespace = q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Namespace
+			if q.MetricStat.Unit != "" {
+				st.Unit = &q.MetricStat.Unit
+			}
+			m.MetricStat = st
+		}
+		tr.Metrics = append(tr.Metrics, m)
+	}
+	return tr
+}

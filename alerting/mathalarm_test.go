@@ -227,3 +227,38 @@ func TestMetricMathAlarmEvaluatesTheReturnedSeries(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricMathAlarmSNSTrigger(t *testing.T) {
+	in := map[string]any{}
+	if err := json.Unmarshal([]byte(mathAlarm), &in); err != nil {
+		t.Fatal(err)
+	}
+	a, err := parseAlarm(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.State.Value = StateAlarm
+	b, err := snsMessage(a, StateOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Trigger map[string]any }
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"MetricName", "Namespace", "Statistic", "StatisticType", "Dimensions", "Unit"} {
+		if _, ok := m.Trigger[absent]; ok {
+			t.Errorf("trigger has %s: %s", absent, b)
+		}
+	}
+	ms, _ := m.Trigger["Metrics"].([]any)
+	if len(ms) != 3 || m.Trigger["Period"] != 60.0 {
+		t.Fatalf("trigger: %s", b)
+	}
+	if e1, _ := ms[2].(map[string]any); e1["Expression"] != "m1 + m2" || e1["ReturnData"] != true || e1["Label"] != "total" {
+		t.Errorf("e1: %v", e1)
+	}
+	if !strings.Contains(string(b), `"MetricStat":{"Metric":{"Dimensions":[{"name":"host","value":"h1"}],"MetricName":"b","Namespace":"ns"},"Period":60,"Stat":"Average"},"ReturnData":false`) {
+		t.Errorf("m2: %s", b)
+	}
+}

@@ -165,20 +165,20 @@ type snsTrigger struct {
 }
 
 type snsBody struct {
-	AlarmName                          string     `json:"AlarmName"`
-	AlarmDescription                   *string    `json:"AlarmDescription"`
-	AWSAccountID                       string     `json:"AWSAccountId"`
-	AlarmConfigurationUpdatedTimestamp string     `json:"AlarmConfigurationUpdatedTimestamp"`
-	NewStateValue                      string     `json:"NewStateValue"`
-	NewStateReason                     string     `json:"NewStateReason"`
-	StateChangeTime                    string     `json:"StateChangeTime"`
-	Region                             string     `json:"Region"`
-	AlarmArn                           string     `json:"AlarmArn"`
-	OldStateValue                      string     `json:"OldStateValue"`
-	OKActions                          []string   `json:"OKActions"`
-	AlarmActions                       []string   `json:"AlarmActions"`
-	InsufficientDataActions            []string   `json:"InsufficientDataActions"`
-	Trigger                            snsTrigger `json:"Trigger"`
+	AlarmName                          string   `json:"AlarmName"`
+	AlarmDescription                   *string  `json:"AlarmDescription"`
+	AWSAccountID                       string   `json:"AWSAccountId"`
+	AlarmConfigurationUpdatedTimestamp string   `json:"AlarmConfigurationUpdatedTimestamp"`
+	NewStateValue                      string   `json:"NewStateValue"`
+	NewStateReason                     string   `json:"NewStateReason"`
+	StateChangeTime                    string   `json:"StateChangeTime"`
+	Region                             string   `json:"Region"`
+	AlarmArn                           string   `json:"AlarmArn"`
+	OldStateValue                      string   `json:"OldStateValue"`
+	OKActions                          []string `json:"OKActions"`
+	AlarmActions                       []string `json:"AlarmActions"`
+	InsufficientDataActions            []string `json:"InsufficientDataActions"`
+	Trigger                            any      `json:"Trigger"` // snsTrigger, or snsMathTrigger (mathalarm.go)
 }
 
 // snsMessage renders the SNS alarm message AWS publishes for a's transition
@@ -202,6 +202,9 @@ func snsMessage(a *Alarm, old string) ([]byte, error) {
 		NewStateReason: a.State.Reason, StateChangeTime: isoTime(a.State.Updated), Region: regionName,
 		AlarmArn: a.ARN(), OldStateValue: old, OKActions: nonNil(a.OKActions), AlarmActions: nonNil(a.AlarmActions),
 		InsufficientDataActions: nonNil(a.InsufficientDataActions), Trigger: tr}
+	if a.IsMath() {
+		b.Trigger = mathTrigger(a)
+	}
 	v, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode alarm message: %w", err)
