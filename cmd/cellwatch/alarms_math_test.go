@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,28 @@ func TestMetricMathAlarmThroughTheAPI(t *testing.T) {
 			t.Errorf("%s: single-metric fields described: %v %v %v %q", name, a.MetricName, a.Namespace, a.Period, a.Statistic)
 		}
 	}
+
+	t.Run("Query protocol", func(t *testing.T) {
+		status, body := tn.postQuery(t, url.Values{"Action": {"PutMetricAlarm"}, "AlarmName": {"query"}, "EvaluationPeriods": {"3"}, "Threshold": {"9"},
+			"ComparisonOperator":  {"GreaterThanThreshold"},
+			"Metrics.member.1.Id": {"m1"}, "Metrics.member.1.ReturnData": {"false"}, "Metrics.member.1.MetricStat.Period": {"60"}, "Metrics.member.1.MetricStat.Stat": {"Sum"},
+			"Metrics.member.1.MetricStat.Metric.Namespace": {"Math"}, "Metrics.member.1.MetricStat.Metric.MetricName": {"requests"},
+			"Metrics.member.1.MetricStat.Metric.Dimensions.member.1.Name": {"host"}, "Metrics.member.1.MetricStat.Metric.Dimensions.member.1.Value": {"h1"},
+			"Metrics.member.2.Id": {"e1"}, "Metrics.member.2.Expression": {"m1 * 2"}})
+		if status != 200 {
+			t.Fatalf("PutMetricAlarm: %d %s", status, body)
+		}
+		status, body = tn.postQuery(t, url.Values{"Action": {"DescribeAlarms"}, "AlarmNames.member.1": {"query"}})
+		for _, want := range []string{"<Metrics><member><Id>m1</Id><MetricStat><Metric><Namespace>Math</Namespace><MetricName>requests</MetricName><Dimensions><member><Name>host</Name><Value>h1</Value></member></Dimensions></Metric><Period>60</Period><Stat>Sum</Stat></MetricStat><ReturnData>false</ReturnData></member>",
+			"<member><Id>e1</Id><Expression>m1 * 2</Expression><ReturnData>true</ReturnData></member></Metrics>"} {
+			if status != 200 || !strings.Contains(body, want) {
+				t.Errorf("DescribeAlarms: %d lacks %s: %s", status, want, body)
+			}
+		}
+		if strings.Contains(body, "<MetricName>requests</MetricName><Namespace>") || strings.Contains(body, "<Statistic>") {
+			t.Errorf("DescribeAlarms has single-metric fields: %s", body)
+		}
+	})
 
 	bothReturn := mathMetrics()
 	bothReturn[0].ReturnData = aws.Bool(true)
