@@ -35,4 +35,11 @@
 // only if every possible content of the unknown periods (missing, breaching,
 // not breaching) leads to the same state, else the alarm goes to
 // INSUFFICIENT_DATA with a reason naming the unknown periods.
+//
+// Metric math alarms (mathalarm.go, PutMetricAlarm's Metrics form) are
+// validated through query.ValidateQueries at put time and take the
+// returned query's period. They are evaluated one by one: the returned
+// series over the evaluation range comes from query.EvaluateQueries through
+// MathReader, its points become the present periods, periods overlapping
+// the unknown intervals unknown ones, and the same Decide judges them.
 package alerting

@@ -262,3 +262,22 @@ func TestMetricMathAlarmSNSTrigger(t *testing.T) {
 		t.Errorf("m2: %s", b)
 	}
 }
+
+func TestMetricMathAlarmAlertmanagerLabels(t *testing.T) {
+	in := map[string]any{}
+	if err := json.Unmarshal([]byte(mathAlarm), &in); err != nil {
+		t.Fatal(err)
+	}
+	a, err := parseAlarm(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.State.Value = StateAlarm
+	b, err := alertmanagerAlerts(a, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"namespace"`) || strings.Contains(string(b), `"metric"`) || !strings.Contains(string(b), `"alertname":"sum"`) {
+		t.Errorf("labels: %s", b)
+	}
+}

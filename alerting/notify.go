@@ -234,7 +234,10 @@ type amAlert struct {
 // carry alertname, namespace, metric, tenant and the dimensions; the state
 // is an annotation, with summary (the reason) and description.
 func alertmanagerAlerts(a *Alarm, now time.Time) ([]byte, error) {
-	labels := map[string]string{"alertname": a.Name, "namespace": a.Metric.Namespace, "metric": a.Metric.MetricName}
+	labels := map[string]string{"alertname": a.Name}
+	if !a.IsMath() { // a metric math alarm has no single metric to name
+		labels["namespace"], labels["metric"] = a.Metric.Namespace, a.Metric.MetricName
+	}
 	if a.Tenant != "" {
 		labels["tenant"] = a.Tenant
 	}
