@@ -280,4 +280,10 @@ func TestMetricMathAlarmAlertmanagerLabels(t *testing.T) {
 	if strings.Contains(string(b), `"namespace"`) || strings.Contains(string(b), `"metric"`) || !strings.Contains(string(b), `"alertname":"sum"`) {
 		t.Errorf("labels: %s", b)
 	}
+	// The history's configuration JSON carries the Metrics list, not the single metric.
+	h := alarmJSON(a)
+	if !strings.Contains(h, `"metrics":[{"id":"m1","metricStat":{"metric":{"namespace":"ns","metricName":"a"},"period":60,"stat":"Sum"},"returnData":false}`) ||
+		strings.Contains(h, `"namespace":"",`) || strings.Contains(h, `"metricName":""`) {
+		t.Errorf("history config: %s", h)
+	}
 }
