@@ -335,21 +335,9 @@ func (s *Service) evalComposite(c *CompositeAlarm, changed []string, now time.Ti
 // setCompositeState is setState for composite alarms.
 func (s *Service) setCompositeState(c *CompositeAlarm, st State) (*CompositeAlarm, []HistoryItem) {
 	next := *c
-	old := c.State
-	st.Transitioned = old.Transitioned
-	if st.Value != old.Value {
-		st.Transitioned = st.Updated
-	}
-	next.State = st
-	if st.Value == old.Value {
-		return &next, nil
-	}
-	data := fmt.Sprintf(`{"version":"1.0","oldState":{"stateValue":%s,"stateReason":%s},"newState":{"stateValue":%s,"stateReason":%s%s}}`,
-		jsonString(old.Value), jsonString(old.Reason), jsonString(st.Value), jsonString(st.Reason), reasonDataMember(st.ReasonData))
-	return &next, []HistoryItem{{
-		Tenant: c.Tenant, AlarmName: c.Name, AlarmType: alarmTypeComposit, Timestamp: st.Updated,
-		Type: HistoryStateUpdate, Summary: "Alarm updated from " + old.Value + " to " + st.Value, Data: data,
-	}}
+	var hist []HistoryItem
+	next.State, hist = transition(c.Tenant, c.Name, alarmTypeComposit, c.State, st)
+	return &next, hist
 }
 
 // onChildTransitions re-evaluates the composite alarms that depend, directly

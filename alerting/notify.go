@@ -246,15 +246,23 @@ func alertmanagerAlerts(a *Alarm, now time.Time) ([]byte, error) {
 			labels[d.Name] = d.Value
 		}
 	}
-	ann := map[string]string{"summary": a.State.Reason, "state": a.State.Value, "alarmArn": a.ARN()}
-	if a.Description != nil && *a.Description != "" {
-		ann["description"] = *a.Description
+	ann := map[string]string{"alarmArn": a.ARN()}
+	return encodeAMAlert(labels, ann, a.State, a.Description, now)
+}
+
+// encodeAMAlert encodes the one-alert array posted to Alertmanager for an
+// alarm of either type in state st: firing from its transition, resolved
+// (endsAt now) when the state is OK.
+func encodeAMAlert(labels, ann map[string]string, st State, description *string, now time.Time) ([]byte, error) {
+	ann["summary"], ann["state"] = st.Reason, st.Value
+	if description != nil && *description != "" {
+		ann["description"] = *description
 	}
-	al := amAlert{Labels: labels, Annotations: ann, StartsAt: a.State.Transitioned.UTC()}
+	al := amAlert{Labels: labels, Annotations: ann, StartsAt: st.Transitioned.UTC()}
 	if al.StartsAt.IsZero() {
 		al.StartsAt = now.UTC()
 	}
-	if a.State.Value == StateOK {
+	if st.Value == StateOK {
 		end := now.UTC()
 		al.EndsAt = &end
 	}

@@ -94,21 +94,5 @@ func compositeAlertmanagerAlerts(c *CompositeAlarm, now time.Time) ([]byte, erro
 	if c.Tenant != "" {
 		labels["tenant"] = c.Tenant
 	}
-	ann := map[string]string{"summary": c.State.Reason, "state": c.State.Value, "alarmArn": c.ARN(), "alarmRule": c.Rule}
-	if c.Description != nil && *c.Description != "" {
-		ann["description"] = *c.Description
-	}
-	al := amAlert{Labels: labels, Annotations: ann, StartsAt: c.State.Transitioned.UTC()}
-	if al.StartsAt.IsZero() {
-		al.StartsAt = now.UTC()
-	}
-	if c.State.Value == StateOK {
-		end := now.UTC()
-		al.EndsAt = &end
-	}
-	v, err := json.Marshal([]amAlert{al})
-	if err != nil {
-		return nil, fmt.Errorf("encode alertmanager alert: %w", err)
-	}
-	return v, nil
+	return encodeAMAlert(labels, map[string]string{"alarmArn": c.ARN(), "alarmRule": c.Rule}, c.State, c.Description, now)
 }

@@ -193,19 +193,25 @@ func (s *Service) Alarm(tenant, name string) *Alarm {
 // write with it: a StateUpdate when the value changes. s.mu must be held.
 func (s *Service) setState(a *Alarm, st State) (*Alarm, []HistoryItem) {
 	next := *a
-	old := a.State
+	var hist []HistoryItem
+	next.State, hist = transition(a.Tenant, a.Name, "MetricAlarm", a.State, st)
+	return &next, hist
+}
+
+// transition is an alarm of either type moving from old to st: st with its
+// Transitioned time, and the StateUpdate history item when the value changes.
+func transition(tenant, name, alarmType string, old, st State) (State, []HistoryItem) {
 	st.Transitioned = old.Transitioned
 	if st.Value != old.Value {
 		st.Transitioned = st.Updated
 	}
-	next.State = st
 	if st.Value == old.Value {
-		return &next, nil
+		return st, nil
 	}
 	data := fmt.Sprintf(`{"version":"1.0","oldState":{"stateValue":%s,"stateReason":%s},"newState":{"stateValue":%s,"stateReason":%s%s}}`,
 		jsonString(old.Value), jsonString(old.Reason), jsonString(st.Value), jsonString(st.Reason), reasonDataMember(st.ReasonData))
-	return &next, []HistoryItem{{
-		Tenant: a.Tenant, AlarmName: a.Name, AlarmType: "MetricAlarm", Timestamp: st.Updated,
+	return st, []HistoryItem{{
+		Tenant: tenant, AlarmName: name, AlarmType: alarmType, Timestamp: st.Updated,
 		Type: HistoryStateUpdate, Summary: "Alarm updated from " + old.Value + " to " + st.Value, Data: data,
 	}}
 }
