@@ -2,8 +2,8 @@
 // (PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms,
 // SetAlarmState, DescribeAlarmHistory, Enable/DisableAlarmActions), the
 // evaluator that decides an alarm's state from its evaluation range exactly
-// as CloudWatch documents it (shared/reference/cloudwatch-api.md §4.3), plus
-// the coverage rule of DESIGN.md §6, and the loop that evaluates every alarm
+// as CloudWatch documents it (docs/cloudwatch-api.md §4.3), plus
+// the coverage rule of docs/design.md §6, and the loop that evaluates every alarm
 // on its period boundaries. Composite alarms (composite*.go) are
 // re-evaluated whenever one of their children changes state.
 //

@@ -12,7 +12,7 @@ import (
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
-// Limits of PutMetricAlarm (shared/reference/cloudwatch-api.md §4.1).
+// Limits of PutMetricAlarm (docs/cloudwatch-api.md §4.1).
 const (
 	maxActions       = 5
 	maxDimensions    = 30

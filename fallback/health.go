@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Mode is the node's health towards its stream (DESIGN.md §7).
+// Mode is the node's health towards its stream (docs/design.md §7).
 type Mode string
 
 // The health modes.

@@ -32,7 +32,7 @@ func (b *shipBatch) reset() {
 // add splits one WAL record by series into its partitions' messages. Each
 // part carries the record's identity (origin, offset). A liveness mark goes
 // whole to every partition: each partition's consumer learns how far the
-// origin's data in it is applied (DESIGN.md §6).
+// origin's data in it is applied (docs/design.md §6).
 func (b *shipBatch) add(origin string, off uint64, rec []byte) error {
 	b.records++
 	b.bytes += len(rec)

@@ -80,7 +80,7 @@ func (m *Metrics) PutMetricData(ctx context.Context, req *awsapi.Request, _ http
 	return nil, nil
 }
 
-// Validation limits of PutMetricData (shared/reference/cloudwatch-api.md §2).
+// Validation limits of PutMetricData (docs/cloudwatch-api.md §2).
 const (
 	maxMetricsPerCall = 1000
 	maxDimensions     = 30

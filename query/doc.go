@@ -6,14 +6,14 @@
 // the buckets that fall in each requested period, and computes the
 // statistics: SampleCount, Sum, Average, Minimum, Maximum, and percentiles
 // p0.0-p100 from the sketch (relative error bound documented in package
-// store). Every operation follows shared/reference/cloudwatch-api.md §3:
+// store). Every operation follows docs/cloudwatch-api.md §3:
 // period rules, start-time rounding, the 1,440-datapoint limit, exact
 // dimension-set match, label generation, ScanBy, MaxDatapoints and NextToken.
 //
 // # Coverage
 //
 // A read merges the stores bucket by bucket by what each can vouch for
-// (DESIGN.md §6; each store's rules are in package store). Coverage is
+// (docs/design.md §6; each store's rules are in package store). Coverage is
 // judged per grain: the period below a minute, else the minute; a grain is
 // covered by a store only when the store covers all of it (the last grain
 // may reach past EndTime). For each grain:

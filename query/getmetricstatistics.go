@@ -13,7 +13,7 @@ import (
 	"github.com/cellwatch/cellwatch/store"
 )
 
-// Limits of the read operations (shared/reference/cloudwatch-api.md §3).
+// Limits of the read operations (docs/cloudwatch-api.md §3).
 const (
 	maxStatDatapoints   = 1440
 	maxStatistics       = 5

@@ -464,7 +464,7 @@ func ifValue(args []mathValue) (mathValue, error) {
 // range without a point gets the value; REPEAT repeats the latest earlier
 // point, LINEAR interpolates between the points around; before the first
 // point both take the first point, after the last the last. Periods no
-// store can vouch for stay empty (DESIGN.md §6: unknown is not missing). A
+// store can vouch for stay empty (docs/design.md §6: unknown is not missing). A
 // series without any point stays empty under REPEAT and LINEAR.
 func (e *mathEnv) fill(v, with mathValue) (mathValue, error) {
 	if !v.isSeriesLike() {

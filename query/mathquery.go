@@ -33,7 +33,7 @@ import (
 // "AVG of a single time series returns a scalar"), so m1 - AVG(m1) works.
 // A number as the final result is a flat line over every period of the
 // request. FILL fills every period of the request without a point, except
-// periods no store can vouch for (unknown is not missing, DESIGN.md §6).
+// periods no store can vouch for (unknown is not missing, docs/design.md §6).
 // RATE is the change per second from the previous point, DIFF the change.
 //
 // Rules: an expression has no period of its own: it takes its inputs',

@@ -1,6 +1,6 @@
 // Package store holds cellwatch's aggregate types and the local store: the
 // last three hours of metrics of a node, in memory, fed from the node's WAL
-// (DESIGN.md §3, §4).
+// (docs/design.md §3, §4).
 //
 // # Aggregates
 //
@@ -79,7 +79,7 @@
 //
 // # Coverage
 //
-// Each store says which wall-clock intervals it can vouch for (DESIGN.md
+// Each store says which wall-clock intervals it can vouch for (docs/design.md
 // §6): Coverage(from, to) returns the covered sub-intervals of [from, to)
 // in Unix seconds (rounded inward); the query planner reports the rest as
 // unknown. Both learn from liveness marks (record.KindLiveness), which the

@@ -166,7 +166,7 @@ func (lt *LongTerm) committedRuns(p int, updates map[string]markRun) {
 
 // Coverage returns the sub-intervals of [from, to) (Unix seconds) that the
 // long-term store can vouch for: every datum written to the WAL of an origin
-// live in them is applied. The rules (DESIGN.md §6):
+// live in them is applied. The rules (docs/design.md §6):
 //
 //   - per origin and partition, the applied liveness marks form runs (marks
 //     at most MaxSilence apart; a genesis mark reaches back without bound);

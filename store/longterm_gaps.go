@@ -11,7 +11,7 @@ import (
 	"github.com/cellwatch/cellwatch/internal/record"
 )
 
-// GapRecord is a recorded hole in the long-term store's data (DESIGN.md §6):
+// GapRecord is a recorded hole in the long-term store's data (docs/design.md §6):
 // data that was written somewhere but will never be applied.
 type GapRecord struct {
 	// Stream is false for a WAL gap: records [From, To) of Origin's WAL that
@@ -194,7 +194,7 @@ func (lt *LongTerm) Gaps(fromMs, toMs int64) ([]GapRecord, error) {
 }
 
 // Marks returns, for partition p, the highest WAL offset applied per origin
-// (the watermarks of DESIGN.md §6).
+// (the watermarks of docs/design.md §6).
 func (lt *LongTerm) Marks(p int) (map[string]uint64, error) {
 	prefix := markKey(p, "")
 	out := make(map[string]uint64)

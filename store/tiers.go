@@ -3,7 +3,7 @@ package store
 import "encoding/binary"
 
 // tier is one roll-up level of the long-term store (CloudWatch retention,
-// shared/reference/cloudwatch-api.md §3.1). Every datum is merged into its
+// docs/cloudwatch-api.md §3.1). Every datum is merged into its
 // bucket of every tier that applies, so each tier is complete on its own
 // for the time it retains.
 type tier struct {

@@ -69,7 +69,7 @@ func putLatencies(t *testing.T, cw *cloudwatch.Client, ns string, n int) []time.
 func p99(lat []time.Duration) time.Duration { return lat[len(lat)*99/100] }
 
 // TestEveryStreamFaultLeavesWritesAndReadsAlone injects each fault mode
-// through the admin API and checks what DESIGN.md §7 promises: PutMetricData
+// through the admin API and checks what docs/design.md §7 promises: PutMetricData
 // keeps answering 200 at its healthy latency, reads stay fresh, and once the
 // fault clears the long-term store equals the local store.
 func TestEveryStreamFaultLeavesWritesAndReadsAlone(t *testing.T) {

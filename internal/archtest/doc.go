@@ -1,5 +1,5 @@
 // Package archtest holds the test that keeps cellwatch's packages importing
-// along the data flow of DESIGN.md §5 (ingest → fallback → stream;
+// along the data flow of docs/design.md §5 (ingest → fallback → stream;
 // query → store, fallback; alerting → query; dashboards → query, alerting;
 // store imports none of ingest, fallback or stream; only cmd imports all).
 package archtest

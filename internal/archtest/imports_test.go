@@ -43,7 +43,7 @@ func violations(graph map[string][]string) []string {
 		}
 		rules, known := allowed[from]
 		if !known {
-			bad = append(bad, pkg+": top-level package "+from+" has no rule in DESIGN.md §5; add one here")
+			bad = append(bad, pkg+": top-level package "+from+" has no rule in docs/design.md §5; add one here")
 			continue
 		}
 		for _, imp := range imports {
@@ -76,7 +76,7 @@ func TestImportsFollowDataFlow(t *testing.T) {
 		t.Fatalf("go list found %d packages; want the whole module", len(graph))
 	}
 	if bad := violations(graph); len(bad) > 0 {
-		t.Errorf("imports against the data flow (DESIGN.md §5):\n%s", strings.Join(bad, "\n"))
+		t.Errorf("imports against the data flow (docs/design.md §5):\n%s", strings.Join(bad, "\n"))
 	}
 }
 

@@ -6,5 +6,5 @@
 // them (__type, message, x-amzn-query-error, query-mode status codes).
 //
 // Operations are written once against [Input] and [Object] and so answer in
-// all three protocols alike. See shared/reference/cloudwatch-api.md §1.
+// all three protocols alike. See docs/cloudwatch-api.md §1.
 package awsapi

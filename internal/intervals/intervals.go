@@ -1,5 +1,5 @@
 // Package intervals is a small algebra of half-open integer intervals, used
-// for coverage (DESIGN.md §6): the stores say which wall-clock intervals they
+// for coverage (docs/design.md §6): the stores say which wall-clock intervals they
 // can vouch for, the query planner intersects and subtracts them.
 //
 // A Set is sorted, its intervals are non-empty and neither overlap nor touch

@@ -6,7 +6,7 @@ import (
 )
 
 // KindLiveness is a liveness mark: the node was up and accepting writes at
-// UnixMs (DESIGN.md §6). The node appends one to its WAL every second, in
+// UnixMs (docs/design.md §6). The node appends one to its WAL every second, in
 // order with its ingest records, so the stores can tell the intervals in
 // which it was live (covered) from those in which it was not (crash,
 // restart, a lost WAL). The shipper sends every mark to every partition.
