@@ -54,7 +54,7 @@ func BenchmarkLocalMemoryPerSeries(b *testing.B) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		clock := newClock(t0)
 		before := heapAlloc()
-		l, err := NewLocal(LocalConfig{Now: clock.now}, nil, nil)
+		l, err := NewLocal(LocalConfig{Now: clock.now}, nil, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func BenchmarkLocalApply(b *testing.B) {
 	const nSeries, perRecord = 10_000, 20
 	ids := benchSeries(nSeries)
 	clock := newClock(t0.Add(30 * time.Second))
-	l, err := NewLocal(LocalConfig{Now: clock.now}, nil, nil)
+	l, err := NewLocal(LocalConfig{Now: clock.now}, nil, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func BenchmarkRange(b *testing.B) {
 	ids := benchSeries(nSeries)
 	rng := rand.New(rand.NewPCG(3, 4))
 	clock := newClock(t0)
-	l, err := NewLocal(LocalConfig{Now: clock.now}, nil, nil)
+	l, err := NewLocal(LocalConfig{Now: clock.now}, nil, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -201,7 +201,7 @@ func TestConsumer(t *testing.T) {
 	if err := services.StopAndAwaitTerminated(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	if err := lt.Close(); err != nil {
+	if err := stopLongTerm(lt); err != nil {
 		t.Fatal(err)
 	}
 	lt = openTestLongTerm(t, dir, clock, nil)

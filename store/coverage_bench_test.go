@@ -45,11 +45,11 @@ func BenchmarkLocalApplyLiveness(b *testing.B) {
 // recorded gaps.
 func BenchmarkLongTermCoverage(b *testing.B) {
 	clock := newClock(t0.Add(time.Hour))
-	lt, err := OpenLongTerm(LongTermConfig{Dir: b.TempDir(), Now: clock.now, Partitions: 8}, nil, nil)
+	lt, err := startLongTerm(LongTermConfig{Dir: b.TempDir(), Now: clock.now, Partitions: 8}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer lt.Close()
+	defer stopLongTerm(lt)
 	parts := []int{0, 1, 2, 3, 4, 5, 6, 7}
 	f := &feed{lt: lt, next: map[int]int64{}, wal: map[string]uint64{}}
 	apply := func(msgs []record.Shipped) {

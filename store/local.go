@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -29,32 +30,52 @@ var (
 // Defaults of LocalConfig.
 const (
 	DefaultWindow       = 3 * time.Hour
-	DefaultMaxBytes     = 1 << 30
+	DefaultMaxBytes     = 2 << 30
 	DefaultTrimInterval = 30 * time.Second
 )
 
-// LocalConfig configures a Local store. Zero fields take the defaults.
+// LocalConfig configures a Local store. Zero fields take the defaults. The
+// fields with a yaml key are settings of the node (RegisterFlags).
 type LocalConfig struct {
 	// Window is how long buckets are kept (default 3h): buckets whose
 	// Start+Width <= now-Window are dropped and not accepted.
-	Window time.Duration
-	// MaxBytes bounds the store's accounted memory (default 1 GiB); see
+	Window time.Duration `yaml:"window"`
+	// MaxBytes bounds the store's accounted memory (default 2 GiB); see
 	// Admit.
-	MaxBytes int64
+	MaxBytes int64 `yaml:"max_bytes"`
 	// Now is the clock (default time.Now).
-	Now func() time.Time
+	Now func() time.Time `yaml:"-"`
 	// TrimInterval is how often the service trims (default 30s).
-	TrimInterval time.Duration
+	TrimInterval time.Duration `yaml:"-"`
 	// MaxSilence is the longest time between two liveness marks that still
 	// counts as covered (default DefaultMaxSilence); see Coverage.
-	MaxSilence time.Duration
+	MaxSilence time.Duration `yaml:"-"`
+}
+
+// RegisterFlags binds the node's local store settings to flags on fs.
+func (c *LocalConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.Int64Var(&c.MaxBytes, "store.max-bytes", DefaultMaxBytes, "memory bound of the local store; PutMetricData answers 503 ServiceUnavailable when it is reached")
+	fs.DurationVar(&c.Window, "store.window", DefaultWindow, "how much recent data the local store keeps")
+}
+
+// Validate checks the node's settings (NewLocal also accepts zero values,
+// which take the defaults).
+func (c *LocalConfig) Validate() error {
+	switch {
+	case c.MaxBytes <= 0:
+		return fmt.Errorf("-store.max-bytes %d must be positive", c.MaxBytes)
+	case c.Window < time.Minute:
+		return fmt.Errorf("-store.window %s is below one minute", c.Window)
+	}
+	return nil
 }
 
 // Local is the in-memory store of the last Window of aggregates, fed from the
 // node's WAL. It is safe for concurrent use: Apply runs from many request
 // goroutines while queries read.
 //
-// Local is a dskit service: a timer that trims buckets older than the window
+// Local is a dskit service: starting rebuilds it from its record source (the
+// node's WAL); running is a timer that trims buckets older than the window
 // and seals idle open buckets every TrimInterval.
 type Local struct {
 	services.Service
@@ -70,9 +91,10 @@ type Local struct {
 	trimmed, late, corrupt                     prometheus.Counter
 }
 
-// NewLocal returns an empty local store. reg may be nil; a nil logger
-// discards.
-func NewLocal(cfg LocalConfig, reg prometheus.Registerer, logger *slog.Logger) (*Local, error) {
+// NewLocal returns an empty local store that, when its service starts, is
+// rebuilt from src (nil: it starts empty); see Rebuild. reg may be nil; a
+// nil logger discards.
+func NewLocal(cfg LocalConfig, src RecordSource, reg prometheus.Registerer, logger *slog.Logger) (*Local, error) {
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
 	}
@@ -150,7 +172,11 @@ func NewLocal(cfg LocalConfig, reg prometheus.Registerer, logger *slog.Logger) (
 	})
 	l.registerCoverageMetrics(f)
 
-	l.Service = services.NewTimerService(cfg.TrimInterval, nil, func(context.Context) error {
+	var rebuild services.StartingFn
+	if src != nil {
+		rebuild = func(ctx context.Context) error { return l.Rebuild(ctx, src) }
+	}
+	l.Service = services.NewTimerService(cfg.TrimInterval, rebuild, func(context.Context) error {
 		l.Trim()
 		return nil
 	}, nil)

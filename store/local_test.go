@@ -37,7 +37,7 @@ var t0 = time.Unix(1_767_225_600, 0) // 2026-01-01T00:00:00Z
 
 func newTestLocal(t testing.TB, clock *testClock, reg prometheus.Registerer) *Local {
 	t.Helper()
-	l, err := NewLocal(LocalConfig{Now: clock.now}, reg, nil)
+	l, err := NewLocal(LocalConfig{Now: clock.now}, nil, reg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +465,7 @@ func TestLocalRebuild(t *testing.T) {
 
 func TestLocalAdmit(t *testing.T) {
 	clock := newClock(t0)
-	l, err := NewLocal(LocalConfig{Now: clock.now, MaxBytes: 10_000}, nil, nil)
+	l, err := NewLocal(LocalConfig{Now: clock.now, MaxBytes: 10_000}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,22 +486,22 @@ func TestLocalAdmit(t *testing.T) {
 
 func TestNewLocalConfig(t *testing.T) {
 	for _, cfg := range []LocalConfig{{Window: time.Millisecond}, {MaxBytes: -1}, {TrimInterval: -time.Second}} {
-		if _, err := NewLocal(cfg, nil, nil); err == nil {
+		if _, err := NewLocal(cfg, nil, nil, nil); err == nil {
 			t.Errorf("got no error for %+v; want one", cfg)
 		}
 	}
-	l, err := NewLocal(LocalConfig{}, prometheus.NewRegistry(), nil)
+	l, err := NewLocal(LocalConfig{}, nil, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.cfg.Window != 3*time.Hour || l.cfg.MaxBytes != 1<<30 || l.cfg.TrimInterval != 30*time.Second {
-		t.Errorf("got defaults %+v; want 3h, 1 GiB, 30s", l.cfg)
+	if l.cfg.Window != 3*time.Hour || l.cfg.MaxBytes != 2<<30 || l.cfg.TrimInterval != 30*time.Second {
+		t.Errorf("got defaults %+v; want 3h, 2 GiB, 30s", l.cfg)
 	}
 }
 
 func TestLocalService(t *testing.T) {
 	clock := newClock(t0)
-	l, err := NewLocal(LocalConfig{Now: clock.now, TrimInterval: 10 * time.Millisecond}, nil, nil)
+	l, err := NewLocal(LocalConfig{Now: clock.now, TrimInterval: 10 * time.Millisecond}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

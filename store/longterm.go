@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	// errLongTermConfig is wrapped by OpenLongTerm for an invalid
+	// errLongTermConfig is wrapped by NewLongTerm for an invalid
 	// configuration.
 	errLongTermConfig = errors.New("invalid long-term store configuration")
 	// errLayout is wrapped when the directory holds a database of another
@@ -69,12 +69,14 @@ type LongTermConfig struct {
 // concurrent use: one ApplyBatch per partition at a time (calls for one
 // partition are serialised), reads from any goroutine.
 //
-// LongTerm is a dskit service: a timer that enforces retention every
-// RetentionInterval. Close closes the database after the service stopped.
+// LongTerm is a dskit service: starting opens the database, running is a
+// timer that enforces retention every RetentionInterval, stopping closes
+// the database. Reads and ApplyBatch are for while it runs.
 type LongTerm struct {
 	services.Service
 
 	cfg    LongTermConfig
+	dbMu   sync.RWMutex // guards db's opening and closing against the disk gauge
 	db     *pebble.DB
 	cache  *pebble.Cache
 	log    *slog.Logger
@@ -93,9 +95,10 @@ type LongTerm struct {
 	applySeconds                           prometheus.Histogram
 }
 
-// OpenLongTerm opens (or creates) the long-term store in cfg.Dir. reg may be
-// nil; a nil logger discards.
-func OpenLongTerm(cfg LongTermConfig, reg prometheus.Registerer, logger *slog.Logger) (*LongTerm, error) {
+// NewLongTerm builds the long-term store of cfg.Dir; the database is opened
+// when the service starts and closed when it stops. reg may be nil; a nil
+// logger discards.
+func NewLongTerm(cfg LongTermConfig, reg prometheus.Registerer, logger *slog.Logger) (*LongTerm, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -125,17 +128,30 @@ func OpenLongTerm(cfg LongTermConfig, reg prometheus.Registerer, logger *slog.Lo
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create long-term dir: %w", err)
-	}
 	lt := &LongTerm{cfg: cfg, log: logger, parts: make(map[int]*partitionState)}
-	lt.cache = pebble.NewCache(cfg.CacheBytes)
+	lt.registerMetrics(reg)
+	lt.Service = services.NewTimerService(cfg.RetentionInterval, lt.starting, func(context.Context) error {
+		if err := lt.EnforceRetention(); err != nil {
+			lt.log.Error("long-term store: retention", "err", err)
+		}
+		return nil
+	}, lt.stopping)
+	return lt, nil
+}
+
+// starting opens the database, checks its layout and loads the series
+// index and the coverage runs.
+func (lt *LongTerm) starting(context.Context) error {
+	if err := os.MkdirAll(lt.cfg.Dir, 0o755); err != nil {
+		return fmt.Errorf("create long-term dir: %w", err)
+	}
+	lt.cache = pebble.NewCache(lt.cfg.CacheBytes)
 	opts := &pebble.Options{
 		Cache:              lt.cache,
 		FormatMajorVersion: pebble.FormatNewest,
-		MemTableSize:       cfg.MemTableBytes,
+		MemTableSize:       lt.cfg.MemTableBytes,
 		Merger:             &pebble.Merger{Name: mergerName, Merge: lt.merge},
-		Logger:             pebbleLogger{logger},
+		Logger:             pebbleLogger{lt.log},
 	}
 	// Upper levels: fastest compression (MinLZ or Snappy); the bottom two,
 	// where nearly all data ends: zstd.
@@ -143,32 +159,34 @@ func OpenLongTerm(cfg LongTermConfig, reg prometheus.Registerer, logger *slog.Lo
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	db, err := pebble.Open(cfg.Dir, opts)
+	db, err := pebble.Open(lt.cfg.Dir, opts)
 	if err != nil {
 		lt.cache.Unref()
-		return nil, fmt.Errorf("open long-term store: %w", err)
+		return fmt.Errorf("open long-term store: %w", err)
 	}
+	lt.dbMu.Lock()
 	lt.db = db
-	if err := lt.checkLayout(); err != nil {
-		_ = lt.closeDB()
-		return nil, err
-	}
-	if err := lt.series.init(db, cfg.SeriesCache); err != nil {
-		_ = lt.closeDB()
-		return nil, err
-	}
-	if err := lt.loadRuns(); err != nil {
-		_ = lt.closeDB()
-		return nil, err
-	}
-	lt.registerMetrics(reg)
-	lt.Service = services.NewTimerService(cfg.RetentionInterval, nil, func(context.Context) error {
-		if err := lt.EnforceRetention(); err != nil {
-			lt.log.Error("long-term store: retention", "err", err)
+	lt.dbMu.Unlock()
+	for _, load := range []func() error{
+		lt.checkLayout,
+		func() error { return lt.series.init(db, lt.cfg.SeriesCache) },
+		lt.loadRuns,
+	} {
+		if err := load(); err != nil {
+			_ = lt.closeDB()
+			return err
 		}
-		return nil
-	}, nil)
-	return lt, nil
+	}
+	return nil
+}
+
+// stopping closes the database; the services that apply to it or read it
+// stop before it.
+func (lt *LongTerm) stopping(error) error {
+	if err := lt.closeDB(); err != nil {
+		return fmt.Errorf("close long-term store: %w", err)
+	}
+	return nil
 }
 
 func (lt *LongTerm) checkLayout() error {
@@ -189,17 +207,11 @@ func (lt *LongTerm) checkLayout() error {
 	return nil
 }
 
-// Close closes the database. Call it after the service stopped and no
-// ApplyBatch or read is running.
-func (lt *LongTerm) Close() error {
-	if err := lt.closeDB(); err != nil {
-		return fmt.Errorf("close long-term store: %w", err)
-	}
-	return nil
-}
-
 func (lt *LongTerm) closeDB() error {
+	lt.dbMu.Lock()
+	defer lt.dbMu.Unlock()
 	err := lt.db.Close()
+	lt.db = nil
 	lt.cache.Unref()
 	return err
 }
@@ -248,7 +260,14 @@ func (lt *LongTerm) registerMetrics(reg prometheus.Registerer) {
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cellwatch_longterm_disk_bytes",
 		Help: "Disk space used by the long-term store's database.",
-	}, func() float64 { return float64(lt.db.Metrics().DiskSpaceUsage()) })
+	}, func() float64 {
+		lt.dbMu.RLock()
+		defer lt.dbMu.RUnlock()
+		if lt.db == nil {
+			return 0
+		}
+		return float64(lt.db.Metrics().DiskSpaceUsage())
+	})
 	lt.registerCoverageMetrics(f)
 }
 

@@ -59,7 +59,7 @@ func (f *feed) apply(parts []int, msgs []record.Shipped) {
 
 func openCoverageLongTerm(t *testing.T, dir string, clock *testClock, partitions int) *LongTerm {
 	t.Helper()
-	lt, err := OpenLongTerm(LongTermConfig{Dir: dir, Now: clock.now, Partitions: partitions}, nil, nil)
+	lt, err := startLongTerm(LongTermConfig{Dir: dir, Now: clock.now, Partitions: partitions}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestLongTermCoverage(t *testing.T) {
 				t.Errorf("got %v; want %v", got, tc.want)
 			}
 			// The same after a restart: runs, marks and gaps are stored.
-			if err := lt.Close(); err != nil {
+			if err := stopLongTerm(lt); err != nil {
 				t.Fatal(err)
 			}
 			lt = openCoverageLongTerm(t, dir, clock, 2)

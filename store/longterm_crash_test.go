@@ -121,7 +121,7 @@ func crashRun(t *testing.T, dir string, kill int) bool {
 // applied.
 func crashChild(t *testing.T, dir string) {
 	clock := newClock(crashNow)
-	lt, err := OpenLongTerm(LongTermConfig{Dir: dir, Now: clock.now}, nil, nil)
+	lt, err := startLongTerm(LongTermConfig{Dir: dir, Now: clock.now}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func crashChild(t *testing.T, dir string) {
 		})
 	}
 	wg.Wait()
-	if err := lt.Close(); err != nil {
+	if err := stopLongTerm(lt); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("done")
@@ -165,7 +165,7 @@ func verifyCrashState(t *testing.T, dir string, round int) {
 	t.Helper()
 	clock := newClock(crashNow)
 	lt := openTestLongTerm(t, dir, clock, nil)
-	defer lt.Close()
+	defer stopLongTerm(lt)
 	want := model{}
 	var nexts []int64
 	for p := range crashPartitions {

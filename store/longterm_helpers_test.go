@@ -1,12 +1,14 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cellwatch/cellwatch/internal/record"
@@ -14,18 +16,35 @@ import (
 
 func openTestLongTerm(t testing.TB, dir string, clock *testClock, reg prometheus.Registerer) *LongTerm {
 	t.Helper()
-	lt, err := OpenLongTerm(LongTermConfig{Dir: dir, Now: clock.now}, reg, nil)
+	lt, err := startLongTerm(LongTermConfig{Dir: dir, Now: clock.now}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return lt
 }
 
+// startLongTerm builds a long-term store and runs it, as a node does.
+func startLongTerm(cfg LongTermConfig, reg prometheus.Registerer) (*LongTerm, error) {
+	lt, err := NewLongTerm(cfg, reg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := services.StartAndAwaitRunning(context.Background(), lt); err != nil {
+		return nil, err
+	}
+	return lt, nil
+}
+
+// stopLongTerm stops lt, which closes its database.
+func stopLongTerm(lt *LongTerm) error {
+	return services.StopAndAwaitTerminated(context.Background(), lt)
+}
+
 // closeOnCleanup closes lt when the test ends unless the test closed it.
 func closeOnCleanup(t testing.TB, lt **LongTerm) {
 	t.Cleanup(func() {
 		if *lt != nil {
-			_ = (*lt).Close()
+			_ = stopLongTerm(*lt)
 		}
 	})
 }

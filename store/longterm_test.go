@@ -159,7 +159,7 @@ func TestLongTermExactlyOnce(t *testing.T) {
 			closeOnCleanup(t, &lt)
 			for _, s := range tc.steps {
 				if s.reopen {
-					if err := lt.Close(); err != nil {
+					if err := stopLongTerm(lt); err != nil {
 						t.Fatal(err)
 					}
 					lt = openTestLongTerm(t, dir, clock, nil)
@@ -251,7 +251,7 @@ func TestLongTermGaps(t *testing.T) {
 	if got := lt.NextOffset(3); got != 9 {
 		t.Errorf("NextOffset = %d; want 9", got)
 	}
-	if err := lt.Close(); err != nil {
+	if err := stopLongTerm(lt); err != nil {
 		t.Fatal(err)
 	}
 	lt = openTestLongTerm(t, dir, clock, nil)
@@ -341,7 +341,7 @@ func TestLongTermSeriesIDs(t *testing.T) {
 		}
 		seen[ref] = true
 	}
-	if err := lt.Close(); err != nil {
+	if err := stopLongTerm(lt); err != nil {
 		t.Fatal(err)
 	}
 	lt = openTestLongTerm(t, dir, clock, nil)

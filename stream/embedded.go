@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cellwatch/cellwatch/internal/seglog"
@@ -27,6 +29,8 @@ const (
 	DefaultRetentionAge = 7 * 24 * time.Hour
 	// DefaultRetentionBytes is used when EmbeddedConfig.RetentionBytes is 0.
 	DefaultRetentionBytes = 1 << 30
+	// MaxPartitions bounds EmbeddedConfig.Partitions.
+	MaxPartitions = 1024
 
 	metaFileName      = "stream.json"
 	lockFileName      = "LOCK"
@@ -35,35 +39,65 @@ const (
 	maxPooledBatch    = 4 << 20
 )
 
-// EmbeddedConfig configures the embedded stream.
+// EmbeddedConfig configures the embedded stream. The fields with a yaml
+// key are settings of the node (RegisterFlags); the others are set by the
+// code that builds the stream.
 type EmbeddedConfig struct {
 	// Dir holds the stream: stream.json, LOCK, one directory per partition
 	// (p-0000, p-0001, …) and groups/ with the committed offsets.
-	Dir string
+	Dir string `yaml:"-"`
 	// Partitions is the partition count. It is written to stream.json on
 	// first open and can never change: reopening with another non-zero
 	// count is an error. 0 takes the stored count, or DefaultPartitions for
 	// a new stream.
-	Partitions int
+	Partitions int `yaml:"partitions"`
 	// SegmentSize is the size of a partition's segment files; retention
 	// deletes whole segments. Default seglog.DefaultSegmentSize (64 MiB).
-	SegmentSize int64
+	SegmentSize int64 `yaml:"-"`
 	// RetentionAge: closed segments last written longer ago are deleted.
 	// Default DefaultRetentionAge.
-	RetentionAge time.Duration
+	RetentionAge time.Duration `yaml:"retention"`
 	// RetentionBytes bounds each partition's size: the oldest closed
 	// segments are deleted while it is exceeded. Default DefaultRetentionBytes.
-	RetentionBytes int64
+	RetentionBytes int64 `yaml:"retention_bytes"`
 	// SyncInterval 0: Append returns once the batch is fsynced; concurrent
 	// appends to a partition share one fsync (group commit). >0: Append
 	// returns after write(2) and each partition is fsynced every
 	// SyncInterval. Fetch sees records once fsynced in both.
-	SyncInterval time.Duration
+	SyncInterval time.Duration `yaml:"-"`
+}
+
+// RegisterFlags binds the node's stream settings to flags on fs.
+func (c *EmbeddedConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.Partitions, "stream.partitions", DefaultPartitions, "partitions of the embedded stream (fixed when the stream is created)")
+	fs.DurationVar(&c.RetentionAge, "stream.retention", DefaultRetentionAge, "how long the embedded stream keeps records")
+	fs.Int64Var(&c.RetentionBytes, "stream.retention-bytes", DefaultRetentionBytes, "bytes the embedded stream keeps per partition")
+}
+
+// Validate checks the node's settings (NewEmbedded also takes zero values,
+// which mean the defaults or the stored partition count).
+func (c *EmbeddedConfig) Validate() error {
+	switch {
+	case c.Partitions < 1 || c.Partitions > MaxPartitions:
+		return fmt.Errorf("-stream.partitions %d must be between 1 and %d", c.Partitions, MaxPartitions)
+	case c.RetentionAge < 0 || c.RetentionBytes < 0:
+		return fmt.Errorf("-stream.retention %s and -stream.retention-bytes %d must not be negative", c.RetentionAge, c.RetentionBytes)
+	}
+	return nil
 }
 
 // Embedded is the on-disk Log of the all-in-one binary. It is safe for
 // concurrent use. See the package documentation for the layout.
+//
+// Embedded is a dskit service: starting locks the directory, checks the
+// partition count, repairs a torn tail in every partition and loads the
+// committed offsets; running enforces retention every minute; stopping
+// writes and fsyncs what is queued, closes the partitions and releases the
+// directory. The Log methods answer ErrClosed before it runs and once it
+// stops, blocked Fetches included.
 type Embedded struct {
+	services.Service
+
 	cfg     EmbeddedConfig
 	logger  *slog.Logger
 	now     func() time.Time
@@ -72,10 +106,7 @@ type Embedded struct {
 	parts   []*partition
 	offsets *offsetStore
 
-	closed    atomic.Bool
-	stop      chan struct{}
-	done      chan struct{} // closed when the retention loop has exited
-	closeOnce sync.Once
+	open atomic.Bool // between starting and stopping
 }
 
 // partition is one partition: a Counted segment log, so that its offsets
@@ -95,20 +126,18 @@ var _ Log = (*Embedded)(nil)
 // batchPool recycles the buffers batches are encoded into.
 var batchPool = sync.Pool{New: func() any { return new([]byte) }}
 
-// OpenEmbedded opens (or creates) the stream in cfg.Dir: it locks the
-// directory, checks the partition count, repairs a torn tail in every
-// partition, loads the committed offsets and starts the retention loop
-// (every minute). reg may be nil; logger nil discards logs.
-func OpenEmbedded(cfg EmbeddedConfig, reg prometheus.Registerer, logger *slog.Logger) (*Embedded, error) {
-	return openEmbedded(cfg, reg, logger, time.Now)
+// NewEmbedded builds the stream of cfg.Dir; it opens nothing until the
+// service starts. reg may be nil; logger nil discards logs.
+func NewEmbedded(cfg EmbeddedConfig, reg prometheus.Registerer, logger *slog.Logger) (*Embedded, error) {
+	return newEmbedded(cfg, reg, logger, time.Now)
 }
 
-func openEmbedded(cfg EmbeddedConfig, reg prometheus.Registerer, logger *slog.Logger, now func() time.Time) (*Embedded, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("open stream: empty dir")
-	}
-	if cfg.Partitions < 0 || cfg.SegmentSize < 0 || cfg.RetentionAge < 0 || cfg.RetentionBytes < 0 || cfg.SyncInterval < 0 {
-		return nil, fmt.Errorf("open stream %s: negative value in %+v", cfg.Dir, cfg)
+func newEmbedded(cfg EmbeddedConfig, reg prometheus.Registerer, logger *slog.Logger, now func() time.Time) (*Embedded, error) {
+	switch {
+	case cfg.Dir == "":
+		return nil, errors.New("stream dir is empty")
+	case cfg.Partitions < 0 || cfg.Partitions > MaxPartitions || cfg.SegmentSize < 0 || cfg.RetentionAge < 0 || cfg.RetentionBytes < 0 || cfg.SyncInterval < 0:
+		return nil, fmt.Errorf("stream %s: value out of range in %+v", cfg.Dir, cfg)
 	}
 	if cfg.RetentionAge == 0 {
 		cfg.RetentionAge = DefaultRetentionAge
@@ -124,15 +153,31 @@ func openEmbedded(cfg EmbeddedConfig, reg prometheus.Registerer, logger *slog.Lo
 		logger: logger.With("dir", cfg.Dir),
 		now:    now,
 		m:      newEmbeddedMetrics(reg),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
 	}
-	if err := e.load(); err != nil {
-		e.release()
-		return nil, fmt.Errorf("open stream %s: %w", cfg.Dir, err)
-	}
-	go e.retentionLoop()
+	e.Service = services.NewTimerService(retentionInterval, e.starting, e.enforceRetention, e.stopping)
 	return e, nil
+}
+
+func (e *Embedded) starting(context.Context) error {
+	if err := e.load(); err != nil {
+		return errors.Join(fmt.Errorf("open stream %s: %w", e.cfg.Dir, err), e.release())
+	}
+	e.open.Store(true)
+	return nil
+}
+
+// enforceRetention is the service's timer iteration: a failure is logged and
+// retried on the next tick.
+func (e *Embedded) enforceRetention(context.Context) error {
+	if err := e.EnforceRetention(); err != nil && !errors.Is(err, ErrClosed) {
+		e.logger.Warn("enforce stream retention", "err", err)
+	}
+	return nil
+}
+
+func (e *Embedded) stopping(error) error {
+	e.open.Store(false)
+	return e.release()
 }
 
 // load locks the directory, reads or writes stream.json, opens the
@@ -231,7 +276,7 @@ func loadMeta(dir string, want int) (int, error) {
 func (e *Embedded) Partitions() int { return e.cfg.Partitions }
 
 func (e *Embedded) partition(p int) (*partition, error) {
-	if e.closed.Load() {
+	if !e.open.Load() {
 		return nil, ErrClosed
 	}
 	if p < 0 || p >= len(e.parts) {
@@ -355,21 +400,6 @@ func (e *Embedded) Committed(_ context.Context, group string, p int) (int64, err
 		return 0, err
 	}
 	return e.offsets.committed(group, p)
-}
-
-// Close stops the retention loop, writes and fsyncs what is queued, closes
-// the partitions and releases the directory. Calls after it return
-// ErrClosed, blocked Fetches included. Close is idempotent; later calls
-// return nil.
-func (e *Embedded) Close() error {
-	var err error
-	e.closeOnce.Do(func() {
-		e.closed.Store(true)
-		close(e.stop)
-		<-e.done
-		err = e.release()
-	})
-	return err
 }
 
 // release closes the partitions and the lock of a loaded or half-loaded

@@ -13,17 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func openTest(t testing.TB, cfg EmbeddedConfig) *Embedded {
 	t.Helper()
-	e, err := OpenEmbedded(cfg, prometheus.NewRegistry(), nil)
+	e, err := startEmbedded(cfg, prometheus.NewRegistry(), time.Now)
 	if err != nil {
-		t.Fatalf("OpenEmbedded: %v", err)
+		t.Fatalf("start stream: %v", err)
 	}
-	t.Cleanup(func() { _ = e.Close() })
+	t.Cleanup(func() { _ = stopEmbedded(e) })
 	return e
 }
 
@@ -127,7 +128,7 @@ func TestEmbeddedRoundTripAcrossRotationsAndReopen(t *testing.T) {
 				}
 			}
 			check(e)
-			if err := e.Close(); err != nil {
+			if err := stopEmbedded(e); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
 
@@ -284,7 +285,7 @@ func TestEmbeddedFetchWaits(t *testing.T) {
 		msgs, err := e.Fetch(ctx, 1, 5, 1<<20)
 		ch <- got{msgs, err}
 	}()
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
 	if g := <-ch; !errors.Is(g.err, ErrClosed) {
@@ -337,13 +338,13 @@ func TestEmbeddedOffsetOutOfRange(t *testing.T) {
 func TestEmbeddedPartitionCount(t *testing.T) {
 	dir := t.TempDir()
 	e := openTest(t, EmbeddedConfig{Dir: dir, Partitions: 4})
-	if _, err := OpenEmbedded(EmbeddedConfig{Dir: dir, Partitions: 4}, nil, nil); err == nil || !strings.Contains(err.Error(), "lock") {
+	if _, err := startEmbedded(EmbeddedConfig{Dir: dir, Partitions: 4}, nil, time.Now); err == nil || !strings.Contains(err.Error(), "lock") {
 		t.Fatalf("second open of a locked stream: got %v; want a lock error", err)
 	}
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
-	_, err := OpenEmbedded(EmbeddedConfig{Dir: dir, Partitions: 8}, nil, nil)
+	_, err := startEmbedded(EmbeddedConfig{Dir: dir, Partitions: 8}, nil, time.Now)
 	if err == nil || !strings.Contains(err.Error(), "has 4 partitions") || !strings.Contains(err.Error(), "asks for 8") ||
 		!strings.Contains(err.Error(), "cannot change") {
 		t.Fatalf("reopen with 8 partitions: got %v; want an error naming 4 and 8 and saying the count cannot change", err)
@@ -352,13 +353,13 @@ func TestEmbeddedPartitionCount(t *testing.T) {
 	if e.Partitions() != 4 {
 		t.Fatalf("reopen with Partitions 0: got %d partitions; want the stored 4", e.Partitions())
 	}
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(dir, metaFileName)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenEmbedded(EmbeddedConfig{Dir: dir, Partitions: 4}, nil, nil); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := startEmbedded(EmbeddedConfig{Dir: dir, Partitions: 4}, nil, time.Now); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("open without stream.json beside partitions: got %v; want an error", err)
 	}
 
@@ -374,10 +375,10 @@ func TestEmbeddedClosed(t *testing.T) {
 	if _, err := e.Append(ctx, 0, testBatch("x", 0, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatalf("second Close: got %v; want nil", err)
 	}
 	if _, err := e.Append(ctx, 0, testBatch("x", 1, 1)); !errors.Is(err, ErrClosed) {
@@ -434,7 +435,7 @@ func TestEmbeddedCloseWhileAppending(t *testing.T) {
 	for range 8 {
 		<-ready
 	}
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	wg.Wait()
@@ -463,4 +464,22 @@ func TestEmbeddedAppendErrors(t *testing.T) {
 		t.Fatalf("Append of empty records: got %d, %v", first, err)
 	}
 	checkMessages(t, fetchAll(t, e, 0, 0, 10), [][]byte{{}, {}}, 0)
+}
+
+// startEmbedded builds a stream with the clock now and runs it, as a node
+// does.
+func startEmbedded(cfg EmbeddedConfig, reg prometheus.Registerer, now func() time.Time) (*Embedded, error) {
+	e, err := newEmbedded(cfg, reg, nil, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := services.StartAndAwaitRunning(context.Background(), e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// stopEmbedded stops e; stopping a stopped stream does nothing.
+func stopEmbedded(e *Embedded) error {
+	return services.StopAndAwaitTerminated(context.Background(), e)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cellwatch/cellwatch/internal/seglog"
 )
@@ -40,7 +41,7 @@ func TestCommittedOffsetsSurviveReopen(t *testing.T) {
 		}
 	}
 	check(e)
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
 	e = openTest(t, cfg)
@@ -73,7 +74,7 @@ func TestCommittedOffsetsConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
 	e = openTest(t, cfg)
@@ -126,7 +127,7 @@ func TestCommittedOffsetsCrashMidWrite(t *testing.T) {
 			if err := e.Commit(ctx, "new", 0, 5); !errors.Is(err, errCrash) { // a group's first commit
 				t.Fatalf("Commit with a crash: got %v; want the crash", err)
 			}
-			if err := e.Close(); err != nil {
+			if err := stopEmbedded(e); err != nil {
 				t.Fatal(err)
 			}
 
@@ -161,7 +162,7 @@ func TestCommittedOffsetsCorruptFileRefused(t *testing.T) {
 	if err := e.Commit(ctx, "g", 0, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
 	path := groupPath(filepath.Join(cfg.Dir, groupsDirName), "g")
@@ -172,7 +173,7 @@ func TestCommittedOffsetsCorruptFileRefused(t *testing.T) {
 	if err := os.WriteFile(path, raw[:len(raw)-3], 0o644); err != nil { // bit rot, not a crash
 		t.Fatal(err)
 	}
-	if _, err := OpenEmbedded(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "offsets of group") {
+	if _, err := startEmbedded(cfg, nil, time.Now); err == nil || !strings.Contains(err.Error(), "offsets of group") {
 		t.Fatalf("open with a damaged offsets file: got %v; want an error naming it", err)
 	}
 }

@@ -46,7 +46,7 @@ func TestEmbeddedTornTail(t *testing.T) {
 				}
 				want = append(want, recs...)
 			}
-			if err := e.Close(); err != nil {
+			if err := stopEmbedded(e); err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join(cfg.Dir, "p-0001", "00000000000000000000.log")
@@ -121,7 +121,7 @@ func TestEmbeddedCorruptClosedSegment(t *testing.T) {
 		want = append(want, recs...)
 	}
 	segs := e.parts[0].log.Segments()
-	if err := e.Close(); err != nil {
+	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)
 	}
 	bad := segs[1]

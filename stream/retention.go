@@ -7,31 +7,14 @@ import (
 	"time"
 )
 
-// retentionLoop runs EnforceRetention every retentionInterval until Close.
-func (e *Embedded) retentionLoop() {
-	defer close(e.done)
-	t := time.NewTicker(retentionInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.stop:
-			return
-		case <-t.C:
-			if err := e.EnforceRetention(); err != nil && !errors.Is(err, ErrClosed) {
-				e.logger.Warn("enforce stream retention", "err", err) // retried next tick
-			}
-		}
-	}
-}
-
 // EnforceRetention deletes, in every partition, the oldest closed segments
 // last written before RetentionAge ago, then more of the oldest while the
 // partition is over RetentionBytes. Whole segments go; the active one never
 // does, so a partition may keep more than RetentionBytes (one segment) and,
-// when idle, records older than RetentionAge. The background loop calls it
+// when idle, records older than RetentionAge. The running service calls it
 // every minute.
 func (e *Embedded) EnforceRetention() error {
-	if e.closed.Load() {
+	if !e.open.Load() {
 		return ErrClosed
 	}
 	cutoff := e.now().Add(-e.cfg.RetentionAge)

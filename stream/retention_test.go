@@ -56,11 +56,11 @@ func TestEmbeddedRetention(t *testing.T) {
 			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 			cfg := tc.cfg
 			cfg.Dir, cfg.Partitions, cfg.SegmentSize = t.TempDir(), 2, 1<<10
-			e, err := openEmbedded(cfg, prometheus.NewRegistry(), nil, clk.now)
+			e, err := startEmbedded(cfg, prometheus.NewRegistry(), clk.now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer e.Close()
+			defer stopEmbedded(e)
 			for i := range 20 {
 				if i > 0 {
 					clk.advance(tc.step)
@@ -96,7 +96,7 @@ func TestEmbeddedRetention(t *testing.T) {
 			}(), oldest)
 
 			// Offsets go on from the end, also after a reopen.
-			if err := e.Close(); err != nil {
+			if err := stopEmbedded(e); err != nil {
 				t.Fatal(err)
 			}
 			e = openTest(t, cfg)
@@ -115,12 +115,12 @@ func TestEmbeddedRetention(t *testing.T) {
 func TestEmbeddedRetentionKeepsActiveSegment(t *testing.T) {
 	ctx := context.Background()
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	e, err := openEmbedded(EmbeddedConfig{Dir: t.TempDir(), Partitions: 1, SegmentSize: 1 << 10, RetentionAge: time.Hour, RetentionBytes: 1},
-		nil, nil, clk.now)
+	e, err := startEmbedded(EmbeddedConfig{Dir: t.TempDir(), Partitions: 1, SegmentSize: 1 << 10, RetentionAge: time.Hour, RetentionBytes: 1},
+		nil, clk.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer stopEmbedded(e)
 	for i := range 5 {
 		if _, err := e.Append(ctx, 0, [][]byte{bigRecord(i)}); err != nil {
 			t.Fatal(err)

@@ -12,7 +12,7 @@ var (
 	// ErrOffsetOutOfRange: Fetch asked for an offset retention already removed
 	// (or past the end); the caller resumes from Bounds.
 	ErrOffsetOutOfRange = errors.New("offset out of range")
-	// ErrClosed: the Log was closed.
+	// ErrClosed: the Log is not running (not started yet, or stopped).
 	ErrClosed = errors.New("stream closed")
 
 	// errBadBatch is wrapped when a CRC-valid frame of Embedded does not
@@ -48,6 +48,4 @@ type Log interface {
 	Commit(ctx context.Context, group string, p int, offset int64) error
 	// Committed returns group's committed offset for p, 0 when none.
 	Committed(ctx context.Context, group string, p int) (int64, error)
-	// Close releases the log.
-	Close() error
 }

@@ -56,12 +56,15 @@ func (n *node) isReady() bool { return n.ready.Load() && n.wal.Err() == nil }
 // registerAdminMetrics puts on /metrics the status numbers that no component
 // exports itself: per-partition consumer lag.
 func (n *node) registerAdminMetrics() {
-	for p := range n.stream.Partitions() {
+	for p := range n.cfg.Stream.Partitions {
 		n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "cellwatch_consumer_lag_records",
 			Help:        "Stream records of the partition not yet applied to the long-term store.",
 			ConstLabels: prometheus.Labels{"partition": strconv.Itoa(p)},
 		}, func() float64 {
+			if !n.ready.Load() { // the stores are not open yet, or closing
+				return 0
+			}
 			_, end, err := n.stream.Bounds(context.Background(), p)
 			if err != nil {
 				return 0

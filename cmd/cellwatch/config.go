@@ -4,24 +4,58 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cellwatch/cellwatch/store"
+	"github.com/cellwatch/cellwatch/stream"
 )
 
 // Config is everything cellwatch can be told, by flag or by the YAML file
-// given with -config. A flag given on the command line wins over the file.
+// given with -config; a flag given on the command line wins over the file.
+// Each component owns its part (its Config, RegisterFlags and Validate);
+// this type only puts them together, and docs/configuration.md is generated
+// from it (TestConfigReference).
 type Config struct {
-	Listen      string        `yaml:"listen"`
-	AdminListen string        `yaml:"admin_listen"`
-	Data        string        `yaml:"data"`
-	LogLevel    string        `yaml:"log_level"`
-	WAL         WALConfig     `yaml:"wal"`
-	Store       StoreConfig   `yaml:"store"`
-	Stream      StreamConfig  `yaml:"stream"`
-	Shipper     ShipperConfig `yaml:"shipper"`
-	Alarms      AlarmsConfig  `yaml:"alarms"`
+	NodeConfig `yaml:",inline"`
+	WAL        WALConfig             `yaml:"wal"`
+	Store      store.LocalConfig     `yaml:"store"`
+	Stream     stream.EmbeddedConfig `yaml:"stream"`
+	Shipper    ShipperConfig         `yaml:"shipper"`
+	Alarms     AlarmsConfig          `yaml:"alarms"`
+}
+
+// NodeConfig is the part of Config that belongs to the node itself: where it
+// listens, where its data lives, how it logs.
+type NodeConfig struct {
+	Listen      string `yaml:"listen"`
+	AdminListen string `yaml:"admin_listen"`
+	Data        string `yaml:"data"`
+	LogLevel    string `yaml:"log_level"`
+}
+
+// RegisterFlags binds the node's own settings to flags on fs.
+func (c *NodeConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:4590", "address of the CloudWatch API (all protocols)")
+	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:4591", "address of /metrics, /-/ready, /-/healthy and the admin API")
+	fs.StringVar(&c.Data, "data", "./data", "directory of the node's WAL and state")
+	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
+}
+
+// Validate checks the node's own settings.
+func (c *NodeConfig) Validate() error {
+	switch {
+	case c.Listen == "":
+		return errors.New("-listen is empty")
+	case c.Data == "":
+		return errors.New("-data is empty")
+	}
+	return nil
 }
 
 // AlarmsConfig is the alarm notification part of Config.
@@ -32,11 +66,12 @@ type AlarmsConfig struct {
 	NotifyMaxBytes   int64         `yaml:"notify_max_bytes"`
 }
 
-// StreamConfig is the embedded stream part of Config.
-type StreamConfig struct {
-	Partitions     int           `yaml:"partitions"`
-	Retention      time.Duration `yaml:"retention"`
-	RetentionBytes int64         `yaml:"retention_bytes"`
+// RegisterFlags binds the alarm notification settings to flags on fs.
+func (c *AlarmsConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.NotifyTimeout, "alarms.notify-timeout", 5*time.Second, "time bound of one alarm notification attempt (webhook, Alertmanager)")
+	fs.DurationVar(&c.NotifyBackoffMax, "alarms.notify-backoff-max", 5*time.Minute, "cap of the per-target retry backoff of alarm notifications")
+	fs.IntVar(&c.NotifyMaxEntries, "alarms.notify-max-entries", 10_000, "alarm notifications kept undelivered; past it the oldest are dropped (counted, in alarm history)")
+	fs.Int64Var(&c.NotifyMaxBytes, "alarms.notify-max-bytes", 32<<20, "bytes of alarm notifications kept undelivered; past it the oldest are dropped")
 }
 
 // ShipperConfig is the WAL-to-stream shipper part of Config.
@@ -48,60 +83,65 @@ type ShipperConfig struct {
 	Fault string `yaml:"fault"`
 }
 
+// RegisterFlags binds the shipper settings to flags on fs.
+func (c *ShipperConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.Uint64Var(&c.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
+	fs.Int64Var(&c.CatchUpRate, "shipper.catch-up-bytes-per-second", 64<<20, "WAL bytes per second the shipper sends while a backlog drains, leaving the rest of the node to live requests")
+	fs.StringVar(&c.Fault, "shipper.fault", "", "start with this stream fault injected (down, hang, flaky; for drills): the admin API clears it")
+}
+
 // WALConfig is the write-ahead log part of Config.
 type WALConfig struct {
 	SyncInterval time.Duration `yaml:"sync_interval"`
 	SegmentSize  int64         `yaml:"segment_size"`
 }
 
-// StoreConfig is the local store part of Config.
-type StoreConfig struct {
-	MaxBytes int64         `yaml:"max_bytes"`
-	Window   time.Duration `yaml:"window"`
+// RegisterFlags binds the WAL settings to flags on fs.
+func (c *WALConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.SyncInterval, "wal.sync-interval", 0, "0: fsync the WAL before every acknowledgement (group-committed); >0: acknowledge after write and fsync at this interval")
+	fs.Int64Var(&c.SegmentSize, "wal.segment-size", 64<<20, "bytes per WAL segment")
+}
+
+// Validate checks the WAL settings.
+func (c *WALConfig) Validate() error {
+	if c.SegmentSize < 1<<20 {
+		return fmt.Errorf("-wal.segment-size %d is below 1 MiB", c.SegmentSize)
+	}
+	return nil
+}
+
+// flagRegisterer is a component config: it binds its settings to flags.
+type flagRegisterer interface{ RegisterFlags(*flag.FlagSet) }
+
+// validator is a component config that checks its settings.
+type validator interface{ Validate() error }
+
+// parts are the component configs of c, in the order of -help.
+func (c *Config) parts() []flagRegisterer {
+	return []flagRegisterer{&c.NodeConfig, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Listen, "listen", "127.0.0.1:4590", "address of the CloudWatch API (all protocols)")
-	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:4591", "address of /metrics, /-/ready, /-/healthy and the admin API")
-	fs.StringVar(&c.Data, "data", "./data", "directory of the node's WAL and state")
-	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
-	fs.DurationVar(&c.WAL.SyncInterval, "wal.sync-interval", 0, "0: fsync the WAL before every acknowledgement (group-committed); >0: acknowledge after write and fsync at this interval")
-	fs.Int64Var(&c.WAL.SegmentSize, "wal.segment-size", 64<<20, "bytes per WAL segment")
-	fs.Int64Var(&c.Store.MaxBytes, "store.max-bytes", 2<<30, "memory bound of the local store; PutMetricData answers 503 ServiceUnavailable when it is reached")
-	fs.DurationVar(&c.Store.Window, "store.window", 3*time.Hour, "how much recent data the local store keeps")
-	fs.IntVar(&c.Stream.Partitions, "stream.partitions", 8, "partitions of the embedded stream (fixed when the stream is created)")
-	fs.DurationVar(&c.Stream.Retention, "stream.retention", 7*24*time.Hour, "how long the embedded stream keeps records")
-	fs.Int64Var(&c.Stream.RetentionBytes, "stream.retention-bytes", 1<<30, "bytes the embedded stream keeps per partition")
-	fs.Int64Var(&c.Shipper.CatchUpRate, "shipper.catch-up-bytes-per-second", 64<<20, "WAL bytes per second the shipper sends while a backlog drains, leaving the rest of the node to live requests")
-	fs.StringVar(&c.Shipper.Fault, "shipper.fault", "", "start with this stream fault injected (down, hang, flaky; for drills): the admin API clears it")
-	fs.DurationVar(&c.Alarms.NotifyTimeout, "alarms.notify-timeout", 5*time.Second, "time bound of one alarm notification attempt (webhook, Alertmanager)")
-	fs.DurationVar(&c.Alarms.NotifyBackoffMax, "alarms.notify-backoff-max", 5*time.Minute, "cap of the per-target retry backoff of alarm notifications")
-	fs.IntVar(&c.Alarms.NotifyMaxEntries, "alarms.notify-max-entries", 10_000, "alarm notifications kept undelivered; past it the oldest are dropped (counted, in alarm history)")
-	fs.Int64Var(&c.Alarms.NotifyMaxBytes, "alarms.notify-max-bytes", 32<<20, "bytes of alarm notifications kept undelivered; past it the oldest are dropped")
-	fs.Uint64Var(&c.Shipper.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
+	for _, p := range c.parts() {
+		p.RegisterFlags(fs)
+	}
 }
 
-// Validate checks the settings that flags cannot type-check.
+// Validate checks every component's settings, then the rules that tie two
+// components together.
 func (c *Config) Validate() error {
-	switch {
-	case c.Listen == "":
-		return errors.New("-listen is empty")
-	case c.Data == "":
-		return errors.New("-data is empty")
-	case c.WAL.SegmentSize < 1<<20:
-		return fmt.Errorf("-wal.segment-size %d is below 1 MiB", c.WAL.SegmentSize)
-	case c.Store.MaxBytes <= 0:
-		return fmt.Errorf("-store.max-bytes %d must be positive", c.Store.MaxBytes)
-	case c.Store.Window < time.Minute:
-		return fmt.Errorf("-store.window %s is below one minute", c.Store.Window)
-	case c.Stream.Partitions < 1 || c.Stream.Partitions > 1024:
-		return fmt.Errorf("-stream.partitions %d must be between 1 and 1024", c.Stream.Partitions)
-	case c.Shipper.MaxBacklogBytes < 2*uint64(c.WAL.SegmentSize):
-		return fmt.Errorf("-shipper.max-backlog-bytes %d must be at least two WAL segments (%d bytes): the backlog is dropped a segment at a time",
-			c.Shipper.MaxBacklogBytes, 2*c.WAL.SegmentSize)
+	var errs []error
+	for _, p := range c.parts() {
+		if v, ok := p.(validator); ok {
+			errs = append(errs, v.Validate())
+		}
 	}
-	return nil
+	if c.Shipper.MaxBacklogBytes < 2*uint64(c.WAL.SegmentSize) {
+		errs = append(errs, fmt.Errorf("-shipper.max-backlog-bytes %d must be at least two WAL segments (%d bytes): the backlog is dropped a segment at a time",
+			c.Shipper.MaxBacklogBytes, 2*c.WAL.SegmentSize))
+	}
+	return errors.Join(errs...)
 }
 
 // loadConfig parses args; when -config names a file, the file is read over
@@ -111,6 +151,7 @@ func loadConfig(name string, args []string) (*Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
 	configFile := fs.String("config", "", "YAML file with the same settings (flags given on the command line win)")
+	fs.Usage = func() { printUsage(fs.Output(), name, fs) }
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -125,7 +166,9 @@ func loadConfig(name string, args []string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
-		if err := yaml.Unmarshal(raw, &fromFile); err != nil {
+		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("parse config %s: %w", *configFile, err)
 		}
 		var setErr error
@@ -140,4 +183,75 @@ func loadConfig(name string, args []string) (*Config, error) {
 		cfg = fromFile
 	}
 	return &cfg, cfg.Validate()
+}
+
+// flagGroups names the flag prefixes of -help, in order: a flag belongs to
+// the group of the text before its first dot.
+var flagGroups = []struct{ prefix, title string }{
+	{"", "Node"},
+	{"log", "Logging"},
+	{"wal", "Write-ahead log (fallback)"},
+	{"store", "Local store"},
+	{"stream", "Embedded stream"},
+	{"shipper", "Shipper: WAL to stream (fallback)"},
+	{"alarms", "Alarms and notifications"},
+}
+
+// flagGroup returns the prefix of name's group.
+func flagGroup(name string) string {
+	prefix, _, found := strings.Cut(name, ".")
+	if !found {
+		return ""
+	}
+	return prefix
+}
+
+// printUsage writes -help: the commands, then the flags grouped by
+// component.
+func printUsage(w io.Writer, name string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage:\n  %s [flags]          run a node\n  %s drill [flags]    run an outage drill (-help for its flags)\n", name, name)
+	byGroup := map[string][]*flag.Flag{}
+	fs.VisitAll(func(f *flag.Flag) { byGroup[flagGroup(f.Name)] = append(byGroup[flagGroup(f.Name)], f) })
+	for _, g := range flagGroups {
+		flags := byGroup[g.prefix]
+		delete(byGroup, g.prefix)
+		printFlagGroup(w, g.title, flags)
+	}
+	rest := slices.Sorted(func(yield func(string) bool) {
+		for k := range byGroup {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, k := range rest {
+		printFlagGroup(w, k, byGroup[k])
+	}
+}
+
+func printFlagGroup(w io.Writer, title string, flags []*flag.Flag) {
+	if len(flags) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, f := range flags {
+		fmt.Fprintf(w, "  -%s %s\n    \t%s", f.Name, flagType(f), f.Usage)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// flagType is the value's kind as -help shows it.
+func flagType(f *flag.Flag) string {
+	switch f.Value.(type) {
+	case interface{ IsBoolFlag() bool }:
+		return ""
+	}
+	kind, _ := flag.UnquoteUsage(f)
+	if kind == "" {
+		return "value"
+	}
+	return kind
 }

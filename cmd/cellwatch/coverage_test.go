@@ -62,7 +62,7 @@ func TestLivenessMarksThroughTheWAL(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_767_225_600, 0)} // minute-aligned
 	start := clock.now().Unix()
 	newLocal := func() *store.Local {
-		l, err := store.NewLocal(store.LocalConfig{Now: clock.now}, nil, nil)
+		l, err := store.NewLocal(store.LocalConfig{Now: clock.now}, nil, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

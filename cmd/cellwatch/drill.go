@@ -101,9 +101,9 @@ func drill(ctx context.Context, cfg drillConfig) (verdict, error) {
 	go func() { served <- n.serve(nctx) }()
 	defer func() { stop(); <-served }()
 	say := func(format string, args ...any) { fmt.Fprintf(cfg.out, format, args...) }
-	say("cellwatch drill: node on %s, admin on %s, log in %s\n", n.apiLn.Addr(), n.adminLn.Addr(), logFile)
+	say("cellwatch drill: node on %s, admin on %s, log in %s\n", n.apiServer.Addr(), n.adminServer.Addr(), logFile)
 
-	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + n.apiLn.Addr().String()),
+	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + n.apiServer.Addr().String()),
 		Credentials: credentials.NewStaticCredentialsProvider("drill", "drill", ""), RetryMaxAttempts: 1})
 	start := time.Now().Add(-time.Minute).Truncate(time.Minute)
 	pub := &publishers{}

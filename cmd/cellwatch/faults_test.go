@@ -20,7 +20,7 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 )
 
-func (tn *testNode) adminURL() string { return "http://" + tn.adminLn.Addr().String() }
+func (tn *testNode) adminURL() string { return "http://" + tn.adminServer.Addr().String() }
 
 func (tn *testNode) admin(t *testing.T, method, path string, form url.Values) (int, string) {
 	t.Helper()

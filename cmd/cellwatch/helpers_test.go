@@ -62,11 +62,11 @@ func (tn *testNode) stop() {
 	}
 }
 
-func (tn *testNode) url() string { return "http://" + tn.apiLn.Addr().String() }
+func (tn *testNode) url() string { return "http://" + tn.apiServer.Addr().String() }
 
 // sdk returns the real Go SDK client (Smithy RPC v2 CBOR). Built with New and
 // no config, it gzips every PutMetricData, as users' clients often do.
-func (tn *testNode) sdk() *cloudwatch.Client { return clientFor(tn.apiLn.Addr().String()) }
+func (tn *testNode) sdk() *cloudwatch.Client { return clientFor(tn.apiServer.Addr().String()) }
 
 // clientFor returns the real Go SDK client for a server at addr.
 func clientFor(addr string) *cloudwatch.Client {

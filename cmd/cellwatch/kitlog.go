@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+)
+
+// kitLogger lets dskit's modules log through slog: it has the one method of
+// go-kit's log.Logger. Module start and stop lines are debug; warnings and
+// errors keep their level.
+type kitLogger struct{ l *slog.Logger }
+
+func (k kitLogger) Log(keyvals ...any) error {
+	level, msg := slog.LevelDebug, ""
+	attrs := make([]any, 0, len(keyvals))
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		key := fmt.Sprint(keyvals[i])
+		switch val := fmt.Sprint(keyvals[i+1]); key {
+		case "level":
+			switch val {
+			case "warn":
+				level = slog.LevelWarn
+			case "error":
+				level = slog.LevelError
+			}
+		case "msg":
+			msg = val
+		default:
+			attrs = append(attrs, key, keyvals[i+1])
+		}
+	}
+	k.l.Log(context.Background(), level, msg, attrs...)
+	return nil
+}

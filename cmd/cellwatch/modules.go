@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/grafana/dskit/modules"
+	"github.com/grafana/dskit/services"
+
+	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/fallback"
+	"github.com/cellwatch/cellwatch/ingest"
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/query"
+	"github.com/cellwatch/cellwatch/store"
+	"github.com/cellwatch/cellwatch/stream"
+)
+
+// The modules of a node: each is one component and its service.
+const (
+	modAdmin     = "admin-server"
+	modWAL       = "wal"
+	modLocal     = "local-store"
+	modStream    = "stream"
+	modLongTerm  = "long-term-store"
+	modConsumer  = "long-term-consumer"
+	modShipper   = "shipper"
+	modRetention = "wal-retention"
+	modLiveness  = "liveness"
+	modQuery     = "query"
+	modAlarms    = "alarms"
+	modEvaluator = "alarm-evaluator"
+	modAPI       = "api-server"
+	modAll       = "all"
+)
+
+// moduleDeps is the wiring graph. A module starts once the modules it
+// depends on run, and stops before any of them stops, so the order of
+// shutdown is the reverse of this table's arrows:
+//   - the admin server is the root: /-/ready answers while the WAL replays,
+//     and /metrics until the last component stopped;
+//   - the API server stops first: no write is acknowledged after the WAL
+//     closed, and liveness writes its last mark after the API's last write;
+//   - the consumer and the evaluator stop before the stores they read.
+var moduleDeps = map[string][]string{
+	modWAL:       {modAdmin},
+	modStream:    {modAdmin},
+	modLongTerm:  {modAdmin},
+	modLocal:     {modWAL},                 // rebuilt from the WAL when it starts
+	modShipper:   {modWAL, modStream},      // tails the WAL into the stream
+	modRetention: {modWAL, modShipper},     // deletes segments shipped and out of the window
+	modLiveness:  {modWAL, modLocal},       // its first mark follows the rebuild
+	modConsumer:  {modStream, modLongTerm}, // applies the stream to the long-term store
+	modQuery:     {modLocal, modLongTerm},  // reads both stores by coverage
+	modAlarms:    {modQuery},               // the alarm database; its evaluations read through query
+	modEvaluator: {modAlarms, modQuery},    // reads through query
+	modAPI:       {modLiveness, modQuery, modAlarms},
+	modAll:       {modAPI, modConsumer, modRetention, modEvaluator},
+}
+
+// newModules registers every module of n with its init function and the
+// graph above.
+func (n *node) newModules() (*modules.Manager, error) {
+	m := modules.NewManager(kitLogger{n.logger.With("component", "modules")})
+	for name, init := range map[string]func() (services.Service, error){
+		modAdmin: n.initAdmin, modWAL: n.initWAL, modLocal: n.initLocal, modStream: n.initStream,
+		modLongTerm: n.initLongTerm, modConsumer: n.initConsumer, modShipper: n.initShipper,
+		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
+		modAlarms: n.initAlarms, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
+	} {
+		m.RegisterModule(name, init)
+	}
+	for name, deps := range moduleDeps {
+		if err := m.AddDependency(name, deps...); err != nil {
+			return nil, fmt.Errorf("add dependencies of %s: %w", name, err)
+		}
+	}
+	return m, nil
+}
+
+func (n *node) initAdmin() (services.Service, error) {
+	n.adminServer = newHTTPServer("admin", n.cfg.AdminListen, n.adminHandler(), shutdownGrace, n.logger)
+	return n.adminServer, nil
+}
+
+func (n *node) initWAL() (services.Service, error) {
+	wal, err := fallback.OpenWAL(fallback.WALConfig{
+		Dir:          filepath.Join(n.cfg.Data, "wal"),
+		SegmentSize:  n.cfg.WAL.SegmentSize,
+		SyncInterval: n.cfg.WAL.SyncInterval,
+	}, n.reg, n.logger.With("component", "wal"))
+	if err != nil {
+		return nil, err
+	}
+	n.wal = wal
+	return services.NewIdleService(nil, func(error) error { return wal.Close() }), nil
+}
+
+func (n *node) initLocal() (_ services.Service, err error) {
+	n.local, err = store.NewLocal(n.cfg.Store, n.wal, n.reg, n.logger.With("component", "store"))
+	return n.local, err
+}
+
+func (n *node) initStream() (_ services.Service, err error) {
+	cfg := n.cfg.Stream
+	cfg.Dir = filepath.Join(n.cfg.Data, "stream")
+	if n.stream, err = stream.NewEmbedded(cfg, n.reg, n.logger.With("component", "stream")); err != nil {
+		return nil, err
+	}
+	n.faulty = fallback.NewFaultyStream(n.stream)
+	if err := n.faulty.Set(fallback.Fault{Mode: fallback.FaultMode(n.cfg.Shipper.Fault)}); err != nil {
+		return nil, fmt.Errorf("-shipper.fault: %w", err)
+	}
+	n.registerAdminMetrics()
+	return n.stream, nil
+}
+
+func (n *node) initLongTerm() (_ services.Service, err error) {
+	n.longTerm, err = store.NewLongTerm(store.LongTermConfig{Dir: filepath.Join(n.cfg.Data, "longterm"), Partitions: n.cfg.Stream.Partitions},
+		n.reg, n.logger.With("component", "longterm"))
+	return n.longTerm, err
+}
+
+func (n *node) initConsumer() (services.Service, error) {
+	n.consumer = store.NewConsumer(n.longTerm, partitionSource{n.stream}, store.ConsumerConfig{}, n.reg, n.logger.With("component", "consumer"))
+	return n.consumer, nil
+}
+
+func (n *node) initShipper() (_ services.Service, err error) {
+	n.shipper, err = fallback.NewShipper(fallback.ShipperConfig{
+		StateFile:       filepath.Join(n.cfg.Data, "shipper.json"),
+		MaxBacklogBytes: n.cfg.Shipper.MaxBacklogBytes,
+		Health:          fallback.HealthConfig{CatchUpBytesPerS: n.cfg.Shipper.CatchUpRate},
+	}, n.wal, n.faulty, n.reg, n.logger.With("component", "shipper"))
+	return n.shipper, err
+}
+
+func (n *node) initRetention() (services.Service, error) {
+	return fallback.NewRetention(n.wal, n.cfg.Store.Window, time.Minute, n.shipper.Shipped, n.logger.With("component", "wal")), nil
+}
+
+func (n *node) initLiveness() (services.Service, error) {
+	return fallback.NewLiveness(fallback.LivenessConfig{Genesis: n.genesis}, n.wal, n.local, n.reg, n.logger.With("component", "liveness")), nil
+}
+
+// initQuery builds the read path; it has no service of its own.
+func (n *node) initQuery() (services.Service, error) {
+	n.query = query.New(query.Config{Local: n.local, LongTerm: n.longTerm, Window: n.cfg.Store.Window}, n.logger.With("component", "query"))
+	return nil, nil
+}
+
+func (n *node) initAlarms() (_ services.Service, err error) {
+	n.alarms, err = alerting.New(alerting.Config{Dir: filepath.Join(n.cfg.Data, "alarms"), Reader: alerting.QueryReader(n.query),
+		NotifyTimeout: n.cfg.Alarms.NotifyTimeout, NotifyBackoffMax: n.cfg.Alarms.NotifyBackoffMax,
+		NotifyMaxEntries: n.cfg.Alarms.NotifyMaxEntries, NotifyMaxBytes: n.cfg.Alarms.NotifyMaxBytes}, n.reg, n.logger.With("component", "alarms"))
+	if err != nil {
+		return nil, fmt.Errorf("open alarms: %w", err)
+	}
+	alarms := n.alarms
+	return services.NewIdleService(nil, func(error) error { return alarms.Close() }), nil
+}
+
+func (n *node) initEvaluator() (services.Service, error) { return n.alarms.Evaluator(), nil }
+
+// initAPI builds the CloudWatch API: PutMetricData into the WAL and the
+// local store, reads through query, the alarm API.
+func (n *node) initAPI() (services.Service, error) {
+	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
+	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, n.logger)
+	srv.Register("PutMetricData", metrics.PutMetricData)
+	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
+	srv.Register("GetMetricData", n.query.GetMetricData)
+	srv.Register("ListMetrics", n.query.ListMetrics)
+	for op, h := range n.alarms.Handlers() {
+		srv.Register(op, h)
+	}
+	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
+	return n.apiServer, nil
+}
