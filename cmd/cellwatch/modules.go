@@ -69,6 +69,9 @@ func (n *node) newModules() (*modules.Manager, error) {
 		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
 		modAlarms: n.initAlarms, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
 	} {
+		if init != nil {
+			init = n.tracked(name, init)
+		}
 		m.RegisterModule(name, init)
 	}
 	for name, deps := range moduleDeps {
@@ -77,6 +80,17 @@ func (n *node) newModules() (*modules.Manager, error) {
 		}
 	}
 	return m, nil
+}
+
+// tracked records when the service of init stops (node.order).
+func (n *node) tracked(name string, init func() (services.Service, error)) func() (services.Service, error) {
+	return func() (services.Service, error) {
+		s, err := init()
+		if s == nil || err != nil {
+			return s, err
+		}
+		return n.order.track(name, s), nil
+	}
 }
 
 func (n *node) initAdmin() (services.Service, error) {

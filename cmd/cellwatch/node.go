@@ -95,7 +95,7 @@ func (n *node) buildManager(mods interface {
 	}
 	all := make([]services.Service, 0, len(byName))
 	for name, s := range byName {
-		s.AddListener(n.order.listener(name))
+		s.AddListener(n.order.failureListener(name))
 		all = append(all, s)
 	}
 	if n.manager, err = services.NewManager(all...); err != nil {
@@ -152,26 +152,39 @@ func (n *node) stop() error {
 	return err
 }
 
-// stopOrder records, per service, how it ended, in the order it happened.
+// stopOrder records the order in which services stopped, and failures.
 type stopOrder struct {
 	mu      sync.Mutex
 	stopped []string
 	failed  []error
 }
 
-func (o *stopOrder) listener(name string) services.Listener {
-	return services.NewListener(nil, nil, nil,
-		func(services.State) { o.record(name, nil) },
-		func(_ services.State, err error) { o.record(name, fmt.Errorf("%s: %w", name, err)) })
+// track wraps a component's service so that its stop is recorded when it
+// happens (listeners are told later, each on its own goroutine).
+func (o *stopOrder) track(name string, s services.Service) services.Service {
+	return services.NewBasicService(
+		func(ctx context.Context) error { return services.StartAndAwaitRunning(ctx, s) },
+		func(ctx context.Context) error {
+			if err := s.AwaitTerminated(ctx); ctx.Err() == nil {
+				return err // it ended by itself
+			}
+			return nil
+		},
+		func(error) error {
+			err := services.StopAndAwaitTerminated(context.Background(), s)
+			o.mu.Lock()
+			o.stopped = append(o.stopped, name)
+			o.mu.Unlock()
+			return err
+		})
 }
 
-func (o *stopOrder) record(name string, err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.stopped = append(o.stopped, name)
-	if err != nil {
-		o.failed = append(o.failed, err)
-	}
+func (o *stopOrder) failureListener(name string) services.Listener {
+	return services.NewListener(nil, nil, nil, nil, func(_ services.State, err error) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.failed = append(o.failed, fmt.Errorf("%s: %w", name, err))
+	})
 }
 
 // Stopped returns the services in the order they ended.
