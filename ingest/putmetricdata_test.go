@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -80,7 +81,7 @@ func TestPutMetricDataValidation(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := parsePutMetricData(tc.in, testNow)
-			aerr, ok := err.(*awsapi.Error)
+			aerr, ok := errors.AsType[*awsapi.Error](err)
 			if !ok {
 				t.Fatalf("got %v; want an *awsapi.Error %s", err, tc.code)
 			}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,7 +78,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) finish(w http.ResponseWriter, req *awsapi.Request, start time.Time, err error) {
 	awsapi.WriteError(w, req, err)
 	code := "InternalServiceError"
-	if aerr, ok := err.(*awsapi.Error); ok {
+	if aerr, ok := errors.AsType[*awsapi.Error](err); ok {
 		code = aerr.Code
 	}
 	if code == "InternalServiceError" || code == "ServiceUnavailable" {

@@ -470,9 +470,8 @@ func (e *mathEnv) fill(v, with mathValue) (mathValue, error) {
 	if !v.isSeriesLike() {
 		return v, mathError("The function FILL takes a time series first, not %s.", v.kindName())
 	}
-	switch {
-	case with.kind == kindKeyword:
-	case with.kind == kindScalar:
+	switch with.kind {
+	case kindKeyword, kindScalar:
 	default:
 		return with, mathError("The second argument of FILL must be a number, REPEAT or LINEAR, not %s.", with.kindName())
 	}

@@ -191,7 +191,7 @@ func (p *mathParser) logic(word, symbol string, operand func() (mathNode, error)
 	l, err := operand()
 	for err == nil {
 		t := p.peek()
-		if !(t.kind == 'i' && t.text == word) && !(t.kind == 'o' && t.text == symbol) {
+		if (t.kind != 'i' || t.text != word) && (t.kind != 'o' || t.text != symbol) {
 			return l, nil
 		}
 		p.i++

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ func parseExpression(src, path string, q *dataQuery) error {
 }
 
 func errMessage(err error) string {
-	if e, ok := err.(*awsapi.Error); ok {
+	if e, ok := errors.AsType[*awsapi.Error](err); ok {
 		return e.Message
 	}
 	return err.Error()

@@ -49,7 +49,7 @@ func BenchmarkLongTermCoverage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer stopLongTerm(lt)
+	defer func() { _ = stopLongTerm(lt) }()
 	parts := []int{0, 1, 2, 3, 4, 5, 6, 7}
 	f := &feed{lt: lt, next: map[int]int64{}, wal: map[string]uint64{}}
 	apply := func(msgs []record.Shipped) {

@@ -47,7 +47,7 @@ func BenchmarkLongTermApply(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	clock := newClock(t0)
 	lt := openTestLongTerm(b, b.TempDir(), clock, nil)
-	defer stopLongTerm(lt)
+	defer func() { _ = stopLongTerm(lt) }()
 	var seq int64
 	minute := t0
 	b.ReportAllocs()
@@ -124,7 +124,7 @@ func BenchmarkLongTermQuery15d(b *testing.B) {
 	now := t0.Add(15 * 24 * time.Hour)
 	clock := newClock(now)
 	lt := openTestLongTerm(b, b.TempDir(), clock, nil)
-	defer stopLongTerm(lt)
+	defer func() { _ = stopLongTerm(lt) }()
 	rng := rand.New(rand.NewPCG(7, 8))
 	var seq int64
 	// Series 0: 15 days of one datum a minute, a day per message.

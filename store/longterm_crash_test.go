@@ -165,7 +165,7 @@ func verifyCrashState(t *testing.T, dir string, round int) {
 	t.Helper()
 	clock := newClock(crashNow)
 	lt := openTestLongTerm(t, dir, clock, nil)
-	defer stopLongTerm(lt)
+	defer func() { _ = stopLongTerm(lt) }()
 	want := model{}
 	var nexts []int64
 	for p := range crashPartitions {

@@ -60,7 +60,7 @@ func TestEmbeddedRetention(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer stopEmbedded(e)
+			defer func() { _ = stopEmbedded(e) }()
 			for i := range 20 {
 				if i > 0 {
 					clk.advance(tc.step)
@@ -120,7 +120,7 @@ func TestEmbeddedRetentionKeepsActiveSegment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopEmbedded(e)
+	defer func() { _ = stopEmbedded(e) }()
 	for i := range 5 {
 		if _, err := e.Append(ctx, 0, [][]byte{bigRecord(i)}); err != nil {
 			t.Fatal(err)

@@ -99,7 +99,12 @@ func drill(ctx context.Context, cfg drillConfig) (verdict, error) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- n.serve(nctx) }()
-	defer func() { stop(); <-served }()
+	defer func() {
+		stop()
+		if err := <-served; err != nil {
+			fmt.Fprintln(cfg.out, "cellwatch drill: node:", err)
+		}
+	}()
 	say := func(format string, args ...any) { fmt.Fprintf(cfg.out, format, args...) }
 	say("cellwatch drill: node on %s, admin on %s, log in %s\n", n.apiServer.Addr(), n.adminServer.Addr(), logFile)
 

@@ -219,7 +219,9 @@ func TestKill9WhileTheConsumerApplies(t *testing.T) {
 	var n float64
 	for _, v := range got {
 		var c, s, lo, hi float64
-		fmt.Sscanf(v, "%v/%v/%v/%v", &c, &s, &lo, &hi)
+		if _, err := fmt.Sscanf(v, "%v/%v/%v/%v", &c, &s, &lo, &hi); err != nil {
+			t.Fatalf("parse bucket %q: %v", v, err)
+		}
 		n += c
 	}
 	if n < float64(acked.Load()*20) {

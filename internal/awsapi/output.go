@@ -147,7 +147,7 @@ func appendJSONFloat(b []byte, f float64) []byte {
 		format = 'g'
 	}
 	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if bytes.IndexAny(b[n:], ".eE") < 0 {
+	if !bytes.ContainsAny(b[n:], ".eE") {
 		b = append(b, ".0"...)
 	}
 	return b
@@ -166,7 +166,7 @@ func writeXML(buf *bytes.Buffer, name string, v any) {
 		open(buf, name)
 		for _, f := range x {
 			buf.WriteString("<entry><key>")
-			xml.EscapeText(buf, []byte(f.Name))
+			_ = xml.EscapeText(buf, []byte(f.Name)) // a bytes.Buffer does not fail
 			buf.WriteString("</key>")
 			writeXML(buf, "value", f.Value)
 			buf.WriteString("</entry>")
@@ -190,7 +190,7 @@ func writeXML(buf *bytes.Buffer, name string, v any) {
 		writeXML(buf, name, l)
 	default:
 		open(buf, name)
-		xml.EscapeText(buf, []byte(xmlScalar(v)))
+		_ = xml.EscapeText(buf, []byte(xmlScalar(v))) // a bytes.Buffer does not fail
 		closeTag(buf, name)
 	}
 }
