@@ -82,16 +82,29 @@ func (n *node) newModules() (*modules.Manager, error) {
 	return m, nil
 }
 
-// tracked records when the service of init stops (node.order).
+// tracked records when the service of init stops (node.order), and names
+// the module in its error.
 func (n *node) tracked(name string, init func() (services.Service, error)) func() (services.Service, error) {
 	return func() (services.Service, error) {
 		s, err := init()
-		if s == nil || err != nil {
-			return s, err
+		if err != nil {
+			return nil, &buildError{module: name, err: err}
+		}
+		if s == nil {
+			return nil, nil
 		}
 		return n.order.track(name, s), nil
 	}
 }
+
+// buildError is a module's init function failing.
+type buildError struct {
+	module string
+	err    error
+}
+
+func (e *buildError) Error() string { return "build " + e.module + ": " + e.err.Error() }
+func (e *buildError) Unwrap() error { return e.err }
 
 func (n *node) initAdmin() (services.Service, error) {
 	n.adminServer = newHTTPServer("admin", n.cfg.AdminListen, n.adminHandler(), shutdownGrace, n.logger)

@@ -90,12 +90,13 @@ func (n *node) buildManager(mods interface {
 	InitModuleServices(...string) (map[string]services.Service, error)
 }) error {
 	byName, err := mods.InitModuleServices(modAll)
-	if err != nil {
+	if be, ok := errors.AsType[*buildError](err); ok {
+		return be // without the stack dskit's modules wrap it in
+	} else if err != nil {
 		return fmt.Errorf("build components: %w", err)
 	}
 	all := make([]services.Service, 0, len(byName))
-	for name, s := range byName {
-		s.AddListener(n.order.failureListener(name))
+	for _, s := range byName {
 		all = append(all, s)
 	}
 	if n.manager, err = services.NewManager(all...); err != nil {
@@ -160,8 +161,16 @@ type stopOrder struct {
 }
 
 // track wraps a component's service so that its stop is recorded when it
-// happens (listeners are told later, each on its own goroutine).
+// happens (listeners are told later, each on its own goroutine), and its
+// failure with its name. The module around it fails too when a module it
+// depends on fails; only the component's own failures are recorded, so the
+// first one is the cause.
 func (o *stopOrder) track(name string, s services.Service) services.Service {
+	s.AddListener(services.NewListener(nil, nil, nil, nil, func(_ services.State, err error) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.failed = append(o.failed, fmt.Errorf("%s: %w", name, err))
+	}))
 	return services.NewBasicService(
 		func(ctx context.Context) error { return services.StartAndAwaitRunning(ctx, s) },
 		func(ctx context.Context) error {
@@ -177,14 +186,6 @@ func (o *stopOrder) track(name string, s services.Service) services.Service {
 			o.mu.Unlock()
 			return err
 		})
-}
-
-func (o *stopOrder) failureListener(name string) services.Listener {
-	return services.NewListener(nil, nil, nil, nil, func(_ services.State, err error) {
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		o.failed = append(o.failed, fmt.Errorf("%s: %w", name, err))
-	})
 }
 
 // Stopped returns the services in the order they ended.
