@@ -273,17 +273,21 @@ func openGrace(width int64) int64 {
 
 func keyLess(s1, w1, s2, w2 int64) bool { return s1 < s2 || (s1 == s2 && w1 < w2) }
 
+// cmpBucketKey orders an aggregate against a (start, width) key, as
+// keyLess does, for slices.BinarySearchFunc.
+func cmpBucketKey(a Aggregate, k [2]int64) int {
+	switch {
+	case keyLess(a.Start, a.Width, k[0], k[1]):
+		return -1
+	case a.Start == k[0] && a.Width == k[1]:
+		return 0
+	}
+	return 1
+}
+
 // searchOpen finds (start, width) in s.open.
 func (s *series) searchOpen(start, width int64) (int, bool) {
-	return slices.BinarySearchFunc(s.open, [2]int64{start, width}, func(a Aggregate, k [2]int64) int {
-		switch {
-		case keyLess(a.Start, a.Width, k[0], k[1]):
-			return -1
-		case a.Start == k[0] && a.Width == k[1]:
-			return 0
-		}
-		return 1
-	})
+	return slices.BinarySearchFunc(s.open, [2]int64{start, width}, cmpBucketKey)
 }
 
 // addDatum merges d into the bucket (start, width). It reports whether the
@@ -368,15 +372,7 @@ func (s *series) mergeSealed(d *record.Datum, start, width int64, log *slog.Logg
 		log.Error("local store: dropping datum for a corrupt chunk", "err", err)
 		return
 	}
-	i, found := slices.BinarySearchFunc(aggs, [2]int64{start, width}, func(a Aggregate, k [2]int64) int {
-		switch {
-		case keyLess(a.Start, a.Width, k[0], k[1]):
-			return -1
-		case a.Start == k[0] && a.Width == k[1]:
-			return 0
-		}
-		return 1
-	})
+	i, found := slices.BinarySearchFunc(aggs, [2]int64{start, width}, cmpBucketKey)
 	if !found {
 		aggs = slices.Insert(aggs, i, Aggregate{Start: start, Width: width})
 	}
