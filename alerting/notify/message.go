@@ -62,9 +62,9 @@ func Deliveries(a Alarm, targets []string, now time.Time) ([]*Entry, []Result) {
 		var err error
 		switch targetKind(t) {
 		case kindWebhook:
-			body, err = snsMessage(a)
+			body, err = SNSMessage(a)
 		case kindAlertmanager:
-			body, err = alertmanagerAlerts(a, now)
+			body, err = AlertmanagerAlerts(a, now)
 		default:
 			res = append(res, Result{a.Tenant, a.Name, a.Type, t, now, false,
 				fmt.Sprintf("Failed to execute action %s: this action type is not supported by this server", t)})
@@ -119,9 +119,9 @@ type snsBody struct {
 	AlarmRule                          string   `json:"AlarmRule,omitempty"`
 }
 
-// snsMessage renders the SNS alarm message AWS publishes for a's
+// SNSMessage renders the SNS alarm message AWS publishes for a's
 // transition (docs/cloudwatch-api.md §4.4).
-func snsMessage(a Alarm) ([]byte, error) {
+func SNSMessage(a Alarm) ([]byte, error) {
 	v, err := json.Marshal(snsBody{AlarmName: a.Name, AlarmDescription: a.Description, AWSAccountID: accountID,
 		AlarmConfigurationUpdatedTimestamp: isoTime(a.ConfigUpdated), NewStateValue: a.State,
 		NewStateReason: a.Reason, StateChangeTime: isoTime(a.Updated), Region: regionName,
@@ -152,11 +152,11 @@ type AMAlert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
-// alertmanagerAlerts renders the one-alert array posted to Alertmanager for
+// AlertmanagerAlerts renders the one-alert array posted to Alertmanager for
 // a's new state: firing from its transition, resolved (endsAt now) when the
 // state is OK. The state is an annotation, with summary (the reason) and
 // description.
-func alertmanagerAlerts(a Alarm, now time.Time) ([]byte, error) {
+func AlertmanagerAlerts(a Alarm, now time.Time) ([]byte, error) {
 	ann := make(map[string]string, len(a.Annotations)+3)
 	for k, v := range a.Annotations {
 		ann[k] = v

@@ -8,28 +8,22 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cellwatch/cellwatch/alerting"
 )
 
 // Config is everything cellwatch can be told, by flag or by the YAML file
 // given with -config. A flag given on the command line wins over the file.
 type Config struct {
-	Listen      string        `yaml:"listen"`
-	AdminListen string        `yaml:"admin_listen"`
-	Data        string        `yaml:"data"`
-	LogLevel    string        `yaml:"log_level"`
-	WAL         WALConfig     `yaml:"wal"`
-	Store       StoreConfig   `yaml:"store"`
-	Stream      StreamConfig  `yaml:"stream"`
-	Shipper     ShipperConfig `yaml:"shipper"`
-	Alarms      AlarmsConfig  `yaml:"alarms"`
-}
-
-// AlarmsConfig is the alarm notification part of Config.
-type AlarmsConfig struct {
-	NotifyTimeout    time.Duration `yaml:"notify_timeout"`
-	NotifyBackoffMax time.Duration `yaml:"notify_backoff_max"`
-	NotifyMaxEntries int           `yaml:"notify_max_entries"`
-	NotifyMaxBytes   int64         `yaml:"notify_max_bytes"`
+	Listen      string          `yaml:"listen"`
+	AdminListen string          `yaml:"admin_listen"`
+	Data        string          `yaml:"data"`
+	LogLevel    string          `yaml:"log_level"`
+	WAL         WALConfig       `yaml:"wal"`
+	Store       StoreConfig     `yaml:"store"`
+	Stream      StreamConfig    `yaml:"stream"`
+	Shipper     ShipperConfig   `yaml:"shipper"`
+	Alarms      alerting.Config `yaml:"alarms"`
 }
 
 // StreamConfig is the embedded stream part of Config.
@@ -75,10 +69,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Stream.RetentionBytes, "stream.retention-bytes", 1<<30, "bytes the embedded stream keeps per partition")
 	fs.Int64Var(&c.Shipper.CatchUpRate, "shipper.catch-up-bytes-per-second", 64<<20, "WAL bytes per second the shipper sends while a backlog drains, leaving the rest of the node to live requests")
 	fs.StringVar(&c.Shipper.Fault, "shipper.fault", "", "start with this stream fault injected (down, hang, flaky; for drills): the admin API clears it")
-	fs.DurationVar(&c.Alarms.NotifyTimeout, "alarms.notify-timeout", 5*time.Second, "time bound of one alarm notification attempt (webhook, Alertmanager)")
-	fs.DurationVar(&c.Alarms.NotifyBackoffMax, "alarms.notify-backoff-max", 5*time.Minute, "cap of the per-target retry backoff of alarm notifications")
-	fs.IntVar(&c.Alarms.NotifyMaxEntries, "alarms.notify-max-entries", 10_000, "alarm notifications kept undelivered; past it the oldest are dropped (counted, in alarm history)")
-	fs.Int64Var(&c.Alarms.NotifyMaxBytes, "alarms.notify-max-bytes", 32<<20, "bytes of alarm notifications kept undelivered; past it the oldest are dropped")
+	c.Alarms.RegisterFlags(fs)
 	fs.Uint64Var(&c.Shipper.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/alerting/alarmapi"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -43,7 +44,7 @@ type node struct {
 	faulty   *fallback.FaultyStream
 	shipper  *fallback.Shipper
 	consumer *store.Consumer
-	alarms   *alerting.Service
+	alarms   *alerting.Evaluator
 	ready    atomic.Bool
 	// running are the started background services, stopped in reverse order.
 	running []services.Service
@@ -163,19 +164,24 @@ func (n *node) openAPI(ctx context.Context, cfg *Config, logger *slog.Logger) er
 	srv.Register("GetMetricData", q.GetMetricData)
 	srv.Register("ListMetrics", q.ListMetrics)
 	// Alarms: API, durable state in <data>/alarms, evaluator reading through query.
-	if n.alarms, err = alerting.New(alerting.Config{Dir: filepath.Join(cfg.Data, "alarms"), Reader: alerting.QueryReader(q),
-		NotifyTimeout: cfg.Alarms.NotifyTimeout, NotifyBackoffMax: cfg.Alarms.NotifyBackoffMax,
-		NotifyMaxEntries: cfg.Alarms.NotifyMaxEntries, NotifyMaxBytes: cfg.Alarms.NotifyMaxBytes}, n.reg, logger.With("component", "alarms")); err != nil {
+	acfg := cfg.Alarms
+	acfg.Dir, acfg.Reader = filepath.Join(cfg.Data, "alarms"), alerting.QueryReader(q)
+	alarms, err := alerting.NewStore(acfg, n.reg, logger.With("component", "alarms"))
+	if err != nil {
 		return fmt.Errorf("open alarms: %w", err)
 	}
-	for op, h := range n.alarms.Handlers() {
+	if n.alarms, err = alerting.NewEvaluator(alarms, n.reg, logger.With("component", "alarms")); err != nil {
+		return fmt.Errorf("open alarms: %w", err)
+	}
+	for op, h := range alarmapi.New(alarms).Handlers() {
 		srv.Register(op, h)
 	}
-	evaluator := n.alarms.Evaluator()
-	if err := services.StartAndAwaitRunning(ctx, evaluator); err != nil {
-		return fmt.Errorf("start alarm evaluator: %w", err)
+	for _, svc := range []services.Service{alarms, alarms.Outbox(), n.alarms} { // dependency order
+		if err := services.StartAndAwaitRunning(ctx, svc); err != nil {
+			return fmt.Errorf("start alarms: %w", err)
+		}
+		n.running = append(n.running, svc)
 	}
-	n.running = append(n.running, evaluator)
 	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return fmt.Errorf("listen api: %w", err)
 	}
@@ -222,9 +228,6 @@ func (n *node) close() error {
 		err = errors.Join(err, services.StopAndAwaitTerminated(context.Background(), n.running[i]))
 	}
 	n.running = nil
-	if n.alarms != nil {
-		err = errors.Join(err, n.alarms.Close())
-	}
 	if n.stream != nil {
 		if cerr := n.stream.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close stream: %w", cerr))
