@@ -2,7 +2,7 @@ package alerting
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -38,7 +38,7 @@ type Evaluator struct {
 // Config, and registers its metrics on reg.
 func NewEvaluator(store *Store, reg prometheus.Registerer, logger *slog.Logger) (*Evaluator, error) {
 	if store == nil {
-		return nil, fmt.Errorf("build alarm evaluator: no store")
+		return nil, errors.New("build alarm evaluator: no store")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

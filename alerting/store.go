@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -44,7 +45,7 @@ func NewStore(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Stor
 		return nil, err
 	}
 	if cfg.Dir == "" {
-		return nil, fmt.Errorf("build alarm store: no directory")
+		return nil, errors.New("build alarm store: no directory")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -109,6 +110,9 @@ func (s *Store) starting(context.Context) error {
 }
 
 func (s *Store) stopping(error) error {
+	if s.db == nil {
+		return nil
+	}
 	if err := s.db.close(); err != nil {
 		return fmt.Errorf("close alarm database: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -86,7 +87,7 @@ func New(cfg Config, journal Journal, now func() time.Time, reg prometheus.Regis
 		return nil, fmt.Errorf("validate notification config: %w", err)
 	}
 	if journal == nil {
-		return nil, fmt.Errorf("build outbox: no journal")
+		return nil, errors.New("build outbox: no journal")
 	}
 	if now == nil {
 		now = time.Now
