@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 // Composite alarms are re-evaluated whenever one of their children changes
@@ -27,14 +24,14 @@ func (s *Store) checkChildren(c *CompositeAlarm) error {
 	var missing []string
 	for _, n := range c.Children() {
 		if n == c.Name {
-			return awsapi.ValidationError("Error in alarm rule: the composite alarm %s cannot reference itself.", c.Name)
+			return &ReferenceError{Kind: SelfReference, Alarm: c.Name}
 		}
 		if s.alarms[c.Tenant][n] == nil {
 			missing = append(missing, n)
 		}
 	}
 	if len(missing) > 0 {
-		return awsapi.ValidationError("Could not save the composite alarm as alarms [%s] in the alarm rule do not exist", strings.Join(missing, ", "))
+		return &ReferenceError{Kind: MissingChildren, Alarms: missing}
 	}
 	// A cycle: c is reachable from its own children through composites.
 	seen := map[string]bool{}
@@ -52,7 +49,7 @@ func (s *Store) checkChildren(c *CompositeAlarm) error {
 	}
 	for _, n := range c.Children() {
 		if reaches(n) {
-			return awsapi.ValidationError("Error in alarm rule: the composite alarm %s would depend on itself through %s (a cycle).", c.Name, n)
+			return &ReferenceError{Kind: Cycle, Alarm: c.Name, Through: n}
 		}
 	}
 	return nil
@@ -195,7 +192,7 @@ func (s *Store) checkDelete(tenant string, names []string) error {
 		}
 	}
 	if len(del) > 1 {
-		return awsapi.ValidationError("Only one composite alarm can be deleted per call; %d were specified.", len(del))
+		return &ReferenceError{Kind: TooManyComposites, N: len(del)}
 	}
 	var blocked, parents []string
 	for _, a := range s.alarms[tenant] {
@@ -217,8 +214,7 @@ func (s *Store) checkDelete(tenant string, names []string) error {
 	if len(blocked) > 0 {
 		sort.Strings(blocked)
 		sort.Strings(parents)
-		return awsapi.ValidationError("Could not delete alarm(s) [%s] as they are referenced in the alarm rule of composite alarm(s) [%s].",
-			strings.Join(blocked, ", "), strings.Join(parents, ", "))
+		return &ReferenceError{Kind: Referenced, Alarms: blocked, Parents: parents}
 	}
 	return nil
 }

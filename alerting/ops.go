@@ -3,15 +3,11 @@ package alerting
 import (
 	"slices"
 	"time"
-
-	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 // The operations the alarm API (package alarmapi) serves. Requests are
-// validated there; the checks that need the stored alarms are here and
-// answer with the AWS errors.
-
-var typeWord = map[string]string{TypeMetric: "metric", TypeComposite: "composite"}
+// validated there; the checks that need the stored alarms are here, and
+// fail with the errors of errors.go.
 
 // Put creates the alarm a (its Tenant and Name set, a composite one's rule
 // parsed) or overwrites the configuration of the one of that name: the
@@ -25,7 +21,7 @@ func (s *Store) Put(a Any) error {
 	defer s.mu.Unlock()
 	old := s.alarms[b.Tenant][b.Name]
 	if old != nil && old.Type() != a.Type() {
-		return awsapi.InvalidParameterValue("An alarm named %s already exists and is a %s alarm.", b.Name, typeWord[old.Type()])
+		return &ExistsError{Name: b.Name, Type: old.Type()}
 	}
 	c, composite := a.(*CompositeAlarm)
 	if composite {
@@ -40,7 +36,7 @@ func (s *Store) Put(a Any) error {
 		b.Tags = old.Common().Tags // tags are applied only on create
 	} else {
 		if len(s.alarms[b.Tenant]) >= s.cfg.MaxAlarms {
-			return awsapi.LimitExceeded("The maximum number of alarms (%d) has been reached.", s.cfg.MaxAlarms)
+			return &LimitError{Max: s.cfg.MaxAlarms}
 		}
 		b.State = initialState(now)
 	}
@@ -65,7 +61,7 @@ func (s *Store) SetState(tenant, name string, st State) error {
 	defer s.mu.Unlock()
 	a := s.alarms[tenant][name]
 	if a == nil {
-		return awsapi.ResourceNotFound("")
+		return ErrNotFound
 	}
 	next, hist := transition(a, st)
 	if err := s.commit([]Any{a}, []Any{next}, nil, hist); err != nil {

@@ -20,7 +20,7 @@ func (s *API) PutCompositeAlarm(_ context.Context, req *awsapi.Request, _ http.H
 	}
 	c.Tenant = awsapi.TenantOf(req)
 	if err := s.store.Put(c); err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return awsapi.Object{}, nil
 }

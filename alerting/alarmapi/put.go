@@ -46,7 +46,7 @@ func (s *API) PutMetricAlarm(_ context.Context, req *awsapi.Request, _ http.Head
 	}
 	a.Tenant = awsapi.TenantOf(req)
 	if err := s.store.Put(a); err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return awsapi.Object{}, nil
 }

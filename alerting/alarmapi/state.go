@@ -37,7 +37,7 @@ func (s *API) SetAlarmState(_ context.Context, req *awsapi.Request, _ http.Heade
 	}
 	st := alerting.State{Value: value, Reason: reason, ReasonData: data, Updated: s.store.Now().UTC()}
 	if err := s.store.SetState(awsapi.TenantOf(req), name, st); err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return awsapi.Object{}, nil
 }
@@ -50,7 +50,7 @@ func (s *API) DeleteAlarms(_ context.Context, req *awsapi.Request, _ http.Header
 		return nil, err
 	}
 	if err := s.store.Delete(awsapi.TenantOf(req), names); err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return awsapi.Object{}, nil
 }
@@ -71,7 +71,7 @@ func (s *API) setActionsEnabled(req *awsapi.Request, on bool) (awsapi.Object, er
 		return nil, err
 	}
 	if err := s.store.SetActionsEnabled(awsapi.TenantOf(req), names, on); err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return awsapi.Object{}, nil
 }

@@ -21,7 +21,7 @@ var allowed = map[string][]string{
 	"alerting":   {"query", "store", "internal", "alerting/notify"},
 	"dashboards": {"query", "alerting", "store", "internal"},
 	// Packages below a top-level one have rules of their own when listed.
-	"alerting/alarmapi": {"alerting", "alerting/notify", "query", "internal"},
+	"alerting/alarmapi": {"alerting", "query", "internal"},
 	"alerting/notify":   {"internal"},
 }
 
