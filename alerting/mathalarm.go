@@ -88,14 +88,8 @@ func (e *Evaluator) readMath(ctx context.Context, a *Alarm, end int64) ([]Point,
 // snsMathTrigger is the Trigger of a metric math alarm's SNS message: the
 // Metrics list instead of the single metric.
 type snsMathTrigger struct {
-	Period                           int64           `json:"Period"`
-	EvaluationPeriods                int             `json:"EvaluationPeriods"`
-	DatapointsToAlarm                int             `json:"DatapointsToAlarm"`
-	ComparisonOperator               string          `json:"ComparisonOperator"`
-	Threshold                        float64         `json:"Threshold"`
-	TreatMissingData                 string          `json:"TreatMissingData"`
-	EvaluateLowSampleCountPercentile string          `json:"EvaluateLowSampleCountPercentile"`
-	Metrics                          []snsMathMetric `json:"Metrics"`
+	snsEvaluation                 // notify.go
+	Metrics       []snsMathMetric `json:"Metrics"`
 }
 
 type snsMathMetric struct {
@@ -118,9 +112,7 @@ type snsStat struct {
 }
 
 func mathTrigger(a *Alarm) snsMathTrigger {
-	tr := snsMathTrigger{Period: a.Period, EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.M(),
-		ComparisonOperator: a.ComparisonOperator, Threshold: a.Threshold, TreatMissingData: a.Treatment(),
-		EvaluateLowSampleCountPercentile: a.EvaluateLowSampleCountPercentile}
+	tr := snsMathTrigger{snsEvaluation: a.snsEvaluation()}
 	for _, q := range a.Metrics {
 		m := snsMathMetric{Expression: q.Expression, ID: q.ID, Label: q.Label, ReturnData: q.ReturnData}
 		if q.MetricStat != nil {

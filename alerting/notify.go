@@ -60,20 +60,31 @@ func actionItem(r notify.Result) HistoryItem {
 
 // snsTrigger is the Trigger of a single-metric alarm's SNS message.
 type snsTrigger struct {
-	MetricName                       string      `json:"MetricName"`
-	Namespace                        string      `json:"Namespace"`
-	StatisticType                    string      `json:"StatisticType"`
-	Statistic                        string      `json:"Statistic,omitempty"`
-	ExtendedStatistic                string      `json:"ExtendedStatistic,omitempty"`
-	Unit                             *string     `json:"Unit"`
-	Dimensions                       []Dimension `json:"Dimensions"`
-	Period                           int64       `json:"Period"`
-	EvaluationPeriods                int         `json:"EvaluationPeriods"`
-	DatapointsToAlarm                int         `json:"DatapointsToAlarm"`
-	ComparisonOperator               string      `json:"ComparisonOperator"`
-	Threshold                        float64     `json:"Threshold"`
-	TreatMissingData                 string      `json:"TreatMissingData"`
-	EvaluateLowSampleCountPercentile string      `json:"EvaluateLowSampleCountPercentile"`
+	MetricName        string      `json:"MetricName"`
+	Namespace         string      `json:"Namespace"`
+	StatisticType     string      `json:"StatisticType"`
+	Statistic         string      `json:"Statistic,omitempty"`
+	ExtendedStatistic string      `json:"ExtendedStatistic,omitempty"`
+	Unit              *string     `json:"Unit"`
+	Dimensions        []Dimension `json:"Dimensions"`
+	snsEvaluation
+}
+
+// snsEvaluation is the Trigger members of both alarm forms after the metric.
+type snsEvaluation struct {
+	Period                           int64   `json:"Period"`
+	EvaluationPeriods                int     `json:"EvaluationPeriods"`
+	DatapointsToAlarm                int     `json:"DatapointsToAlarm"`
+	ComparisonOperator               string  `json:"ComparisonOperator"`
+	Threshold                        float64 `json:"Threshold"`
+	TreatMissingData                 string  `json:"TreatMissingData"`
+	EvaluateLowSampleCountPercentile string  `json:"EvaluateLowSampleCountPercentile"`
+}
+
+func (a *Alarm) snsEvaluation() snsEvaluation {
+	return snsEvaluation{Period: a.Period, EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.M(),
+		ComparisonOperator: a.ComparisonOperator, Threshold: a.Threshold, TreatMissingData: a.Treatment(),
+		EvaluateLowSampleCountPercentile: a.EvaluateLowSampleCountPercentile}
 }
 
 func (a *Alarm) trigger() any {
@@ -81,9 +92,7 @@ func (a *Alarm) trigger() any {
 		return mathTrigger(a) // mathalarm.go
 	}
 	tr := snsTrigger{MetricName: a.Metric.MetricName, Namespace: a.Metric.Namespace, StatisticType: "Statistic",
-		Statistic: strings.ToUpper(a.Statistic), Dimensions: a.Metric.Dimensions, Period: a.Period,
-		EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.M(), ComparisonOperator: a.ComparisonOperator,
-		Threshold: a.Threshold, TreatMissingData: a.Treatment(), EvaluateLowSampleCountPercentile: a.EvaluateLowSampleCountPercentile}
+		Statistic: strings.ToUpper(a.Statistic), Dimensions: a.Metric.Dimensions, snsEvaluation: a.snsEvaluation()}
 	if a.ExtendedStatistic != "" {
 		tr.StatisticType, tr.Statistic, tr.ExtendedStatistic = "ExtendedStatistic", "", a.ExtendedStatistic
 	}

@@ -18,11 +18,7 @@ func (s *API) PutCompositeAlarm(_ context.Context, req *awsapi.Request, _ http.H
 	if err != nil {
 		return nil, err
 	}
-	c.Tenant = awsapi.TenantOf(req)
-	if err := s.store.Put(c); err != nil {
-		return nil, apiError(err)
-	}
-	return awsapi.Object{}, nil
+	return s.put(req, c)
 }
 
 // parseComposite reads and validates a PutCompositeAlarm request.

@@ -44,7 +44,12 @@ func (s *API) PutMetricAlarm(_ context.Context, req *awsapi.Request, _ http.Head
 	if err != nil {
 		return nil, err
 	}
-	a.Tenant = awsapi.TenantOf(req)
+	return s.put(req, a)
+}
+
+// put stores the alarm of either type parsed from req, in req's tenant.
+func (s *API) put(req *awsapi.Request, a alerting.Any) (awsapi.Object, error) {
+	a.Common().Tenant = awsapi.TenantOf(req)
 	if err := s.store.Put(a); err != nil {
 		return nil, apiError(err)
 	}
