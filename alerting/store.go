@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -185,13 +184,16 @@ func (s *Store) commit(prev, put, del []Any, hist []HistoryItem) error {
 	if err := batchAlarms(b, put, del); err != nil {
 		return err
 	}
-	drops, done, err := s.outbox.Stage(b, now, add)
-	if err != nil {
-		return fmt.Errorf("stage alarm notifications: %w", err)
-	}
 	committed := false
-	defer func() { done(committed) }()
-	for _, r := range slices.Concat(res, drops) {
+	if len(add) > 0 {
+		drops, done, err := s.outbox.Stage(b, now, add)
+		if err != nil {
+			return fmt.Errorf("stage alarm notifications: %w", err)
+		}
+		defer func() { done(committed) }()
+		res = append(res, drops...)
+	}
+	for _, r := range res {
 		hist = append(hist, actionItem(r))
 	}
 	if err := s.db.batchHistory(b, hist); err != nil {
