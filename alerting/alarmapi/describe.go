@@ -133,7 +133,7 @@ func metricAlarmObject(a *alerting.Alarm) awsapi.Object {
 		"OKActions", "AlarmActions", "InsufficientDataActions", "StateValue", "StateReason", "StateReasonData",
 		"StateUpdatedTimestamp", "StateTransitionedTimestamp")
 	if a.IsMath() {
-		o = o.Add("Dimensions", awsapi.List{}).Add("Metrics", metricsList(a.Metrics)) // mathalarm.go
+		o = o.Add("Dimensions", awsapi.List{}).Add("Metrics", metricsList(a.Metrics)) // math.go
 		return addEvaluation(o, a)
 	}
 	o = o.Add("MetricName", a.Metric.MetricName).
