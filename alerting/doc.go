@@ -1,11 +1,20 @@
-// Package alerting serves CloudWatch metric alarms: the alarm API
-// (PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms,
-// SetAlarmState, DescribeAlarmHistory, Enable/DisableAlarmActions), the
-// evaluator that decides an alarm's state from its evaluation range exactly
-// as CloudWatch documents it (docs/cloudwatch-api.md §4.3), plus
-// the coverage rule of docs/design.md §6, and the loop that evaluates every alarm
-// on its period boundaries. Composite alarms (composite*.go) are
-// re-evaluated whenever one of their children changes state.
+// Package alerting holds CloudWatch alarms: the alarm model (metric alarms
+// and composite alarms, which share Base: name, tenant, actions,
+// ActionsEnabled, state, tags), the durable alarm Store with the alarms'
+// history, and the Evaluator that decides a metric alarm's state from its
+// evaluation range exactly as CloudWatch documents it
+// (docs/cloudwatch-api.md §4.3), plus the coverage rule of docs/design.md
+// §6. Composite alarms are re-evaluated whenever one of their children
+// changes state. The AWS API over the store is package alarmapi; the
+// notifications of transitions are delivered by package notify.
+//
+// # Services
+//
+// Store, its Outbox (Store.Outbox, a notify.Outbox) and Evaluator are
+// dskit services, to run in that order and stop in reverse: the store's
+// starting opens the database and loads the alarms, its stopping closes
+// it; the outbox shares the database; the evaluator reads and writes the
+// store. Constructors open nothing.
 //
 // # Storage
 //
@@ -14,16 +23,19 @@
 // Sync before an operation answers, so they survive restarts and crashes.
 // Keys:
 //
-//	a\x00<tenant>\x00<name>          the alarm (JSON of Alarm: config + state)
+//	a\x00<tenant>\x00<name>          a metric alarm (JSON of Alarm: config + state)
 //	c\x00<tenant>\x00<name>          a composite alarm (JSON of CompositeAlarm)
 //	h\x00<ms:8 BE><seq:8 BE>         a history item (JSON of HistoryItem)
-//	o\x00<seq:8 BE>                  an undelivered notification (notify*.go)
+//	o\x00<seq:8 BE>                  an undelivered notification (package notify)
 //
-// History keys start with their timestamp, so the 2-week retention is one
-// DeleteRange and a time-bounded DescribeAlarmHistory one bounded scan.
-// History items are independent of the alarm's key, so they outlive
-// DeleteAlarms as AWS's do. Every alarm is also held in memory (loaded at
-// New); the database is the durable copy, memory the one reads use.
+// A transition's state, its history items and its notifications are one
+// synced batch (Store.commit stages the outbox entries with
+// notify.Outbox.Stage). History keys start with their timestamp, so the
+// 2-week retention is one DeleteRange and a time-bounded
+// DescribeAlarmHistory one bounded scan. History items are independent of
+// the alarm's key, so they outlive DeleteAlarms as AWS's do. Every alarm is
+// also held in memory, in one map of both types (loaded at start); the
+// database is the durable copy, memory the one reads use.
 //
 // # Evaluation
 //

@@ -2,28 +2,80 @@ package alerting
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/cellwatch/cellwatch/internal/intervals"
+	"github.com/cellwatch/cellwatch/query"
 )
 
-// Evaluator returns the service that evaluates every alarm once per period,
-// EvalDelay after each period boundary. It needs Config.Reader.
-func (s *Service) Evaluator() services.Service {
-	last := map[string]int64{} // tenant\x00name -> end of the range last evaluated
-	pruned := s.cfg.Now()
-	return services.NewTimerService(s.cfg.EvalTickPeriod, nil, func(ctx context.Context) error {
-		s.EvaluateDue(ctx, last)
-		if now := s.cfg.Now(); now.Sub(pruned) >= time.Hour {
-			pruned = now
-			if err := s.db.prune(now.Add(-historyRetention).UnixMilli()); err != nil {
-				s.logger.Warn("prune alarm history", "err", err)
-			}
+// Evaluator evaluates every metric alarm of its store once per period,
+// EvalDelay after each period boundary, reading through Config.Reader, and
+// prunes the history past its retention hourly. It is a timer service; it
+// must run while its store runs.
+type Evaluator struct {
+	*services.BasicService
+
+	s      *Store
+	cfg    Config
+	logger *slog.Logger
+	last   map[string]int64 // tenant\x00name -> end of the range last evaluated
+	pruned time.Time
+
+	evaluations prometheus.Counter
+	evalErrors  prometheus.Counter
+	evalSeconds prometheus.Histogram
+}
+
+// NewEvaluator builds the evaluator of store's alarms, with the store's
+// Config, and registers its metrics on reg.
+func NewEvaluator(store *Store, reg prometheus.Registerer, logger *slog.Logger) (*Evaluator, error) {
+	if store == nil {
+		return nil, errors.New("build alarm evaluator: no store")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Evaluator{s: store, cfg: store.cfg, logger: logger, last: map[string]int64{}}
+	f := promauto.With(reg)
+	e.evaluations = f.NewCounter(prometheus.CounterOpts{
+		Name: "cellwatch_alarm_evaluations_total",
+		Help: "Alarm evaluations.",
+	})
+	e.evalErrors = f.NewCounter(prometheus.CounterOpts{
+		Name: "cellwatch_alarm_evaluation_errors_total",
+		Help: "Alarm evaluations that failed to read their datapoints or write their state.",
+	})
+	e.evalSeconds = f.NewHistogram(prometheus.HistogramOpts{
+		Name:    "cellwatch_alarm_evaluation_pass_seconds",
+		Help:    "Time of one evaluation pass over the alarms due.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	e.BasicService = services.NewTimerService(e.cfg.EvalTickPeriod, e.starting, e.iteration, nil)
+	return e, nil
+}
+
+func (e *Evaluator) starting(context.Context) error {
+	e.pruned = e.cfg.Now()
+	return nil
+}
+
+func (e *Evaluator) iteration(ctx context.Context) error {
+	e.EvaluateDue(ctx, e.last)
+	if now := e.cfg.Now(); now.Sub(e.pruned) >= time.Hour {
+		e.pruned = now
+		if err := e.s.db.prune(now.Add(-HistoryRetention).UnixMilli()); err != nil {
+			e.logger.Warn("prune alarm history", "err", err)
 		}
-		return nil // a failed pass is counted and logged; the next tick retries
-	}, nil)
+	}
+	return nil // a failed pass is counted and logged; the next tick retries
 }
 
 // group is the alarms that read the same series the same way.
@@ -40,18 +92,23 @@ type group struct {
 // EvaluateDue evaluates the alarms whose newest complete period ended since
 // their last evaluation (last: tenant\x00name -> range end, updated). Each
 // series is read once per pass, however many alarms watch it.
-func (s *Service) EvaluateDue(ctx context.Context, last map[string]int64) {
-	if s.cfg.Reader == nil {
+func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
+	s := e.s
+	if e.cfg.Reader == nil {
 		return
 	}
 	began := time.Now()
-	now := s.cfg.Now()
+	now := e.cfg.Now()
 	groups := map[string]*group{}
 	var maths []mathDue
 	s.mu.RLock()
 	for tenant, alarms := range s.alarms {
-		for _, a := range alarms {
-			end := (now.Add(-s.cfg.EvalDelay).Unix() / a.Period) * a.Period
+		for _, x := range alarms {
+			a, ok := x.(*Alarm)
+			if !ok {
+				continue
+			}
+			end := (now.Add(-e.cfg.EvalDelay).Unix() / a.Period) * a.Period
 			id := tenant + "\x00" + a.Name
 			if last[id] >= end {
 				continue
@@ -62,7 +119,7 @@ func (s *Service) EvaluateDue(ctx context.Context, last map[string]int64) {
 				maths = append(maths, mathDue{alarm: &c, end: end})
 				continue
 			}
-			key := strings.Join([]string{tenant, a.Metric.key(), a.Stat(), a.Unit, strconv.FormatInt(a.Period, 10), strconv.FormatInt(end, 10)}, "\x01")
+			key := strings.Join([]string{tenant, a.Metric.Key(), a.Stat(), a.Unit, strconv.FormatInt(a.Period, 10), strconv.FormatInt(end, 10)}, "\x01")
 			g := groups[key]
 			if g == nil {
 				g = &group{tenant: tenant, metric: a.Metric, stat: a.Stat(), unit: a.Unit, period: a.Period, end: end}
@@ -80,33 +137,33 @@ func (s *Service) EvaluateDue(ctx context.Context, last map[string]int64) {
 			r = max(r, RangeLen(a.EvaluationPeriods))
 		}
 		from := g.end - int64(r)*g.period
-		values, unknown, err := s.cfg.Reader.Periods(ctx, g.tenant, g.metric, g.stat, g.unit, g.period, from, g.end)
+		values, unknown, err := e.cfg.Reader.Periods(ctx, g.tenant, g.metric, g.stat, g.unit, g.period, from, g.end)
 		if err != nil {
-			s.evalErrors.Add(float64(len(g.alarms)))
-			s.logger.Warn("read alarm datapoints", "namespace", g.metric.Namespace, "metric", g.metric.MetricName, "err", err)
+			e.evalErrors.Add(float64(len(g.alarms)))
+			e.logger.Warn("read alarm datapoints", "namespace", g.metric.Namespace, "metric", g.metric.MetricName, "err", err)
 			continue
 		}
 		for _, a := range g.alarms {
-			if s.judge(a, rangePoints(a, values, unknown, g.end), now) {
+			if e.judge(a, rangePoints(a, values, unknown, g.end), now) {
 				put = append(put, a)
 			}
 		}
 	}
 	for _, m := range maths {
-		pts, err := s.readMath(ctx, m.alarm, m.end) // mathalarm.go
+		pts, err := e.readMath(ctx, m.alarm, m.end) // mathalarm.go
 		if err != nil {
-			s.evalErrors.Inc()
-			s.logger.Warn("evaluate metric math alarm", "alarm", m.alarm.Name, "err", err)
+			e.evalErrors.Inc()
+			e.logger.Warn("evaluate metric math alarm", "alarm", m.alarm.Name, "err", err)
 			continue
 		}
-		if s.judge(m.alarm, pts, now) {
+		if e.judge(m.alarm, pts, now) {
 			put = append(put, m.alarm)
 		}
 	}
 	if len(put) > 0 {
-		s.apply(put)
+		e.apply(put)
 	}
-	s.evalSeconds.Observe(time.Since(began).Seconds())
+	e.evalSeconds.Observe(time.Since(began).Seconds())
 }
 
 // mathDue is a metric math alarm due for evaluation over the range ending at end.
@@ -117,8 +174,8 @@ type mathDue struct {
 
 // judge decides a (a copy) over its evaluation range pts and, when its
 // state or reason changes, sets the proposed State and reports true.
-func (s *Service) judge(a *Alarm, pts []Point, now time.Time) bool {
-	s.evaluations.Inc()
+func (e *Evaluator) judge(a *Alarm, pts []Point, now time.Time) bool {
+	e.evaluations.Inc()
 	d := Decide(pts, ruleOf(a), a.State.Value)
 	if d.Kept {
 		return false
@@ -133,36 +190,30 @@ func (s *Service) judge(a *Alarm, pts []Point, now time.Time) bool {
 
 // apply writes the evaluated states of alarms (copies carrying the proposed
 // State) whose configuration and state did not change meanwhile.
-func (s *Service) apply(proposed []*Alarm) []HistoryItem {
+func (e *Evaluator) apply(proposed []*Alarm) {
+	s := e.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var prev, put []*Alarm
+	var prev, put []Any
 	var hist []HistoryItem
 	for _, p := range proposed {
-		cur := s.alarms[p.Tenant][p.Name]
+		cur, _ := s.alarms[p.Tenant][p.Name].(*Alarm)
 		if cur == nil || !cur.ConfigUpdated.Equal(p.ConfigUpdated) || cur.State.Updated.After(p.State.Updated) {
 			continue // deleted, reconfigured or set since it was read: the next period decides
 		}
-		next, h := s.setState(cur, p.State)
+		next, h := transition(cur, p.State)
 		prev, put = append(prev, cur), append(put, next)
 		hist = append(hist, h...)
 	}
 	if len(put) == 0 {
-		return nil
+		return
 	}
-	if err := s.commitStates(prev, put, hist); err != nil { // notify_outbox.go
-		s.evalErrors.Add(float64(len(put)))
-		s.logger.Error("write alarm states", "alarms", len(put), "err", err)
-		return nil
-	}
-	for _, a := range put {
-		s.alarms[a.Tenant][a.Name] = a
+	if err := s.commit(prev, put, nil, hist); err != nil {
+		e.evalErrors.Add(float64(len(put)))
+		e.logger.Error("write alarm states", "alarms", len(put), "err", err)
+		return
 	}
 	s.onChildTransitions(hist) // composite.go
-	for _, h := range hist {
-		s.transitions.WithLabelValues(h.Summary[strings.LastIndexByte(h.Summary, ' ')+1:]).Inc()
-	}
-	return hist
 }
 
 func ruleOf(a *Alarm) Rule {
@@ -172,7 +223,7 @@ func ruleOf(a *Alarm) Rule {
 
 // rangePoints builds the alarm's evaluation range ending at end from the
 // values read and the unknown intervals.
-func rangePoints(a *Alarm, values map[int64]Datapoint, unknown []Interval, end int64) []Point {
+func rangePoints(a *Alarm, values map[int64]query.AlarmDatapoint, unknown []intervals.Interval, end int64) []Point {
 	r := RangeLen(a.EvaluationPeriods)
 	minSamples := lowSampleBound(a.ExtendedStatistic)
 	pts := make([]Point, r)

@@ -28,24 +28,21 @@ const (
 	HistoryAction              = "Action"
 )
 
-// historyRetention is how long history items are kept (AWS: 2 weeks).
-const historyRetention = 14 * 24 * time.Hour
-
-const arnPrefix = "arn:aws:cloudwatch:us-east-1:000000000000:alarm:"
-
-var (
-	states            = []string{StateOK, StateAlarm, StateInsufficientData}
-	simpleStatistics  = []string{"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
-	staticOperators   = []string{"GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"}
-	allOperators      = append(slices.Clone(staticOperators), "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold")
-	treatments        = []string{TreatBreaching, TreatNotBreaching, TreatIgnore, TreatMissing}
-	historyItemTypes  = []string{HistoryConfigurationUpdate, HistoryStateUpdate, HistoryAction, "AlarmContributorStateUpdate", "AlarmContributorAction"}
-	alarmTypes        = []string{"CompositeAlarm", "MetricAlarm"}
-	scanByValues      = []string{"TimestampDescending", "TimestampAscending"}
-	lowSampleSettings = []string{"evaluate", "ignore"}
+// Alarm types, as AlarmType and HistoryItem.AlarmType name them.
+const (
+	TypeMetric    = "MetricAlarm"
+	TypeComposite = "CompositeAlarm"
 )
 
-// Dimension is one name/value pair of a metric.
+// HistoryRetention is how long history items are kept (AWS: 2 weeks).
+const HistoryRetention = 14 * 24 * time.Hour
+
+// ARNPrefix starts every alarm's ARN; the name follows.
+const ARNPrefix = "arn:aws:cloudwatch:us-east-1:000000000000:alarm:"
+
+// Dimension is one name/value pair of a metric. It is not record.Dimension
+// because alarms carry it in their JSON (history, SNS Trigger) with AWS's
+// lower-case keys.
 type Dimension struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
@@ -64,8 +61,8 @@ type Metric struct {
 	Dimensions []Dimension `json:"dimensions,omitempty"` // sorted by name
 }
 
-// key identifies the metric within a tenant.
-func (m Metric) key() string {
+// Key identifies the metric within a tenant.
+func (m Metric) Key() string {
 	var b strings.Builder
 	b.WriteString(m.Namespace)
 	b.WriteByte(0)
@@ -88,15 +85,66 @@ type State struct {
 	Transitioned time.Time `json:"transitioned"`
 }
 
+// Base is what metric and composite alarms share: identity, actions, tags
+// and state. Its JSON members are those of the alarm that embeds it.
+type Base struct {
+	Tenant                  string    `json:"tenant"`
+	Name                    string    `json:"name"`
+	Description             *string   `json:"description,omitempty"`
+	ActionsEnabled          bool      `json:"actionsEnabled"`
+	OKActions               []string  `json:"okActions,omitempty"`
+	AlarmActions            []string  `json:"alarmActions,omitempty"`
+	InsufficientDataActions []string  `json:"insufficientDataActions,omitempty"`
+	Tags                    []Tag     `json:"tags,omitempty"`
+	ConfigUpdated           time.Time `json:"configUpdated"`
+	State                   State     `json:"state"`
+}
+
+// Common returns the base (Any).
+func (b *Base) Common() *Base { return b }
+
+// ARN returns the alarm's ARN.
+func (b *Base) ARN() string { return ARNPrefix + b.Name }
+
+// Actions returns every action of the alarm.
+func (b *Base) Actions() []string {
+	return slices.Concat(b.OKActions, b.AlarmActions, b.InsufficientDataActions)
+}
+
+// actionsFor returns the alarm's actions for state.
+func (b *Base) actionsFor(state string) []string {
+	switch state {
+	case StateOK:
+		return b.OKActions
+	case StateAlarm:
+		return b.AlarmActions
+	case StateInsufficientData:
+		return b.InsufficientDataActions
+	}
+	return nil
+}
+
+// Any is a metric alarm (*Alarm) or a composite alarm (*CompositeAlarm).
+// The store holds them in one map; values it returns are never changed in
+// place (a change stores a new copy), so readers may keep them.
+type Any interface {
+	Common() *Base
+	// Type is TypeMetric or TypeComposite.
+	Type() string
+	clone() Any
+	// configJSON is the configuration as history items carry it.
+	configJSON() string
+	// trigger is the SNS message's Trigger (nil: none), rule its AlarmRule;
+	// labels adds the Alertmanager alert's own labels (not overwriting) and
+	// returns its own annotations.
+	trigger() any
+	rule() string
+	labels(into map[string]string) (annotations map[string]string)
+}
+
 // Alarm is a metric alarm: its configuration and its state.
 type Alarm struct {
-	Tenant                           string            `json:"tenant"`
-	Name                             string            `json:"name"`
-	Description                      *string           `json:"description,omitempty"`
-	ActionsEnabled                   bool              `json:"actionsEnabled"`
-	OKActions                        []string          `json:"okActions,omitempty"`
-	AlarmActions                     []string          `json:"alarmActions,omitempty"`
-	InsufficientDataActions          []string          `json:"insufficientDataActions,omitempty"`
+	Base
 	Metric                           Metric            `json:"metric"`
 	Statistic                        string            `json:"statistic,omitempty"`
 	ExtendedStatistic                string            `json:"extendedStatistic,omitempty"`
@@ -109,13 +157,12 @@ type Alarm struct {
 	TreatMissingData                 string            `json:"treatMissingData,omitempty"`
 	EvaluateLowSampleCountPercentile string            `json:"evaluateLowSampleCountPercentile,omitempty"`
 	Metrics                          []MetricDataQuery `json:"metrics,omitempty"` // the metric math form (mathalarm.go); Metric, Statistic and Unit are then empty
-	Tags                             []Tag             `json:"tags,omitempty"`
-	ConfigUpdated                    time.Time         `json:"configUpdated"`
-	State                            State             `json:"state"`
 }
 
-// ARN returns the alarm's ARN.
-func (a *Alarm) ARN() string { return arnPrefix + a.Name }
+// Type returns TypeMetric.
+func (a *Alarm) Type() string { return TypeMetric }
+
+func (a *Alarm) clone() Any { c := *a; return &c }
 
 // M returns DatapointsToAlarm, defaulting to EvaluationPeriods.
 func (a *Alarm) M() int {
@@ -145,10 +192,35 @@ func (a *Alarm) Treatment() string {
 	return a.TreatMissingData
 }
 
-// actions returns every action of the alarm.
-func (a *Alarm) actions() []string {
-	return slices.Concat(a.OKActions, a.AlarmActions, a.InsufficientDataActions)
+// CompositeAlarm is a composite alarm: its configuration and its state.
+type CompositeAlarm struct {
+	Base
+	Rule                             string `json:"rule"`
+	ActionsSuppressor                string `json:"actionsSuppressor,omitempty"`
+	ActionsSuppressorWaitPeriod      *int64 `json:"actionsSuppressorWaitPeriod,omitempty"`
+	ActionsSuppressorExtensionPeriod *int64 `json:"actionsSuppressorExtensionPeriod,omitempty"`
+
+	parsed *ruleNode // Rule, parsed
 }
+
+// Type returns TypeComposite.
+func (c *CompositeAlarm) Type() string { return TypeComposite }
+
+func (c *CompositeAlarm) clone() Any { n := *c; return &n }
+
+// ParseRule parses Rule; a syntax error says where.
+func (c *CompositeAlarm) ParseRule() error {
+	r, err := parseRule(c.Rule)
+	if err != nil {
+		return err
+	}
+	c.parsed = r
+	return nil
+}
+
+// Children returns the alarms the rule names, in order of first mention
+// (ParseRule must have succeeded).
+func (c *CompositeAlarm) Children() []string { return c.parsed.children() }
 
 // HistoryItem is one entry of an alarm's history.
 type HistoryItem struct {

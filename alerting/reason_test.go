@@ -17,7 +17,7 @@ func TestReason(t *testing.T) {
 				ps[i].Value = 21.5
 			}
 		}
-		a := &Alarm{Name: "a", Statistic: "Average", Period: 60, EvaluationPeriods: n, DatapointsToAlarm: m,
+		a := &Alarm{Base: Base{Name: "a"}, Statistic: "Average", Period: 60, EvaluationPeriods: n, DatapointsToAlarm: m,
 			Threshold: 21, ComparisonOperator: "GreaterThanThreshold", TreatMissingData: treat}
 		return a, ps
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// db is the durable copy of alarms and history (see the package doc).
+// db is the durable copy of alarms and history (see the package doc);
+// notify keeps its outbox in it too.
 type db struct {
 	p   *pebble.DB
 	seq atomic.Uint64 // orders history items written in the same millisecond
@@ -30,10 +31,6 @@ func openDB(dir string, logger *slog.Logger) (*db, error) {
 
 func (d *db) close() error { return d.p.Close() }
 
-func alarmKey(tenant, name string) []byte {
-	return []byte("a\x00" + tenant + "\x00" + name)
-}
-
 func historyKey(ms int64, seq uint64) []byte {
 	k := make([]byte, 2, 18)
 	copy(k, "h\x00")
@@ -49,43 +46,75 @@ func historyBound(ms int64) []byte {
 	return binary.BigEndian.AppendUint64([]byte("h\x00"), uint64(ms))
 }
 
-// loadAlarms returns every stored alarm.
-func (d *db) loadAlarms() ([]*Alarm, error) {
-	it, err := d.p.NewIter(&pebble.IterOptions{LowerBound: []byte("a\x00"), UpperBound: []byte("a\x01")})
-	if err != nil {
-		return nil, fmt.Errorf("read alarms: %w", err)
-	}
-	defer it.Close()
-	var out []*Alarm
-	for it.First(); it.Valid(); it.Next() {
-		a := &Alarm{}
-		if err := json.Unmarshal(it.Value(), a); err != nil {
-			return nil, fmt.Errorf("decode alarm %q: %w", it.Key(), err)
-		}
-		out = append(out, a)
-	}
-	return out, it.Error()
+// prefixes are the key prefixes of the two alarm types.
+var prefixes = map[string]string{TypeMetric: "a\x00", TypeComposite: "c\x00"}
+
+func alarmKey(a Any) []byte {
+	b := a.Common()
+	return []byte(prefixes[a.Type()] + b.Tenant + "\x00" + b.Name)
 }
 
-// write stores alarms, deletes the named ones and appends history items in
-// one synced batch.
-func (d *db) write(put []*Alarm, del []*Alarm, history []HistoryItem) error {
-	b := d.p.NewBatch()
-	defer b.Close()
+// loadAlarms returns every stored alarm of both types.
+func (d *db) loadAlarms() ([]Any, error) {
+	var out []Any
+	for typ, prefix := range prefixes {
+		end := []byte(prefix)
+		end[len(end)-1]++
+		it, err := d.p.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: end})
+		if err != nil {
+			return nil, fmt.Errorf("read alarms: %w", err)
+		}
+		for it.First(); it.Valid(); it.Next() {
+			a, err := decodeAlarm(typ, it.Value())
+			if err != nil {
+				_ = it.Close()
+				return nil, fmt.Errorf("decode alarm %q: %w", it.Key(), err)
+			}
+			out = append(out, a)
+		}
+		if err := it.Close(); err != nil {
+			return nil, fmt.Errorf("read alarms: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func decodeAlarm(typ string, v []byte) (Any, error) {
+	if typ == TypeMetric {
+		a := &Alarm{}
+		return a, json.Unmarshal(v, a)
+	}
+	c := &CompositeAlarm{}
+	if err := json.Unmarshal(v, c); err != nil {
+		return nil, err
+	}
+	if err := c.ParseRule(); err != nil {
+		return nil, fmt.Errorf("parse alarm rule: %w", err)
+	}
+	return c, nil
+}
+
+// batchAlarms adds the alarms put and the deletes of del to b.
+func batchAlarms(b *pebble.Batch, put, del []Any) error {
 	for _, a := range put {
 		v, err := json.Marshal(a)
 		if err != nil {
 			return fmt.Errorf("encode alarm: %w", err)
 		}
-		if err := b.Set(alarmKey(a.Tenant, a.Name), v, nil); err != nil {
+		if err := b.Set(alarmKey(a), v, nil); err != nil {
 			return fmt.Errorf("write alarm: %w", err)
 		}
 	}
 	for _, a := range del {
-		if err := b.Delete(alarmKey(a.Tenant, a.Name), nil); err != nil {
+		if err := b.Delete(alarmKey(a), nil); err != nil {
 			return fmt.Errorf("delete alarm: %w", err)
 		}
 	}
+	return nil
+}
+
+// batchHistory adds the history items to b.
+func (d *db) batchHistory(b *pebble.Batch, history []HistoryItem) error {
 	for _, h := range history {
 		v, err := json.Marshal(h)
 		if err != nil {
@@ -94,9 +123,6 @@ func (d *db) write(put []*Alarm, del []*Alarm, history []HistoryItem) error {
 		if err := b.Set(historyKey(h.Timestamp.UnixMilli(), d.seq.Add(1)), v, nil); err != nil {
 			return fmt.Errorf("write history item: %w", err)
 		}
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("commit alarm batch: %w", err)
 	}
 	return nil
 }

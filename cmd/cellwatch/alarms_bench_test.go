@@ -52,7 +52,7 @@ func BenchmarkAlarmEvaluation10k(b *testing.B) {
 	var total time.Duration
 	for range b.N {
 		began := time.Now()
-		tn.alarms.EvaluateDue(ctx, map[string]int64{})
+		tn.evaluator.EvaluateDue(ctx, map[string]int64{})
 		total += time.Since(began)
 	}
 	b.StopTimer()

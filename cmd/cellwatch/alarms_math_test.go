@@ -46,7 +46,7 @@ func TestMetricMathAlarmThroughTheAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tn.alarms.EvaluateDue(ctx, map[string]int64{})
+	tn.evaluator.EvaluateDue(ctx, map[string]int64{})
 	if got := evalEnd(time.Now()); !got.Equal(end) {
 		t.Skipf("the evaluation range moved during the test (%v -> %v); it needs a steady minute", end, got)
 	}

@@ -116,7 +116,7 @@ func TestMissingDataTablesThroughTheAPI(t *testing.T) {
 			}
 		}
 	}
-	tn.alarms.EvaluateDue(ctx, map[string]int64{})
+	tn.evaluator.EvaluateDue(ctx, map[string]int64{})
 	if got := evalEnd(time.Now()); !got.Equal(end) {
 		t.Skipf("the evaluation range moved during the test (%v -> %v); it needs a steady minute", end, got)
 	}
@@ -163,7 +163,7 @@ func TestAlarmsKeepTheirStateThroughAStreamOutage(t *testing.T) {
 	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Outage"), MetricData: data}); err != nil {
 		t.Fatal(err)
 	}
-	tn.alarms.EvaluateDue(ctx, map[string]int64{})
+	tn.evaluator.EvaluateDue(ctx, map[string]int64{})
 	for name, want := range map[string]types.StateValue{"hot": types.StateValueAlarm, "cold": types.StateValueOk} {
 		out, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
 		if err != nil {
@@ -196,7 +196,7 @@ func TestLostWALGivesInsufficientDataNotAlarm(t *testing.T) {
 	}
 	tn = startNode(t, testConfig(t, dir, "-shipper.fault", "down"))
 	cw = tn.sdk()
-	tn.alarms.EvaluateDue(ctx, map[string]int64{})
+	tn.evaluator.EvaluateDue(ctx, map[string]int64{})
 	for _, treat := range []string{"breaching", "notBreaching"} {
 		out, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{treat}})
 		if err != nil || len(out.MetricAlarms) != 1 {

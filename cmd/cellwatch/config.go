@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/store"
 	"github.com/cellwatch/cellwatch/stream"
 )
@@ -27,7 +28,7 @@ type Config struct {
 	Store      store.LocalConfig     `yaml:"store"`
 	Stream     stream.EmbeddedConfig `yaml:"stream"`
 	Shipper    ShipperConfig         `yaml:"shipper"`
-	Alarms     AlarmsConfig          `yaml:"alarms"`
+	Alarms     alerting.Config       `yaml:"alarms"`
 }
 
 // NodeConfig is the part of Config that belongs to the node itself: where it
@@ -56,22 +57,6 @@ func (c *NodeConfig) Validate() error {
 		return errors.New("-data is empty")
 	}
 	return nil
-}
-
-// AlarmsConfig is the alarm notification part of Config.
-type AlarmsConfig struct {
-	NotifyTimeout    time.Duration `yaml:"notify_timeout"`
-	NotifyBackoffMax time.Duration `yaml:"notify_backoff_max"`
-	NotifyMaxEntries int           `yaml:"notify_max_entries"`
-	NotifyMaxBytes   int64         `yaml:"notify_max_bytes"`
-}
-
-// RegisterFlags binds the alarm notification settings to flags on fs.
-func (c *AlarmsConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.DurationVar(&c.NotifyTimeout, "alarms.notify-timeout", 5*time.Second, "time bound of one alarm notification attempt (webhook, Alertmanager)")
-	fs.DurationVar(&c.NotifyBackoffMax, "alarms.notify-backoff-max", 5*time.Minute, "cap of the per-target retry backoff of alarm notifications")
-	fs.IntVar(&c.NotifyMaxEntries, "alarms.notify-max-entries", 10_000, "alarm notifications kept undelivered; past it the oldest are dropped (counted, in alarm history)")
-	fs.Int64Var(&c.NotifyMaxBytes, "alarms.notify-max-bytes", 32<<20, "bytes of alarm notifications kept undelivered; past it the oldest are dropped")
 }
 
 // ShipperConfig is the WAL-to-stream shipper part of Config.

@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/dskit/services"
 
 	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/alerting/alarmapi"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -29,7 +30,8 @@ const (
 	modRetention = "wal-retention"
 	modLiveness  = "liveness"
 	modQuery     = "query"
-	modAlarms    = "alarms"
+	modAlarms    = "alarm-store"
+	modOutbox    = "alarm-notifications"
 	modEvaluator = "alarm-evaluator"
 	modAPI       = "api-server"
 	modAll       = "all"
@@ -54,8 +56,9 @@ var moduleDeps = map[string][]string{
 	modConsumer:  {modStream, modLongTerm}, // applies the stream to the long-term store
 	modQuery:     {modLocal, modLongTerm},  // reads both stores by coverage
 	modAlarms:    {modQuery},               // the alarm database; its evaluations read through query
-	modEvaluator: {modAlarms, modQuery},    // reads through query
-	modAPI:       {modLiveness, modQuery, modAlarms},
+	modOutbox:    {modAlarms},              // delivers what transitions stage in the alarm store
+	modEvaluator: {modOutbox, modQuery},    // evaluates through query, notifies through the outbox
+	modAPI:       {modLiveness, modQuery, modOutbox},
 	modAll:       {modAPI, modConsumer, modRetention, modEvaluator},
 }
 
@@ -63,12 +66,7 @@ var moduleDeps = map[string][]string{
 // graph above.
 func (n *node) newModules() (*modules.Manager, error) {
 	m := modules.NewManager(kitLogger{n.logger.With("component", "modules")})
-	for name, init := range map[string]func() (services.Service, error){
-		modAdmin: n.initAdmin, modWAL: n.initWAL, modLocal: n.initLocal, modStream: n.initStream,
-		modLongTerm: n.initLongTerm, modConsumer: n.initConsumer, modShipper: n.initShipper,
-		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
-		modAlarms: n.initAlarms, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
-	} {
+	for name, init := range n.inits() {
 		if init != nil {
 			init = n.tracked(name, init)
 		}
@@ -80,6 +78,16 @@ func (n *node) newModules() (*modules.Manager, error) {
 		}
 	}
 	return m, nil
+}
+
+// inits are the init functions of the modules; every one is in moduleDeps.
+func (n *node) inits() map[string]func() (services.Service, error) {
+	return map[string]func() (services.Service, error){
+		modAdmin: n.initAdmin, modWAL: n.initWAL, modLocal: n.initLocal, modStream: n.initStream,
+		modLongTerm: n.initLongTerm, modConsumer: n.initConsumer, modShipper: n.initShipper,
+		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
+		modAlarms: n.initAlarms, modOutbox: n.initOutbox, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
+	}
 }
 
 // tracked records when the service of init stops (node.order), and names
@@ -178,17 +186,18 @@ func (n *node) initQuery() (services.Service, error) {
 }
 
 func (n *node) initAlarms() (_ services.Service, err error) {
-	n.alarms, err = alerting.New(alerting.Config{Dir: filepath.Join(n.cfg.Data, "alarms"), Reader: alerting.QueryReader(n.query),
-		NotifyTimeout: n.cfg.Alarms.NotifyTimeout, NotifyBackoffMax: n.cfg.Alarms.NotifyBackoffMax,
-		NotifyMaxEntries: n.cfg.Alarms.NotifyMaxEntries, NotifyMaxBytes: n.cfg.Alarms.NotifyMaxBytes}, n.reg, n.logger.With("component", "alarms"))
-	if err != nil {
-		return nil, fmt.Errorf("open alarms: %w", err)
-	}
-	alarms := n.alarms
-	return services.NewIdleService(nil, func(error) error { return alarms.Close() }), nil
+	cfg := n.cfg.Alarms
+	cfg.Dir, cfg.Reader = filepath.Join(n.cfg.Data, "alarms"), alerting.QueryReader(n.query)
+	n.alarms, err = alerting.NewStore(cfg, n.reg, n.logger.With("component", "alarms"))
+	return n.alarms, err
 }
 
-func (n *node) initEvaluator() (services.Service, error) { return n.alarms.Evaluator(), nil }
+func (n *node) initOutbox() (services.Service, error) { return n.alarms.Outbox(), nil }
+
+func (n *node) initEvaluator() (_ services.Service, err error) {
+	n.evaluator, err = alerting.NewEvaluator(n.alarms, n.reg, n.logger.With("component", "alarms"))
+	return n.evaluator, err
+}
 
 // initAPI builds the CloudWatch API: PutMetricData into the WAL and the
 // local store, reads through query, the alarm API.
@@ -199,7 +208,7 @@ func (n *node) initAPI() (services.Service, error) {
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
 	srv.Register("GetMetricData", n.query.GetMetricData)
 	srv.Register("ListMetrics", n.query.ListMetrics)
-	for op, h := range n.alarms.Handlers() {
+	for op, h := range alarmapi.New(n.alarms).Handlers() {
 		srv.Register(op, h)
 	}
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)

@@ -43,7 +43,8 @@ type node struct {
 	shipper     *fallback.Shipper
 	consumer    *store.Consumer
 	query       *query.Service
-	alarms      *alerting.Service
+	alarms      *alerting.Store
+	evaluator   *alerting.Evaluator
 	apiServer   *httpServer
 	adminServer *httpServer
 

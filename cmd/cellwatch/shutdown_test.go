@@ -52,7 +52,12 @@ func TestShutdownOrder(t *testing.T) {
 		pos[name] = i
 	}
 	withoutService := map[string]bool{modQuery: true, modAll: true}
-	for name := range moduleDeps {
+	for name := range (&node{}).inits() {
+		if _, inGraph := moduleDeps[name]; !inGraph && name != modAdmin {
+			t.Errorf("module %s is in no dependency of the graph: it would never start", name)
+		}
+	}
+	for name := range (&node{}).inits() {
 		if _, ok := pos[name]; !ok && !withoutService[name] {
 			t.Errorf("%s never stopped; stopped: %v", name, order)
 		}

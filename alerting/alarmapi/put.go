@@ -1,14 +1,14 @@
-package alerting
+package alarmapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
@@ -24,93 +24,49 @@ const (
 	maxEvalSpanShort = 24 * 3600     // the same when Period < 1 h
 )
 
+var (
+	states            = []string{alerting.StateOK, alerting.StateAlarm, alerting.StateInsufficientData}
+	simpleStatistics  = []string{"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
+	staticOperators   = []string{"GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"}
+	allOperators      = append(slices.Clone(staticOperators), "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold")
+	treatments        = []string{alerting.TreatBreaching, alerting.TreatNotBreaching, alerting.TreatIgnore, alerting.TreatMissing}
+	historyItemTypes  = []string{alerting.HistoryConfigurationUpdate, alerting.HistoryStateUpdate, alerting.HistoryAction, "AlarmContributorStateUpdate", "AlarmContributorAction"}
+	alarmTypes        = []string{alerting.TypeComposite, alerting.TypeMetric}
+	scanByValues      = []string{"TimestampDescending", "TimestampAscending"}
+	lowSampleSettings = []string{"evaluate", "ignore"}
+)
+
 var percentileRE = regexp.MustCompile(`^(p|tm|tc|ts|wm)(\d{1,2}(\.\d{1,10})?|100)$|^(IQM)$|^(PR|TC|TM|TS|WM)\(([0-9.]*%?):([0-9.]*%?)\)$`)
 
 // PutMetricAlarm creates an alarm or overwrites one's configuration.
-func (s *Service) PutMetricAlarm(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+func (s *API) PutMetricAlarm(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	a, err := parseAlarm(req.Input)
 	if err != nil {
 		return nil, err
 	}
-	a.Tenant = awsapi.TenantOf(req)
-	now := s.cfg.Now().UTC()
-	a.ConfigUpdated = now
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.composites[a.Tenant][a.Name] != nil { // composite.go
-		return nil, awsapi.InvalidParameterValue("An alarm named %s already exists and is a composite alarm.", a.Name)
+	return s.put(req, a)
+}
+
+// put stores the alarm of either type parsed from req, in req's tenant.
+func (s *API) put(req *awsapi.Request, a alerting.Any) (awsapi.Object, error) {
+	a.Common().Tenant = awsapi.TenantOf(req)
+	if err := s.store.Put(a); err != nil {
+		return nil, apiError(err)
 	}
-	old := s.alarms[a.Tenant][a.Name]
-	kind, summary := "Create", fmt.Sprintf("Alarm %q created", a.Name)
-	if old != nil {
-		kind, summary = "Update", fmt.Sprintf("Alarm %q updated", a.Name)
-		a.State = old.State
-		a.Tags = old.Tags // tags are applied only on create
-	} else {
-		if len(s.alarms[a.Tenant]) >= s.cfg.MaxAlarms {
-			return nil, awsapi.LimitExceeded("The maximum number of alarms (%d) has been reached.", s.cfg.MaxAlarms)
-		}
-		a.State = State{Value: StateInsufficientData, Reason: "Unchecked: Initial alarm creation", Updated: now, Transitioned: now}
-	}
-	data := `{"version":"1.0","type":"` + kind + `",` + configJSON(kind, old, a) + `}`
-	h := HistoryItem{Tenant: a.Tenant, AlarmName: a.Name, AlarmType: "MetricAlarm", Timestamp: now,
-		Type: HistoryConfigurationUpdate, Summary: summary, Data: data}
-	if err := s.db.write([]*Alarm{a}, nil, []HistoryItem{h}); err != nil {
-		return nil, err
-	}
-	s.tenant(a.Tenant)[a.Name] = a
 	return awsapi.Object{}, nil
 }
 
-func configJSON(kind string, old, a *Alarm) string {
-	if kind == "Create" {
-		return `"createdAlarm":` + alarmJSON(a)
-	}
-	return `"originalUpdatedAlarm":` + alarmJSON(old) + `,"updatedAlarm":` + alarmJSON(a)
-}
-
 // parseAlarm reads and validates a PutMetricAlarm request.
-func parseAlarm(in awsapi.Input) (*Alarm, error) {
-	a := &Alarm{ActionsEnabled: true}
-	if !in.Has("AlarmName") {
-		return nil, nullError("alarmName")
-	}
-	a.Name = in.String("AlarmName")
-	if err := checkName(a.Name, "alarmName"); err != nil {
+func parseAlarm(in awsapi.Input) (*alerting.Alarm, error) {
+	a := &alerting.Alarm{}
+	if err := parseBase(in, &a.Base); err != nil {
 		return nil, err
-	}
-	if in.Has("AlarmDescription") {
-		d := in.String("AlarmDescription")
-		if len(d) > maxDescLen {
-			return nil, awsapi.ConstraintError(d, "alarmDescription", "have length less than or equal to 1024")
-		}
-		a.Description = &d
-	}
-	if v, ok, err := in.Bool("ActionsEnabled"); err != nil {
-		return nil, err
-	} else if ok {
-		a.ActionsEnabled = v
-	}
-	for _, l := range []struct {
-		member string
-		dst    *[]string
-	}{{"OKActions", &a.OKActions}, {"AlarmActions", &a.AlarmActions}, {"InsufficientDataActions", &a.InsufficientDataActions}} {
-		acts := in.Strings(l.member)
-		if len(acts) > maxActions {
-			return nil, awsapi.ConstraintError(strings.Join(acts, ", "), awsapi.CoralPath(l.member), "have length less than or equal to 5")
-		}
-		for i, act := range acts {
-			if len(act) < 1 || len(act) > maxActionLen {
-				return nil, awsapi.ConstraintError(act, awsapi.CoralPath(l.member+".member."+strconv.Itoa(i+1)), "have length between 1 and 1024")
-			}
-		}
-		*l.dst = acts
 	}
 	if in.Has("ThresholdMetricId") {
 		return nil, awsapi.InvalidParameterValue("Anomaly detection alarms (ThresholdMetricId) are not supported.")
 	}
 	if in.Has("Metrics") {
-		if err := parseMetrics(in, a); err != nil { // mathalarm.go
+		if err := parseMetrics(in, a); err != nil { // math.go
 			return nil, err
 		}
 	} else if err := parseAlarmMetric(in, a); err != nil {
@@ -119,7 +75,48 @@ func parseAlarm(in awsapi.Input) (*Alarm, error) {
 	if err := parseEvaluation(in, a); err != nil {
 		return nil, err
 	}
-	return a, parseTags(in, a)
+	return a, parseTags(in, &a.Base)
+}
+
+// parseBase reads and validates what both alarm types share: the name,
+// description and actions.
+func parseBase(in awsapi.Input, b *alerting.Base) error {
+	b.ActionsEnabled = true
+	if !in.Has("AlarmName") {
+		return nullError("alarmName")
+	}
+	b.Name = in.String("AlarmName")
+	if err := checkName(b.Name, "alarmName"); err != nil {
+		return err
+	}
+	if in.Has("AlarmDescription") {
+		d := in.String("AlarmDescription")
+		if len(d) > maxDescLen {
+			return awsapi.ConstraintError(d, "alarmDescription", "have length less than or equal to 1024")
+		}
+		b.Description = &d
+	}
+	if v, ok, err := in.Bool("ActionsEnabled"); err != nil {
+		return err
+	} else if ok {
+		b.ActionsEnabled = v
+	}
+	for _, l := range []struct {
+		member string
+		dst    *[]string
+	}{{"OKActions", &b.OKActions}, {"AlarmActions", &b.AlarmActions}, {"InsufficientDataActions", &b.InsufficientDataActions}} {
+		acts := in.Strings(l.member)
+		if len(acts) > maxActions {
+			return awsapi.ConstraintError(strings.Join(acts, ", "), awsapi.CoralPath(l.member), "have length less than or equal to 5")
+		}
+		for i, act := range acts {
+			if len(act) < 1 || len(act) > maxActionLen {
+				return awsapi.ConstraintError(act, awsapi.CoralPath(l.member+".member."+strconv.Itoa(i+1)), "have length between 1 and 1024")
+			}
+		}
+		*l.dst = acts
+	}
+	return nil
 }
 
 func nullError(member string) error {
@@ -136,7 +133,7 @@ func checkName(name, member string) error {
 	return nil
 }
 
-func parseAlarmMetric(in awsapi.Input, a *Alarm) error {
+func parseAlarmMetric(in awsapi.Input, a *alerting.Alarm) error {
 	for _, p := range []struct {
 		member string
 		dst    *string
@@ -154,18 +151,18 @@ func parseAlarmMetric(in awsapi.Input, a *Alarm) error {
 		return awsapi.ConstraintError(len(dims), "dimensions", "have length less than or equal to 30")
 	}
 	for i, d := range dims {
-		dim := Dimension{Name: d.String("Name"), Value: d.String("Value")}
+		dim := alerting.Dimension{Name: d.String("Name"), Value: d.String("Value")}
 		for _, f := range []struct{ member, v string }{{"Name", dim.Name}, {"Value", dim.Value}} {
 			if len(f.v) < 1 || len(f.v) > 255 {
 				return awsapi.ConstraintError(f.v, "dimensions."+strconv.Itoa(i+1)+".member."+strings.ToLower(f.member), "have length between 1 and 255")
 			}
 		}
-		if slices.ContainsFunc(a.Metric.Dimensions, func(o Dimension) bool { return o.Name == dim.Name }) {
+		if slices.ContainsFunc(a.Metric.Dimensions, func(o alerting.Dimension) bool { return o.Name == dim.Name }) {
 			return awsapi.InvalidParameterValue("The dimension %s appears more than once.", dim.Name)
 		}
 		a.Metric.Dimensions = append(a.Metric.Dimensions, dim)
 	}
-	slices.SortFunc(a.Metric.Dimensions, func(x, y Dimension) int { return strings.Compare(x.Name, y.Name) })
+	slices.SortFunc(a.Metric.Dimensions, func(x, y alerting.Dimension) int { return strings.Compare(x.Name, y.Name) })
 	a.Statistic, a.ExtendedStatistic = in.String("Statistic"), in.String("ExtendedStatistic")
 	switch {
 	case in.Has("Statistic") && in.Has("ExtendedStatistic"):
@@ -186,7 +183,7 @@ func parseAlarmMetric(in awsapi.Input, a *Alarm) error {
 	return nil
 }
 
-func parseEvaluation(in awsapi.Input, a *Alarm) error {
+func parseEvaluation(in awsapi.Input, a *alerting.Alarm) error {
 	period := a.Period // the Metrics form's, from its returned query
 	if !a.IsMath() {
 		p, ok, err := in.Int("Period")
@@ -271,13 +268,13 @@ func parseEvaluation(in awsapi.Input, a *Alarm) error {
 	return nil
 }
 
-func parseTags(in awsapi.Input, a *Alarm) error {
+func parseTags(in awsapi.Input, a *alerting.Base) error {
 	tags := in.Structs("Tags")
 	if len(tags) > maxTags {
 		return awsapi.ConstraintError(len(tags), "tags", "have length less than or equal to 50")
 	}
 	for i, t := range tags {
-		tag := Tag{Key: t.String("Key"), Value: t.String("Value")}
+		tag := alerting.Tag{Key: t.String("Key"), Value: t.String("Value")}
 		if len(tag.Key) < 1 || len(tag.Key) > 128 {
 			return awsapi.ConstraintError(tag.Key, "tags."+strconv.Itoa(i+1)+".member.key", "have length between 1 and 128")
 		}

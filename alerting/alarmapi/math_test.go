@@ -1,4 +1,4 @@
-package alerting
+package alarmapi
 
 import (
 	"context"
@@ -11,7 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/alerting/notify"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/intervals"
 )
 
 // fakeMathReader serves metric math alarms a fixed returned series.
@@ -22,7 +25,7 @@ type fakeMathReader struct {
 	from, to int64
 }
 
-func (f *fakeMathReader) Series(_ context.Context, _ string, _ []MetricDataQuery, returned string, from, to int64) (map[int64]float64, []Interval, error) {
+func (f *fakeMathReader) Series(_ context.Context, _ string, _ []alerting.MetricDataQuery, returned string, from, to int64) (map[int64]float64, []intervals.Interval, error) {
 	f.reads++
 	f.returned, f.from, f.to = returned, from, to
 	return f.series, f.unknown, nil
@@ -36,7 +39,7 @@ const (
 )
 
 func TestPutMetricAlarmMetricsValidation(t *testing.T) {
-	s, err := New(Config{Dir: t.TempDir()}, prometheus.NewRegistry(), nil)
+	s, err := openService(t, alerting.Config{Dir: t.TempDir()}, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +149,7 @@ func TestMetricMathAlarmEvaluatesTheReturnedSeries(t *testing.T) {
 		f.series[end-i*60] = 12
 	}
 	dir := t.TempDir()
-	s, err := New(Config{Dir: dir, Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
+	s, err := openService(t, alerting.Config{Dir: dir, Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +159,7 @@ func TestMetricMathAlarmEvaluatesTheReturnedSeries(t *testing.T) {
 	last := map[string]int64{}
 	s.EvaluateDue(context.Background(), last)
 	a := s.Alarm(awsapi.DefaultTenant, "sum")
-	if a.State.Value != StateAlarm {
+	if a.State.Value != alerting.StateAlarm {
 		t.Fatalf("got %s %q; want ALARM", a.State.Value, a.State.Reason)
 	}
 	if f.returned != "e1" || f.from != end-5*60 || f.to != end {
@@ -179,7 +182,7 @@ func TestMetricMathAlarmEvaluatesTheReturnedSeries(t *testing.T) {
 		f.series[end-i*60] = 3
 	}
 	s.EvaluateDue(context.Background(), last)
-	if a := s.Alarm(awsapi.DefaultTenant, "sum"); a.State.Value != StateOK {
+	if a := s.Alarm(awsapi.DefaultTenant, "sum"); a.State.Value != alerting.StateOK {
 		t.Errorf("below: got %s %q; want OK", a.State.Value, a.State.Reason)
 	}
 
@@ -187,24 +190,24 @@ func TestMetricMathAlarmEvaluatesTheReturnedSeries(t *testing.T) {
 	now = now.Add(time.Minute)
 	end += 60
 	f.series = map[int64]float64{}
-	f.unknown = []Interval{{From: end - 2*60, To: end}}
+	f.unknown = []intervals.Interval{{From: end - 2*60, To: end}}
 	if _, err := call(t, s.PutMetricAlarm, strings.Replace(mathAlarm, `"EvaluationPeriods"`, `"TreatMissingData":"breaching","EvaluationPeriods"`, 1)); err != nil {
 		t.Fatal(err)
 	}
 	s.EvaluateDue(context.Background(), last)
-	if a := s.Alarm(awsapi.DefaultTenant, "sum"); a.State.Value != StateInsufficientData || !strings.Contains(a.State.Reason, "unknown") {
+	if a := s.Alarm(awsapi.DefaultTenant, "sum"); a.State.Value != alerting.StateInsufficientData || !strings.Contains(a.State.Reason, "unknown") {
 		t.Errorf("unknown periods, breaching: got %s %q; want INSUFFICIENT_DATA naming them", a.State.Value, a.State.Reason)
 	}
 	f.unknown = nil
 	now = now.Add(time.Minute)
 	s.EvaluateDue(context.Background(), last)
-	if a := s.Alarm(awsapi.DefaultTenant, "sum"); a.State.Value != StateAlarm {
+	if a := s.Alarm(awsapi.DefaultTenant, "sum"); a.State.Value != alerting.StateAlarm {
 		t.Errorf("missing, breaching: got %s %q; want ALARM", a.State.Value, a.State.Reason)
 	}
 
 	// Durable, and described in the input's shape without the single-metric fields.
 	s.Close()
-	s, err = New(Config{Dir: dir, Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
+	s, err = openService(t, alerting.Config{Dir: dir, Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,8 +240,8 @@ func TestMetricMathAlarmSNSTrigger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.State.Value = StateAlarm
-	b, err := snsMessage(a, StateOK)
+	a.State.Value = alerting.StateAlarm
+	b, err := notify.SNSMessage(alerting.Message(a, alerting.StateOK))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,8 +275,8 @@ func TestMetricMathAlarmAlertmanagerLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.State.Value = StateAlarm
-	b, err := alertmanagerAlerts(a, time.Now())
+	a.State.Value = alerting.StateAlarm
+	b, err := notify.AlertmanagerAlerts(alerting.Message(a, ""), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +284,7 @@ func TestMetricMathAlarmAlertmanagerLabels(t *testing.T) {
 		t.Errorf("labels: %s", b)
 	}
 	// The history's configuration JSON carries the Metrics list, not the single metric.
-	h := alarmJSON(a)
+	h := alerting.ConfigJSON(a)
 	if !strings.Contains(h, `"metrics":[{"id":"m1","metricStat":{"metric":{"namespace":"ns","metricName":"a"},"period":60,"stat":"Sum"},"returnData":false}`) ||
 		strings.Contains(h, `"namespace":"",`) || strings.Contains(h, `"metricName":""`) {
 		t.Errorf("history config: %s", h)

@@ -1,28 +1,26 @@
-package alerting
+package alarmapi
 
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 const (
-	maxRecords        = 100
-	defaultRecords    = 50
-	maxNamesPerCall   = 100
-	maxActionPrefix   = 1024
-	alarmTypeMetric   = "MetricAlarm"
-	alarmTypeComposit = "CompositeAlarm"
+	maxRecords      = 100
+	defaultRecords  = 50
+	maxNamesPerCall = 100
+	maxActionPrefix = 1024
 )
 
 // DescribeAlarms lists the tenant's alarms by name, filtered.
-func (s *Service) DescribeAlarms(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+func (s *API) DescribeAlarms(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	in := req.Input
 	names, prefix := in.Strings("AlarmNames"), in.String("AlarmNamePrefix")
 	if len(names) > maxNamesPerCall {
@@ -62,31 +60,31 @@ func (s *Service) DescribeAlarms(_ context.Context, req *awsapi.Request, _ http.
 }
 
 // DescribeAlarmsForMetric lists the tenant's alarms on one metric.
-func (s *Service) DescribeAlarmsForMetric(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+func (s *API) DescribeAlarmsForMetric(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	in := req.Input
-	probe := &Alarm{}
+	var probe alerting.Metric
 	for _, m := range []string{"Namespace", "MetricName"} {
 		if !in.Has(m) {
 			return nil, awsapi.MissingParameter("The parameter %s is required.", m)
 		}
 	}
-	probe.Metric.Namespace, probe.Metric.MetricName = in.String("Namespace"), in.String("MetricName")
+	probe.Namespace, probe.MetricName = in.String("Namespace"), in.String("MetricName")
 	for _, d := range in.Structs("Dimensions") {
-		probe.Metric.Dimensions = append(probe.Metric.Dimensions, Dimension{Name: d.String("Name"), Value: d.String("Value")})
+		probe.Dimensions = append(probe.Dimensions, alerting.Dimension{Name: d.String("Name"), Value: d.String("Value")})
 	}
-	slices.SortFunc(probe.Metric.Dimensions, func(x, y Dimension) int { return strings.Compare(x.Name, y.Name) })
+	slices.SortFunc(probe.Dimensions, func(x, y alerting.Dimension) int { return strings.Compare(x.Name, y.Name) })
 	period, _, err := in.Int("Period")
 	if err != nil {
 		return nil, err
 	}
 	withDims := in.Has("Dimensions")
 	out := awsapi.List{}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, a := range s.sorted(awsapi.TenantOf(req)) {
+	for _, x := range s.store.List(awsapi.TenantOf(req)) {
+		a, ok := x.(*alerting.Alarm)
 		switch {
-		case a.Metric.Namespace != probe.Metric.Namespace || a.Metric.MetricName != probe.Metric.MetricName:
-		case withDims && a.Metric.key() != probe.Metric.key():
+		case !ok:
+		case a.Metric.Namespace != probe.Namespace || a.Metric.MetricName != probe.MetricName:
+		case withDims && a.Metric.Key() != probe.Key():
 		case in.Has("Statistic") && a.Statistic != in.String("Statistic"):
 		case in.Has("ExtendedStatistic") && a.ExtendedStatistic != in.String("ExtendedStatistic"):
 		case in.Has("Period") && a.Period != period:
@@ -130,25 +128,12 @@ func decodeToken(in awsapi.Input) (string, error) {
 
 // metricAlarmObject is the MetricAlarm shape: the three action lists and
 // Dimensions always present, absent optionals omitted (reference §1.6).
-func metricAlarmObject(a *Alarm) awsapi.Object {
-	o := awsapi.Obj("AlarmName", a.Name, "AlarmArn", a.ARN())
-	if a.Description != nil {
-		o = o.Add("AlarmDescription", *a.Description)
-	}
-	o = o.Add("AlarmConfigurationUpdatedTimestamp", a.ConfigUpdated).
-		Add("ActionsEnabled", a.ActionsEnabled).
-		Add("OKActions", strs(a.OKActions)).
-		Add("AlarmActions", strs(a.AlarmActions)).
-		Add("InsufficientDataActions", strs(a.InsufficientDataActions)).
-		Add("StateValue", a.State.Value).
-		Add("StateReason", a.State.Reason)
-	if a.State.ReasonData != "" {
-		o = o.Add("StateReasonData", a.State.ReasonData)
-	}
-	o = o.Add("StateUpdatedTimestamp", a.State.Updated).
-		Add("StateTransitionedTimestamp", a.State.Transitioned)
+func metricAlarmObject(a *alerting.Alarm) awsapi.Object {
+	o := baseMembers(&a.Base, "AlarmName", "AlarmArn", "AlarmDescription", "AlarmConfigurationUpdatedTimestamp", "ActionsEnabled",
+		"OKActions", "AlarmActions", "InsufficientDataActions", "StateValue", "StateReason", "StateReasonData",
+		"StateUpdatedTimestamp", "StateTransitionedTimestamp")
 	if a.IsMath() {
-		o = o.Add("Dimensions", awsapi.List{}).Add("Metrics", metricsList(a.Metrics)) // mathalarm.go
+		o = o.Add("Dimensions", awsapi.List{}).Add("Metrics", metricsList(a.Metrics)) // math.go
 		return addEvaluation(o, a)
 	}
 	o = o.Add("MetricName", a.Metric.MetricName).
@@ -171,7 +156,7 @@ func metricAlarmObject(a *Alarm) awsapi.Object {
 }
 
 // addEvaluation adds the members both alarm forms share after the metric.
-func addEvaluation(o awsapi.Object, a *Alarm) awsapi.Object {
+func addEvaluation(o awsapi.Object, a *alerting.Alarm) awsapi.Object {
 	o = o.Add("EvaluationPeriods", a.EvaluationPeriods)
 	if a.DatapointsToAlarm > 0 {
 		o = o.Add("DatapointsToAlarm", a.DatapointsToAlarm)
@@ -194,38 +179,47 @@ func strs(l []string) awsapi.List {
 	return out
 }
 
-// alarmJSON is an alarm's configuration as history items carry it.
-func alarmJSON(a *Alarm) string {
-	m := map[string]any{
-		"alarmName": a.Name, "alarmArn": a.ARN(), "namespace": a.Metric.Namespace, "metricName": a.Metric.MetricName,
-		"dimensions": a.Metric.Dimensions, "period": a.Period, "evaluationPeriods": a.EvaluationPeriods,
-		"threshold": a.Threshold, "comparisonOperator": a.ComparisonOperator, "actionsEnabled": a.ActionsEnabled,
-		"okActions": a.OKActions, "alarmActions": a.AlarmActions, "insufficientDataActions": a.InsufficientDataActions,
-		"timestamp": isoTime(a.ConfigUpdated),
-	}
-	for k, v := range map[string]string{"statistic": a.Statistic, "extendedStatistic": a.ExtendedStatistic, "unit": a.Unit,
-		"treatMissingData": a.TreatMissingData, "evaluateLowSampleCountPercentile": a.EvaluateLowSampleCountPercentile} {
-		if v != "" {
-			m[k] = v
+// baseMembers are the members of b named, in that order; the optional ones
+// (AlarmDescription, StateReasonData) only when set.
+func baseMembers(b *alerting.Base, names ...string) awsapi.Object {
+	o := awsapi.Object{}
+	for _, n := range names {
+		var v any
+		switch n {
+		case "AlarmName":
+			v = b.Name
+		case "AlarmArn":
+			v = b.ARN()
+		case "AlarmDescription":
+			if b.Description == nil {
+				continue
+			}
+			v = *b.Description
+		case "AlarmConfigurationUpdatedTimestamp":
+			v = b.ConfigUpdated
+		case "ActionsEnabled":
+			v = b.ActionsEnabled
+		case "OKActions":
+			v = strs(b.OKActions)
+		case "AlarmActions":
+			v = strs(b.AlarmActions)
+		case "InsufficientDataActions":
+			v = strs(b.InsufficientDataActions)
+		case "StateValue":
+			v = b.State.Value
+		case "StateReason":
+			v = b.State.Reason
+		case "StateReasonData":
+			if b.State.ReasonData == "" {
+				continue
+			}
+			v = b.State.ReasonData
+		case "StateUpdatedTimestamp":
+			v = b.State.Updated
+		case "StateTransitionedTimestamp":
+			v = b.State.Transitioned
 		}
+		o = o.Add(n, v)
 	}
-	if a.Description != nil {
-		m["alarmDescription"] = *a.Description
-	}
-	if a.DatapointsToAlarm > 0 {
-		m["datapointsToAlarm"] = a.DatapointsToAlarm
-	}
-	if a.IsMath() {
-		for _, k := range []string{"namespace", "metricName", "dimensions", "period"} {
-			delete(m, k)
-		}
-		m["metrics"] = a.Metrics
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	return o
 }

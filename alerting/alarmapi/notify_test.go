@@ -1,4 +1,4 @@
-package alerting
+package alarmapi
 
 import (
 	"context"
@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/alerting/notify"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // receiver is a webhook / Alertmanager on loopback that records what it is
@@ -77,20 +79,20 @@ func (r *receiver) wait(t *testing.T, n int) [][]byte {
 	return append([][]byte(nil), r.bodies...)
 }
 
-func notifyService(t *testing.T, dir string, mod func(*Config)) *Service {
+func notifyService(t *testing.T, dir string, mod func(*alerting.Config)) *testService {
 	t.Helper()
-	cfg := Config{Dir: dir, NotifyBackoffMin: 5 * time.Millisecond, NotifyBackoffMax: 20 * time.Millisecond, NotifyTimeout: 2 * time.Second}
+	cfg := alerting.Config{Dir: dir, Notify: notify.Config{BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond, Timeout: 2 * time.Second}}
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := New(cfg, prometheus.NewRegistry(), nil)
+	s, err := openService(t, cfg, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func putNotifyAlarm(t *testing.T, s *Service, name, actions string) {
+func putNotifyAlarm(t *testing.T, s *testService, name, actions string) {
 	t.Helper()
 	if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"`+name+`","AlarmDescription":"cpu high","Namespace":"ns","MetricName":"cpu",
 		"Dimensions":[{"Name":"host","Value":"h1"}],"Statistic":"Average","Period":60,"EvaluationPeriods":1,"Threshold":5,
@@ -99,7 +101,7 @@ func putNotifyAlarm(t *testing.T, s *Service, name, actions string) {
 	}
 }
 
-func setNotifyState(t *testing.T, s *Service, name, value string) {
+func setNotifyState(t *testing.T, s *testService, name, value string) {
 	t.Helper()
 	if _, err := call(t, s.SetAlarmState, `{"AlarmName":"`+name+`","StateValue":"`+value+`","StateReason":"set to `+value+`"}`); err != nil {
 		t.Fatal(err)
@@ -107,11 +109,11 @@ func setNotifyState(t *testing.T, s *Service, name, value string) {
 }
 
 // actionSummaries returns the Action history summaries, oldest first.
-func actionSummaries(t *testing.T, s *Service) []string {
+func actionSummaries(t *testing.T, s *testService) []string {
 	t.Helper()
 	var out []string
-	if err := s.db.history(0, math.MaxInt64, false, nil, func(_ []byte, h *HistoryItem) bool {
-		if h.Type == HistoryAction {
+	if err := s.store.History(0, math.MaxInt64, false, nil, func(_ []byte, h *alerting.HistoryItem) bool {
+		if h.Type == alerting.HistoryAction {
 			out = append(out, h.Summary)
 		}
 		return true
@@ -121,7 +123,7 @@ func actionSummaries(t *testing.T, s *Service) []string {
 	return out
 }
 
-func waitSummary(t *testing.T, s *Service, substr string) {
+func waitSummary(t *testing.T, s *testService, substr string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -142,7 +144,7 @@ func TestNotifyWebhookSNSBodyOnTransitionOnly(t *testing.T) {
 	s := notifyService(t, t.TempDir(), nil)
 	defer s.Close()
 	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`/hook"]`)
-	setNotifyState(t, s, "cpu", StateAlarm)
+	setNotifyState(t, s, "cpu", alerting.StateAlarm)
 	var m map[string]any
 	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
 		t.Fatal(err)
@@ -153,7 +155,7 @@ func TestNotifyWebhookSNSBodyOnTransitionOnly(t *testing.T) {
 			t.Errorf("body lacks %s: %v", k, m)
 		}
 	}
-	for k, want := range map[string]any{"AlarmName": "cpu", "NewStateValue": StateAlarm, "OldStateValue": StateInsufficientData,
+	for k, want := range map[string]any{"AlarmName": "cpu", "NewStateValue": alerting.StateAlarm, "OldStateValue": alerting.StateInsufficientData,
 		"NewStateReason": "set to ALARM", "Region": "US East (N. Virginia)", "AlarmDescription": "cpu high", "AWSAccountId": "000000000000"} {
 		if m[k] != want {
 			t.Errorf("%s: got %v; want %v", k, m[k], want)
@@ -170,7 +172,7 @@ func TestNotifyWebhookSNSBodyOnTransitionOnly(t *testing.T) {
 	}
 	waitSummary(t, s, "Successfully executed action "+r.srv.URL+"/hook")
 
-	setNotifyState(t, s, "cpu", StateAlarm) // same state: no transition, no notification
+	setNotifyState(t, s, "cpu", alerting.StateAlarm) // same state: no transition, no notification
 	time.Sleep(100 * time.Millisecond)
 	if n := r.count(); n != 1 {
 		t.Errorf("same state again notified: %d notifications", n)
@@ -185,20 +187,20 @@ func TestNotifyDisableAlarmActionsSuppresses(t *testing.T) {
 	if _, err := call(t, s.DisableAlarmActions, `{"AlarmNames":["cpu"]}`); err != nil {
 		t.Fatal(err)
 	}
-	setNotifyState(t, s, "cpu", StateAlarm)
-	if got := s.Alarm(awsapi.DefaultTenant, "cpu"); got == nil || got.State.Value != StateAlarm {
+	setNotifyState(t, s, "cpu", alerting.StateAlarm)
+	if got := s.Alarm(awsapi.DefaultTenant, "cpu"); got == nil || got.State.Value != alerting.StateAlarm {
 		t.Fatalf("state did not change with actions disabled: %+v", got)
 	}
 	if _, err := call(t, s.EnableAlarmActions, `{"AlarmNames":["cpu"]}`); err != nil {
 		t.Fatal(err)
 	}
-	setNotifyState(t, s, "cpu", StateOK)
+	setNotifyState(t, s, "cpu", alerting.StateOK)
 	var m map[string]any
 	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if r.count() != 1 || m["NewStateValue"] != StateOK {
+	if r.count() != 1 || m["NewStateValue"] != alerting.StateOK {
 		t.Errorf("got %d notifications, first to %v; want only the OK one after enabling", r.count(), m["NewStateValue"])
 	}
 }
@@ -208,10 +210,10 @@ func TestNotifyAlertmanagerFiresAndResolves(t *testing.T) {
 	s := notifyService(t, t.TempDir(), nil)
 	defer s.Close()
 	putNotifyAlarm(t, s, "cpu", `["alertmanager+`+r.srv.URL+`"]`)
-	setNotifyState(t, s, "cpu", StateAlarm)
-	setNotifyState(t, s, "cpu", StateOK)
+	setNotifyState(t, s, "cpu", alerting.StateAlarm)
+	setNotifyState(t, s, "cpu", alerting.StateOK)
 	bodies := r.wait(t, 2)
-	var alerts [2][]amAlert
+	var alerts [2][]notify.AMAlert
 	for i := range alerts {
 		if err := json.Unmarshal(bodies[i], &alerts[i]); err != nil {
 			t.Fatal(err)
@@ -224,10 +226,10 @@ func TestNotifyAlertmanagerFiresAndResolves(t *testing.T) {
 	if fire.Labels["alertname"] != "cpu" || fire.Labels["namespace"] != "ns" || fire.Labels["metric"] != "cpu" || fire.Labels["host"] != "h1" {
 		t.Errorf("labels: %v", fire.Labels)
 	}
-	if fire.Annotations["summary"] != "set to ALARM" || fire.Annotations["state"] != StateAlarm || fire.EndsAt != nil || fire.StartsAt.IsZero() {
+	if fire.Annotations["summary"] != "set to ALARM" || fire.Annotations["state"] != alerting.StateAlarm || fire.EndsAt != nil || fire.StartsAt.IsZero() {
 		t.Errorf("firing alert: %s", bodies[0])
 	}
-	if resolve.EndsAt == nil || resolve.Annotations["state"] != StateOK || len(resolve.Labels) != len(fire.Labels) {
+	if resolve.EndsAt == nil || resolve.Annotations["state"] != alerting.StateOK || len(resolve.Labels) != len(fire.Labels) {
 		t.Errorf("resolve: %s", bodies[1])
 	}
 	r.mu.Lock()
@@ -272,7 +274,7 @@ func TestNotifyReceiverDownThenBackGetsEveryTransitionInOrder(t *testing.T) {
 			s := notifyService(t, t.TempDir(), nil)
 			defer s.Close()
 			putNotifyAlarm(t, s, "cpu", `["`+url+`"]`)
-			seq := []string{StateAlarm, StateOK, StateAlarm, StateOK}
+			seq := []string{alerting.StateAlarm, alerting.StateOK, alerting.StateAlarm, alerting.StateOK}
 			for _, v := range seq {
 				setNotifyState(t, s, "cpu", v)
 			}
@@ -294,7 +296,7 @@ func TestNotifyReceiverDownThenBackGetsEveryTransitionInOrder(t *testing.T) {
 					t.Errorf("notification %d: %v; want %s (order)", i, m["NewStateValue"], seq[i])
 				}
 			}
-			if got := testutil.ToFloat64(s.outbox.failed); got < 2 {
+			if got := countSummaries(t, s, "; retrying in"); got < 2 {
 				t.Errorf("failed attempts: %v; want several", got)
 			}
 			waitSummary(t, s, "Successfully executed action "+url)
@@ -306,10 +308,10 @@ func TestNotifyDeliversAfterRestart(t *testing.T) {
 	r := newReceiver(t)
 	r.down.Store(true)
 	dir := t.TempDir()
-	slow := func(c *Config) { c.NotifyBackoffMin, c.NotifyBackoffMax = time.Hour, time.Hour }
+	slow := func(c *alerting.Config) { c.Notify.BackoffMin, c.Notify.BackoffMax = time.Hour, time.Hour }
 	s := notifyService(t, dir, slow)
 	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
-	setNotifyState(t, s, "cpu", StateAlarm)
+	setNotifyState(t, s, "cpu", alerting.StateAlarm)
 	waitSummary(t, s, "Failed to execute action")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -321,7 +323,7 @@ func TestNotifyDeliversAfterRestart(t *testing.T) {
 	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["NewStateValue"] != StateAlarm {
+	if m["NewStateValue"] != alerting.StateAlarm {
 		t.Errorf("after restart: %v", m)
 	}
 	waitSummary(t, s, "Successfully executed action")
@@ -331,21 +333,18 @@ func TestNotifyOutboxBoundDropsOldest(t *testing.T) {
 	r := newReceiver(t)
 	r.down.Store(true)
 	dir := t.TempDir()
-	s := notifyService(t, dir, func(c *Config) {
-		c.NotifyMaxEntries, c.NotifyBackoffMin, c.NotifyBackoffMax = 2, time.Hour, time.Hour
+	s := notifyService(t, dir, func(c *alerting.Config) {
+		c.Notify.MaxEntries, c.Notify.BackoffMin, c.Notify.BackoffMax = 2, time.Hour, time.Hour
 	})
 	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
-	reasons := []string{StateAlarm, StateOK, StateAlarm, StateOK}
+	reasons := []string{alerting.StateAlarm, alerting.StateOK, alerting.StateAlarm, alerting.StateOK}
 	for _, v := range reasons {
 		setNotifyState(t, s, "cpu", v)
 	}
-	if got := testutil.ToFloat64(s.outbox.dropped); got != 2 {
+	if got := countSummaries(t, s, "the notification outbox is full"); got != 2 {
 		t.Errorf("dropped: %v; want 2", got)
 	}
-	s.outbox.mu.Lock()
-	n := s.outbox.n
-	s.outbox.mu.Unlock()
-	if n != 2 {
+	if n, _ := s.store.Outbox().Size(); n != 2 {
 		t.Errorf("outbox entries: %d; want 2", n)
 	}
 	waitSummary(t, s, "the notification outbox is full")
@@ -378,7 +377,7 @@ func TestNotifyUnsupportedTargetIsRecorded(t *testing.T) {
 	defer s.Close()
 	arn := "arn:aws:sns:us-east-1:000000000000:topic"
 	putNotifyAlarm(t, s, "cpu", `["`+arn+`"]`)
-	setNotifyState(t, s, "cpu", StateAlarm)
+	setNotifyState(t, s, "cpu", alerting.StateAlarm)
 	waitSummary(t, s, "Failed to execute action "+arn+": this action type is not supported by this server")
 }
 
@@ -386,13 +385,15 @@ func TestNotifyFromEvaluatorTransition(t *testing.T) {
 	r := newReceiver(t)
 	now := time.Date(2026, 1, 2, 3, 10, 30, 0, time.UTC)
 	end := now.Add(-10*time.Second).Unix() / 60 * 60
-	f := &fakeReader{values: map[int64]Datapoint{}}
+	f := &fakeReader{values: map[int64]query.AlarmDatapoint{}}
 	for i := int64(1); i <= 5; i++ {
-		f.values[end-i*60] = Datapoint{Value: 10, SampleCount: 1}
+		f.values[end-i*60] = query.AlarmDatapoint{Value: 10, SampleCount: 1}
 	}
 	var clock atomic.Int64 // the delivery loop reads the clock too
 	clock.Store(now.UnixNano())
-	s := notifyService(t, t.TempDir(), func(c *Config) { c.Reader, c.Now = f, func() time.Time { return time.Unix(0, clock.Load()).UTC() } })
+	s := notifyService(t, t.TempDir(), func(c *alerting.Config) {
+		c.Reader, c.Now = f, func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	})
 	defer s.Close()
 	putNotifyAlarm(t, s, "cpu", `["`+r.srv.URL+`"]`)
 	last := map[string]int64{}
@@ -401,7 +402,7 @@ func TestNotifyFromEvaluatorTransition(t *testing.T) {
 	if err := json.Unmarshal(r.wait(t, 1)[0], &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["NewStateValue"] != StateAlarm || m["OldStateValue"] != StateInsufficientData {
+	if m["NewStateValue"] != alerting.StateAlarm || m["OldStateValue"] != alerting.StateInsufficientData {
 		t.Errorf("evaluator transition: %v", m)
 	}
 	clock.Add(int64(time.Minute)) // still breaching: no transition, no notification
@@ -426,7 +427,7 @@ func TestNotifyCompositeFollowsItsChild(t *testing.T) {
 	setNotifyState(t, s, "child", "ALARM") // the composite follows its child into ALARM
 	bodies := r.wait(t, 2)
 	var sns map[string]any
-	var am []amAlert
+	var am []notify.AMAlert
 	for _, b := range bodies {
 		if b[0] == '[' {
 			_ = json.Unmarshal(b, &am)
@@ -434,7 +435,7 @@ func TestNotifyCompositeFollowsItsChild(t *testing.T) {
 			_ = json.Unmarshal(b, &sns)
 		}
 	}
-	if sns["AlarmRule"] != "ALARM(child)" || sns["NewStateValue"] != StateAlarm || sns["AlarmName"] != "both" {
+	if sns["AlarmRule"] != "ALARM(child)" || sns["NewStateValue"] != alerting.StateAlarm || sns["AlarmName"] != "both" {
 		t.Errorf("composite webhook body: %v", sns)
 	}
 	if len(am) != 1 || am[0].Labels["alertname"] != "both" || am[0].EndsAt != nil {
@@ -443,31 +444,14 @@ func TestNotifyCompositeFollowsItsChild(t *testing.T) {
 	waitSummary(t, s, "Successfully executed action alertmanager+"+r.srv.URL)
 }
 
-func TestNotifyTargetsAndBackoff(t *testing.T) {
-	for _, tc := range []struct{ target, kind, url string }{
-		{"http://h:1/x", "webhook", "http://h:1/x"},
-		{"https://h/x?y=1", "webhook", "https://h/x?y=1"},
-		{"alertmanager+http://am:9093", "alertmanager", "http://am:9093/api/v2/alerts"},
-		{"alertmanager+https://am:9093/", "alertmanager", "https://am:9093/api/v2/alerts"},
-		{"arn:aws:sns:us-east-1:000000000000:t", "", ""},
-		{"arn:aws:automate:us-east-1:ec2:stop", "", ""},
-		{"ftp://h/x", "", ""},
-	} {
-		if got := targetKind(tc.target); got != tc.kind {
-			t.Errorf("targetKind(%q) = %q; want %q", tc.target, got, tc.kind)
-		}
-		if tc.kind == "alertmanager" && alertmanagerURL(tc.target) != tc.url {
-			t.Errorf("alertmanagerURL(%q) = %q; want %q", tc.target, alertmanagerURL(tc.target), tc.url)
+// countSummaries counts the Action history items containing substr.
+func countSummaries(t *testing.T, s *testService, substr string) int {
+	t.Helper()
+	n := 0
+	for _, sum := range actionSummaries(t, s) {
+		if strings.Contains(sum, substr) {
+			n++
 		}
 	}
-	o := &outbox{s: &Service{cfg: Config{}}}
-	notifyDefaults(&o.s.cfg)
-	for _, tc := range []struct {
-		failures int
-		want     time.Duration
-	}{{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {9, 256 * time.Second}, {10, 5 * time.Minute}, {1000, 5 * time.Minute}} {
-		if got := o.backoff(tc.failures); got != tc.want {
-			t.Errorf("backoff(%d) = %v; want %v", tc.failures, got, tc.want)
-		}
-	}
+	return n
 }

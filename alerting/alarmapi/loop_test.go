@@ -1,4 +1,4 @@
-package alerting
+package alarmapi
 
 import (
 	"context"
@@ -9,16 +9,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/intervals"
+	"github.com/cellwatch/cellwatch/query"
 )
 
 type fakeReader struct {
 	reads   int
-	values  map[int64]Datapoint
-	unknown []Interval
+	values  map[int64]query.AlarmDatapoint
+	unknown []intervals.Interval
 }
 
-func (f *fakeReader) Periods(_ context.Context, _ string, _ Metric, _, _ string, _, _, _ int64) (map[int64]Datapoint, []Interval, error) {
+func (f *fakeReader) Periods(_ context.Context, _ string, _ alerting.Metric, _, _ string, _, _, _ int64) (map[int64]query.AlarmDatapoint, []intervals.Interval, error) {
 	f.reads++
 	return f.values, f.unknown, nil
 }
@@ -34,12 +37,12 @@ func call(t *testing.T, h Handler, body string) (awsapi.Object, error) {
 
 func TestEvaluateDueReadsEachSeriesOnce(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 10, 30, 0, time.UTC)
-	f := &fakeReader{values: map[int64]Datapoint{}}
+	f := &fakeReader{values: map[int64]query.AlarmDatapoint{}}
 	end := now.Add(-10*time.Second).Unix() / 60 * 60
 	for i := int64(1); i <= 5; i++ {
-		f.values[end-i*60] = Datapoint{Value: 10, SampleCount: 1}
+		f.values[end-i*60] = query.AlarmDatapoint{Value: 10, SampleCount: 1}
 	}
-	s, err := New(Config{Dir: t.TempDir(), Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
+	s, err := openService(t, alerting.Config{Dir: t.TempDir(), Reader: f, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,7 @@ func TestEvaluateDueReadsEachSeriesOnce(t *testing.T) {
 		t.Errorf("reads: got %d; want 1 for three alarms on one series", f.reads)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		if a := s.Alarm(awsapi.DefaultTenant, name); a.State.Value != StateAlarm {
+		if a := s.Alarm(awsapi.DefaultTenant, name); a.State.Value != alerting.StateAlarm {
 			t.Errorf("%s: got %s %q; want ALARM", name, a.State.Value, a.State.Reason)
 		}
 	}
@@ -65,13 +68,13 @@ func TestEvaluateDueReadsEachSeriesOnce(t *testing.T) {
 	}
 	// The node loses its data: breaching must not ALARM, it is INSUFFICIENT_DATA.
 	now = now.Add(time.Minute)
-	f.values = map[int64]Datapoint{}
-	f.unknown = []Interval{{From: 0, To: now.Unix()}}
+	f.values = map[int64]query.AlarmDatapoint{}
+	f.unknown = []intervals.Interval{{From: 0, To: now.Unix()}}
 	if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"a","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":3,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold","TreatMissingData":"breaching"}`); err != nil {
 		t.Fatal(err)
 	}
 	s.EvaluateDue(context.Background(), last)
-	if a := s.Alarm(awsapi.DefaultTenant, "a"); a.State.Value != StateInsufficientData {
+	if a := s.Alarm(awsapi.DefaultTenant, "a"); a.State.Value != alerting.StateInsufficientData {
 		t.Errorf("lost data, breaching: got %s %q; want INSUFFICIENT_DATA", a.State.Value, a.State.Reason)
 	}
 }

@@ -1,4 +1,4 @@
-package alerting
+package alarmapi
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 // DescribeAlarmHistory lists history items of the tenant's alarms, deleted
 // ones included, newest first unless ScanBy says otherwise.
-func (s *Service) DescribeAlarmHistory(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
+func (s *API) DescribeAlarmHistory(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	in := req.Input
 	name := in.String("AlarmName")
 	if in.Has("AlarmName") {
@@ -35,7 +36,7 @@ func (s *Service) DescribeAlarmHistory(_ context.Context, req *awsapi.Request, _
 	if in.Has("ScanBy") && !slices.Contains(scanByValues, scanBy) {
 		return nil, awsapi.ConstraintError(scanBy, "scanBy", "satisfy enum value set: [TimestampDescending, TimestampAscending]")
 	}
-	from, to := s.cfg.Now().Add(-historyRetention).UnixMilli(), int64(math.MaxInt64)
+	from, to := s.store.Now().Add(-alerting.HistoryRetention).UnixMilli(), int64(math.MaxInt64)
 	if t, ok, err := in.Time("StartDate"); err != nil {
 		return nil, err
 	} else if ok {
@@ -62,7 +63,7 @@ func (s *Service) DescribeAlarmHistory(_ context.Context, req *awsapi.Request, _
 	next := ""
 	var lastKey []byte
 	if from < to {
-		err = s.db.history(from, to, scanBy != "TimestampAscending", after, func(key []byte, h *HistoryItem) bool {
+		err = s.store.History(from, to, scanBy != "TimestampAscending", after, func(key []byte, h *alerting.HistoryItem) bool {
 			switch {
 			case h.Tenant != tenant:
 			case name != "" && h.AlarmName != name:
