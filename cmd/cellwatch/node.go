@@ -35,7 +35,7 @@ type node struct {
 	cfg      *Config
 	logger   *slog.Logger
 	reg      *prometheus.Registry
-	lock     *dirLock
+	lock     *os.File
 	wal      *fallback.WAL
 	local    *store.Local
 	longTerm *store.LongTerm
@@ -94,7 +94,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	if n.lock, err = lockDir(cfg.Data); err != nil {
+	if n.lock, err = lockDataDir(cfg.Data); err != nil {
 		return nil, err
 	}
 	if n.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
@@ -244,7 +244,7 @@ func (n *node) close() error {
 		_ = n.admin.Close()
 	}
 	if n.lock != nil {
-		n.lock.release()
+		_ = n.lock.Close()
 	}
 	return err
 }
