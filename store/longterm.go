@@ -15,6 +15,8 @@ import (
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/cellwatch/cellwatch/internal/pebblelog"
 )
 
 var (
@@ -135,7 +137,7 @@ func OpenLongTerm(cfg LongTermConfig, reg prometheus.Registerer, logger *slog.Lo
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       cfg.MemTableBytes,
 		Merger:             &pebble.Merger{Name: mergerName, Merge: lt.merge},
-		Logger:             pebbleLogger{logger},
+		Logger:             pebblelog.New(logger),
 	}
 	// Upper levels: fastest compression (MinLZ or Snappy); the bottom two,
 	// where nearly all data ends: zstd.
@@ -280,21 +282,4 @@ func (lt *LongTerm) EnforceRetention() error {
 		lt.retainedTo[ti] = end
 	}
 	return nil
-}
-
-// pebbleLogger sends pebble's messages to slog.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error("pebble: fatal: " + msg)
-	panic("pebble: " + msg)
 }
