@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 var internalAllowed = map[string][]string{
 	"internal/dirlock":   {},
 	"internal/pebblelog": {},
-	"internal/bytesx":    {},
+	"internal/decode":    {},
 	"internal/seglog":    {"internal/dirlock"},
 }
 
