@@ -27,38 +27,6 @@ type Stream interface {
 	Append(ctx context.Context, p int, records [][]byte) (first int64, err error)
 }
 
-// ShipperConfig configures the shipper.
-type ShipperConfig struct {
-	StateFile       string        // where the shipped offset and a pending gap are kept
-	MaxBatchBytes   int           // WAL bytes read into one batch; default 1 MiB
-	Linger          time.Duration // how long a batch waits for more records; default 5 ms
-	MaxBacklogBytes uint64        // unshipped WAL bytes kept for the stream; past it the oldest are dropped; default 8 GiB
-	AppendTimeout   time.Duration // bound on one Append to the stream; default 10 s
-	Backoff         backoff.Config
-	Health          HealthConfig
-}
-
-func (c *ShipperConfig) defaults() {
-	if c.MaxBatchBytes <= 0 {
-		c.MaxBatchBytes = 1 << 20
-	}
-	if c.Linger <= 0 {
-		c.Linger = 5 * time.Millisecond
-	}
-	if c.MaxBacklogBytes == 0 {
-		c.MaxBacklogBytes = 8 << 30
-	}
-	if c.AppendTimeout <= 0 {
-		c.AppendTimeout = 10 * time.Second
-	}
-	if c.Backoff.MinBackoff <= 0 {
-		// A down stream is probed at least every 5 s: one append, cheap, and
-		// the backlog starts draining within 5 s of the stream's return.
-		c.Backoff = backoff.Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
-	}
-	c.Backoff.MaxRetries = 0 // the shipper never gives up; the backlog cap bounds what waits
-}
-
 // shipperState is what the shipper persists, atomically, in StateFile.
 type shipperState struct {
 	Origin  string      `json:"origin"`        // node ID of the WAL the offsets belong to

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 func TestWALClose(t *testing.T) {
@@ -16,10 +18,10 @@ func TestWALClose(t *testing.T) {
 	w := openTestWAL(t, cfg)
 	want := appendN(t, w, 0, 5)
 	r := w.NewReader(0)
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatalf("second Close: got %v; want nil", err)
 	}
 	ctx := context.Background()
@@ -72,7 +74,7 @@ func TestWALCloseWhileAppending(t *testing.T) {
 		})
 	}
 	appendN(t, w, 100000, 20)
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	wg.Wait()
@@ -94,11 +96,11 @@ func TestWALSyncInterval(t *testing.T) {
 	w := openTestWAL(t, WALConfig{Dir: dir, SyncInterval: time.Hour})
 	want := appendN(t, w, 0, 10)
 	last := want[len(want)-1]
-	end := last.off + frameHeaderSize + uint64(len(last.rec))
+	end := last.off + seglog.FrameHeaderSize + uint64(len(last.rec))
 	if got := w.EndOffset(); got != end {
 		t.Fatalf("EndOffset before fsync: got %d; want %d", got, end)
 	}
-	if got := testutil.ToFloat64(w.m.fsyncs); got != 0 {
+	if got := testutil.ToFloat64(w.logCfg.Metrics.Fsyncs); got != 0 {
 		t.Fatalf("fsyncs before the interval: got %v; want 0", got)
 	}
 	// Readers see only fsynced records, so no offset they hand on can be lost.
@@ -108,7 +110,7 @@ func TestWALSyncInterval(t *testing.T) {
 	if err := w.Sync(); err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
-	if got := testutil.ToFloat64(w.m.fsyncs); got != 1 {
+	if got := testutil.ToFloat64(w.logCfg.Metrics.Fsyncs); got != 1 {
 		t.Fatalf("fsyncs after Sync: got %v; want 1", got)
 	}
 	checkEntries(t, replayAll(t, w, 0), want)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 func TestReaderTailsAcrossRotation(t *testing.T) {
@@ -93,7 +95,7 @@ func TestReaderUnblocks(t *testing.T) {
 		_, _, err := r.Next(context.Background())
 		errc <- err
 	}()
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-errc; !errors.Is(err, ErrClosed) {
@@ -157,7 +159,7 @@ func TestTruncateBefore(t *testing.T) {
 		t.Fatalf("FirstOffset: got %d; want %d", got, segs[3].Base)
 	}
 	for i, s := range segs {
-		_, err := os.Stat(segmentPath(dir, s.Base))
+		_, err := os.Stat(seglog.SegmentPath(dir, segmentSuffix, s.Base))
 		if exists := err == nil; exists != (i >= 3) {
 			t.Fatalf("segment %d file exists = %v; want %v", i, exists, i >= 3)
 		}
@@ -187,7 +189,7 @@ func TestTruncateBefore(t *testing.T) {
 		t.Fatalf("after TruncateBefore(max): got %+v; want only the active segment", left)
 	}
 	end := w.EndOffset()
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
 	w = openTestWAL(t, cfg)
@@ -208,7 +210,7 @@ func TestWALRandomCorruption(t *testing.T) {
 	w := openTestWAL(t, cfg)
 	want := appendN(t, w, 0, 150)
 	segs := w.Segments()
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
 	written := make(map[uint64]string, len(want))
@@ -218,7 +220,7 @@ func TestWALRandomCorruption(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 40 {
 		s := segs[rng.IntN(len(segs)-1)] // a closed segment
-		flipByte(t, segmentPath(dir, s.Base), rng.Int64N(s.Size))
+		flipByte(t, seglog.SegmentPath(dir, segmentSuffix, s.Base), rng.Int64N(s.Size))
 	}
 
 	w = openTestWAL(t, cfg)

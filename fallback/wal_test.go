@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 // testRecord returns a record whose content and size (20..56 bytes) depend on i.
@@ -24,11 +26,11 @@ func testRecord(i int) []byte {
 
 func openTestWAL(t testing.TB, cfg WALConfig) *WAL {
 	t.Helper()
-	w, err := OpenWAL(cfg, prometheus.NewRegistry(), nil)
+	w, err := startWAL(cfg, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatalf("OpenWAL: %v", err)
 	}
-	t.Cleanup(func() { _ = w.Close() })
+	t.Cleanup(func() { _ = stopWAL(w) })
 	return w
 }
 
@@ -95,7 +97,7 @@ func TestWALAppendReplayAcrossRotations(t *testing.T) {
 			want := appendN(t, w, 0, 200)
 			for i := 1; i < len(want); i++ {
 				prev := want[i-1]
-				if got, exp := want[i].off, prev.off+frameHeaderSize+uint64(len(prev.rec)); got != exp {
+				if got, exp := want[i].off, prev.off+seglog.FrameHeaderSize+uint64(len(prev.rec)); got != exp {
 					t.Fatalf("offset of record %d: got %d; want %d", i, got, exp)
 				}
 			}
@@ -114,10 +116,10 @@ func TestWALAppendReplayAcrossRotations(t *testing.T) {
 					t.Fatalf("segment %d: got base %d; want %d", i, s.Base, segs[i-1].End)
 				}
 			}
-			if got := testutil.ToFloat64(w.m.segments); got != float64(len(segs)) {
+			if got := testutil.ToFloat64(w.logCfg.Metrics.Segments); got != float64(len(segs)) {
 				t.Fatalf("segments gauge: got %v; want %d", got, len(segs))
 			}
-			if got := testutil.ToFloat64(w.m.appends); got != 200 {
+			if got := testutil.ToFloat64(w.logCfg.Metrics.Appends); got != 200 {
 				t.Fatalf("appends_total: got %v; want 200", got)
 			}
 			checkEntries(t, replayAll(t, w, 0), want)
@@ -126,7 +128,7 @@ func TestWALAppendReplayAcrossRotations(t *testing.T) {
 			checkEntries(t, replayAll(t, w, want[150].off+1), want[151:])
 
 			end := w.EndOffset()
-			if err := w.Close(); err != nil {
+			if err := stopWAL(w); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
 			w = openTestWAL(t, cfg)
@@ -160,7 +162,7 @@ func TestWALTornTail(t *testing.T) {
 		}, 9},
 		{"payload byte flipped", func(t *testing.T, path string, size int64) { flipByte(t, path, size-1) }, 9},
 		{"length made huge", func(t *testing.T, path string, size int64) {
-			flipByte(t, path, size-int64(len(testRecord(9)))-frameHeaderSize+3)
+			flipByte(t, path, size-int64(len(testRecord(9)))-seglog.FrameHeaderSize+3)
 		}, 9},
 		{"zero-filled tail", func(t *testing.T, path string, size int64) {
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -178,10 +180,10 @@ func TestWALTornTail(t *testing.T) {
 			cfg := WALConfig{Dir: dir, SegmentSize: 1 << 20}
 			w := openTestWAL(t, cfg)
 			want := appendN(t, w, 0, 10)
-			if err := w.Close(); err != nil {
+			if err := stopWAL(w); err != nil {
 				t.Fatal(err)
 			}
-			path := segmentPath(dir, 0)
+			path := seglog.SegmentPath(dir, segmentSuffix, 0)
 			fi, err := os.Stat(path)
 			if err != nil {
 				t.Fatal(err)
@@ -190,15 +192,15 @@ func TestWALTornTail(t *testing.T) {
 
 			var logs bytes.Buffer
 			reg := prometheus.NewRegistry()
-			w, err = OpenWAL(cfg, reg, slog.New(slog.NewTextHandler(&logs, nil)))
+			w, err = startWAL(cfg, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}
-			defer w.Close()
+			defer stopWAL(w)
 			want = want[:tc.keep]
 			checkEntries(t, replayAll(t, w, 0), want)
 			last := want[len(want)-1]
-			wantEnd := last.off + frameHeaderSize + uint64(len(last.rec))
+			wantEnd := last.off + seglog.FrameHeaderSize + uint64(len(last.rec))
 			if got := w.EndOffset(); got != wantEnd {
 				t.Fatalf("EndOffset: got %d; want %d", got, wantEnd)
 			}
@@ -208,7 +210,7 @@ func TestWALTornTail(t *testing.T) {
 			if !strings.Contains(logs.String(), "dropped_bytes=") {
 				t.Fatalf("got log %q; want a line with dropped_bytes", logs.String())
 			}
-			if got := testutil.ToFloat64(w.m.corruptions); got != 1 {
+			if got := testutil.ToFloat64(w.logCfg.Metrics.Corruptions); got != 1 {
 				t.Fatalf("corruptions_total: got %v; want 1", got)
 			}
 			more := appendN(t, w, 100, 5)
@@ -250,7 +252,7 @@ func TestWALCorruptClosedSegment(t *testing.T) {
 	w := openTestWAL(t, cfg)
 	want := appendN(t, w, 0, 60)
 	segs := w.Segments()
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
 	// Flip the last byte of the second frame of segment 1.
@@ -261,14 +263,14 @@ func TestWALCorruptClosedSegment(t *testing.T) {
 		}
 	}
 	bad := inSeg1[1]
-	flipByte(t, segmentPath(dir, segs[1].Base), int64(bad.off-segs[1].Base)+frameHeaderSize+int64(len(bad.rec))-1)
+	flipByte(t, seglog.SegmentPath(dir, segmentSuffix, segs[1].Base), int64(bad.off-segs[1].Base)+seglog.FrameHeaderSize+int64(len(bad.rec))-1)
 
 	var logs bytes.Buffer
-	w, err := OpenWAL(cfg, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&logs, nil)))
+	w, err := startWAL(cfg, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 
 	var expect []entry
 	for _, e := range want {
@@ -296,7 +298,7 @@ func TestWALCorruptClosedSegment(t *testing.T) {
 		got = append(got, entry{off, rec})
 	}
 	checkEntries(t, got, expect)
-	if cerr == nil || cerr.Segment != segs[1].Base || cerr.Offset != bad.off || !errors.Is(cerr, errChecksum) {
+	if cerr == nil || cerr.Segment != segs[1].Base || cerr.Offset != bad.off || !errors.Is(cerr, seglog.ErrChecksum) {
 		t.Fatalf("got corruption error %v; want segment %d offset %d checksum mismatch", cerr, segs[1].Base, bad.off)
 	}
 }
@@ -348,7 +350,7 @@ func TestWALConcurrentAppends(t *testing.T) {
 			t.Fatalf("record at %d: got %q; want %q", e.off, e.rec, byOffset[e.off])
 		}
 	}
-	appends, fsyncs := testutil.ToFloat64(w.m.appends), testutil.ToFloat64(w.m.fsyncs)
+	appends, fsyncs := testutil.ToFloat64(w.logCfg.Metrics.Appends), testutil.ToFloat64(w.logCfg.Metrics.Fsyncs)
 	if appends != writers*perWriter || fsyncs >= appends {
 		t.Fatalf("got %v appends and %v fsyncs; want %d appends and fewer fsyncs (group commit)", appends, fsyncs, writers*perWriter)
 	}
@@ -372,7 +374,7 @@ func TestWALRecordLimits(t *testing.T) {
 	}
 	after := appendN(t, w, 3, 3)
 	segs := w.Segments()
-	if len(segs) != 3 || segs[1].Base != off || segs[1].Size != int64(frameHeaderSize+len(big)) {
+	if len(segs) != 3 || segs[1].Base != off || segs[1].Size != int64(seglog.FrameHeaderSize+len(big)) {
 		t.Fatalf("got segments %+v; want the big record alone in the second one at %d", segs, off)
 	}
 	want := append(append(small, entry{off, big}), after...)
@@ -385,10 +387,10 @@ func TestWALNodeID(t *testing.T) {
 	w := openTestWAL(t, cfg)
 	id := w.NodeID()
 	appendN(t, w, 0, 3)
-	if _, err := OpenWAL(cfg, nil, nil); err == nil {
+	if _, err := startWAL(cfg, nil, nil); err == nil {
 		t.Fatalf("second OpenWAL on a locked dir: got nil error; want an error")
 	}
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "NODE_ID"))
@@ -397,7 +399,7 @@ func TestWALNodeID(t *testing.T) {
 	}
 
 	// Segments lost but NODE_ID kept: offsets restart, so the identity must change.
-	if err := os.Remove(segmentPath(dir, 0)); err != nil {
+	if err := os.Remove(seglog.SegmentPath(dir, segmentSuffix, 0)); err != nil {
 		t.Fatal(err)
 	}
 	w = openTestWAL(t, cfg)
@@ -413,8 +415,8 @@ func TestWALConfigErrors(t *testing.T) {
 		{Dir: t.TempDir(), SyncInterval: -time.Second},
 		{Dir: t.TempDir(), MaxPendingBytes: -1},
 	} {
-		if _, err := OpenWAL(cfg, nil, nil); err == nil {
-			t.Errorf("OpenWAL(%+v): got nil error; want an error", cfg)
+		if _, err := startWAL(cfg, nil, nil); err == nil {
+			t.Errorf("startWAL(%+v): got nil error; want an error", cfg)
 		}
 	}
 }

@@ -8,20 +8,22 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cellwatch/cellwatch/fallback"
 )
 
 // Config is everything cellwatch can be told, by flag or by the YAML file
 // given with -config. A flag given on the command line wins over the file.
 type Config struct {
-	Listen      string        `yaml:"listen"`
-	AdminListen string        `yaml:"admin_listen"`
-	Data        string        `yaml:"data"`
-	LogLevel    string        `yaml:"log_level"`
-	WAL         WALConfig     `yaml:"wal"`
-	Store       StoreConfig   `yaml:"store"`
-	Stream      StreamConfig  `yaml:"stream"`
-	Shipper     ShipperConfig `yaml:"shipper"`
-	Alarms      AlarmsConfig  `yaml:"alarms"`
+	Listen      string                 `yaml:"listen"`
+	AdminListen string                 `yaml:"admin_listen"`
+	Data        string                 `yaml:"data"`
+	LogLevel    string                 `yaml:"log_level"`
+	WAL         fallback.WALConfig     `yaml:"wal"`
+	Store       StoreConfig            `yaml:"store"`
+	Stream      StreamConfig           `yaml:"stream"`
+	Shipper     fallback.ShipperConfig `yaml:"shipper"`
+	Alarms      AlarmsConfig           `yaml:"alarms"`
 }
 
 // AlarmsConfig is the alarm notification part of Config.
@@ -39,21 +41,6 @@ type StreamConfig struct {
 	RetentionBytes int64         `yaml:"retention_bytes"`
 }
 
-// ShipperConfig is the WAL-to-stream shipper part of Config.
-type ShipperConfig struct {
-	MaxBacklogBytes uint64 `yaml:"max_backlog_bytes"`
-	CatchUpRate     int64  `yaml:"catch_up_bytes_per_second"`
-	// Fault starts the node with a stream fault injected (drills, tests);
-	// the admin API changes it later.
-	Fault string `yaml:"fault"`
-}
-
-// WALConfig is the write-ahead log part of Config.
-type WALConfig struct {
-	SyncInterval time.Duration `yaml:"sync_interval"`
-	SegmentSize  int64         `yaml:"segment_size"`
-}
-
 // StoreConfig is the local store part of Config.
 type StoreConfig struct {
 	MaxBytes int64         `yaml:"max_bytes"`
@@ -66,20 +53,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:4591", "address of /metrics, /-/ready, /-/healthy and the admin API")
 	fs.StringVar(&c.Data, "data", "./data", "directory of the node's WAL and state")
 	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
-	fs.DurationVar(&c.WAL.SyncInterval, "wal.sync-interval", 0, "0: fsync the WAL before every acknowledgement (group-committed); >0: acknowledge after write and fsync at this interval")
-	fs.Int64Var(&c.WAL.SegmentSize, "wal.segment-size", 64<<20, "bytes per WAL segment")
+	c.WAL.RegisterFlags(fs)
 	fs.Int64Var(&c.Store.MaxBytes, "store.max-bytes", 2<<30, "memory bound of the local store; PutMetricData answers 503 ServiceUnavailable when it is reached")
 	fs.DurationVar(&c.Store.Window, "store.window", 3*time.Hour, "how much recent data the local store keeps")
 	fs.IntVar(&c.Stream.Partitions, "stream.partitions", 8, "partitions of the embedded stream (fixed when the stream is created)")
 	fs.DurationVar(&c.Stream.Retention, "stream.retention", 7*24*time.Hour, "how long the embedded stream keeps records")
 	fs.Int64Var(&c.Stream.RetentionBytes, "stream.retention-bytes", 1<<30, "bytes the embedded stream keeps per partition")
-	fs.Int64Var(&c.Shipper.CatchUpRate, "shipper.catch-up-bytes-per-second", 64<<20, "WAL bytes per second the shipper sends while a backlog drains, leaving the rest of the node to live requests")
-	fs.StringVar(&c.Shipper.Fault, "shipper.fault", "", "start with this stream fault injected (down, hang, flaky; for drills): the admin API clears it")
 	fs.DurationVar(&c.Alarms.NotifyTimeout, "alarms.notify-timeout", 5*time.Second, "time bound of one alarm notification attempt (webhook, Alertmanager)")
 	fs.DurationVar(&c.Alarms.NotifyBackoffMax, "alarms.notify-backoff-max", 5*time.Minute, "cap of the per-target retry backoff of alarm notifications")
 	fs.IntVar(&c.Alarms.NotifyMaxEntries, "alarms.notify-max-entries", 10_000, "alarm notifications kept undelivered; past it the oldest are dropped (counted, in alarm history)")
 	fs.Int64Var(&c.Alarms.NotifyMaxBytes, "alarms.notify-max-bytes", 32<<20, "bytes of alarm notifications kept undelivered; past it the oldest are dropped")
-	fs.Uint64Var(&c.Shipper.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
+	c.Shipper.RegisterFlags(fs)
 }
 
 // Validate checks the settings that flags cannot type-check.
@@ -89,8 +73,14 @@ func (c *Config) Validate() error {
 		return errors.New("-listen is empty")
 	case c.Data == "":
 		return errors.New("-data is empty")
-	case c.WAL.SegmentSize < 1<<20:
-		return fmt.Errorf("-wal.segment-size %d is below 1 MiB", c.WAL.SegmentSize)
+	}
+	if err := c.WAL.Validate(); err != nil {
+		return err
+	}
+	if err := c.Shipper.Validate(); err != nil {
+		return err
+	}
+	switch {
 	case c.Store.MaxBytes <= 0:
 		return fmt.Errorf("-store.max-bytes %d must be positive", c.Store.MaxBytes)
 	case c.Store.Window < time.Minute:

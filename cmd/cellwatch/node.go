@@ -103,13 +103,14 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 	n.admin = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = n.admin.Serve(n.adminLn) }()
 
-	n.wal, err = fallback.OpenWAL(fallback.WALConfig{
-		Dir:          filepath.Join(cfg.Data, "wal"),
-		SegmentSize:  cfg.WAL.SegmentSize,
-		SyncInterval: cfg.WAL.SyncInterval,
-	}, n.reg, logger.With("component", "wal"))
-	if err != nil {
-		return nil, fmt.Errorf("open wal: %w", err)
+	walCfg := cfg.WAL
+	walCfg.Dir = filepath.Join(cfg.Data, "wal")
+	if n.wal, err = fallback.NewWAL(walCfg, n.reg, logger.With("component", "wal")); err != nil {
+		return nil, err
+	}
+	// Not stopped by ctx: close stops it after the services that append to it.
+	if err := services.StartAndAwaitRunning(context.WithoutCancel(ctx), n.wal); err != nil {
+		return nil, err
 	}
 	n.local, err = store.NewLocal(store.LocalConfig{Window: cfg.Store.Window, MaxBytes: cfg.Store.MaxBytes}, n.reg, logger.With("component", "store"))
 	if err != nil {
@@ -236,7 +237,7 @@ func (n *node) close() error {
 		}
 	}
 	if n.wal != nil {
-		if cerr := n.wal.Close(); cerr != nil {
+		if cerr := services.StopAndAwaitTerminated(context.Background(), n.wal); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close wal: %w", cerr))
 		}
 	}

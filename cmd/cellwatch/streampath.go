@@ -30,14 +30,12 @@ func (n *node) openStreamPath(cfg *Config, logger *slog.Logger) error {
 		return fmt.Errorf("open stream: %w", err)
 	}
 	n.faulty = fallback.NewFaultyStream(n.stream)
-	if err := n.faulty.Set(fallback.Fault{Mode: fallback.FaultMode(cfg.Shipper.Fault)}); err != nil {
+	if err := n.faulty.Set(fallback.Fault{Mode: cfg.Shipper.Fault}); err != nil {
 		return fmt.Errorf("-shipper.fault: %w", err)
 	}
-	n.shipper, err = fallback.NewShipper(fallback.ShipperConfig{
-		StateFile:       filepath.Join(cfg.Data, "shipper.json"),
-		MaxBacklogBytes: cfg.Shipper.MaxBacklogBytes,
-		Health:          fallback.HealthConfig{CatchUpBytesPerS: cfg.Shipper.CatchUpRate},
-	}, n.wal, n.faulty, n.reg, logger.With("component", "shipper"))
+	shipperCfg := cfg.Shipper
+	shipperCfg.StateFile = filepath.Join(cfg.Data, "shipper.json")
+	n.shipper, err = fallback.NewShipper(shipperCfg, n.wal, n.faulty, n.reg, logger.With("component", "shipper"))
 	if err != nil {
 		return fmt.Errorf("create shipper: %w", err)
 	}

@@ -228,17 +228,26 @@ type batch struct {
 	err     error  // the error of the frames at okUnits and above
 }
 
+// Validate reports what Open would refuse in c: an empty Dir or a negative
+// size or interval. Zero values take their defaults.
+func (c *Config) Validate() error {
+	if c.Dir == "" {
+		return errors.New("empty dir")
+	}
+	if c.SegmentSize < 0 || c.SyncInterval < 0 || c.MaxPendingBytes < 0 {
+		return fmt.Errorf("negative segment size %d, sync interval %v or max pending bytes %d",
+			c.SegmentSize, c.SyncInterval, c.MaxPendingBytes)
+	}
+	return nil
+}
+
 // Open opens the log in cfg.Dir, creating it if needed. It repairs a torn
 // tail of the last segment (see the package documentation) and starts the
 // writer goroutine. logger nil discards logs. Errors name the step that
 // failed; the caller adds the log's identity.
 func Open(cfg Config, logger *slog.Logger) (*Log, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("empty dir")
-	}
-	if cfg.SegmentSize < 0 || cfg.SyncInterval < 0 || cfg.MaxPendingBytes < 0 {
-		return nil, fmt.Errorf("negative segment size %d, sync interval %v or max pending bytes %d",
-			cfg.SegmentSize, cfg.SyncInterval, cfg.MaxPendingBytes)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.SegmentSize == 0 {
 		cfg.SegmentSize = DefaultSegmentSize
