@@ -53,52 +53,6 @@ func TestWALStop(t *testing.T) {
 	checkEntries(t, replayAll(t, w, 0), want)
 }
 
-// TestWALStopWhileAppending checks that every Append racing with the stop
-// either succeeds (and its record is kept) or returns ErrClosed.
-func TestWALStopWhileAppending(t *testing.T) {
-	dir := t.TempDir()
-	cfg := WALConfig{Dir: dir}
-	w := openTestWAL(t, cfg)
-	var (
-		mu sync.Mutex
-		ok = map[uint64]bool{}
-		wg sync.WaitGroup
-	)
-	for g := range 8 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				off, err := w.Append(context.Background(), testRecord(g*1000+i))
-				if errors.Is(err, ErrClosed) {
-					return
-				}
-				if err != nil {
-					t.Errorf("Append: %v", err)
-					return
-				}
-				mu.Lock()
-				ok[off] = true
-				mu.Unlock()
-			}
-		})
-	}
-	appendN(t, w, 100000, 20)
-	if err := stopWAL(w); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	wg.Wait()
-	w = openTestWAL(t, cfg)
-	got := replayAll(t, w, 0)
-	if len(got) != len(ok)+20 {
-		t.Fatalf("replayed %d records; want the %d acknowledged", len(got), len(ok)+20)
-	}
-	for _, e := range got {
-		delete(ok, e.off)
-	}
-	if len(ok) > 0 {
-		t.Fatalf("%d acknowledged records missing after reopen", len(ok))
-	}
-}
-
 func TestWALSyncInterval(t *testing.T) {
 	dir := t.TempDir()
 	w := openTestWAL(t, WALConfig{Dir: dir, SyncInterval: time.Hour})
@@ -136,12 +90,17 @@ func TestWALAppendCanceled(t *testing.T) {
 	}
 }
 
-// TestWALAppendAfterStopAsync checks the lifecycle's promise: once StopAsync
-// has returned, Append returns ErrClosed at once, and every Append that
-// returned nil, before or during the stop, is read back after a restart.
+// TestWALAppendAfterStopAsync checks the lifecycle's promise, in both sync
+// policies: once StopAsync has returned, Append returns ErrClosed at once;
+// every Append racing with the stop either returns ErrClosed or succeeds, and
+// every one that returned nil is read back after a restart.
 func TestWALAppendAfterStopAsync(t *testing.T) {
-	dir := t.TempDir()
-	cfg := WALConfig{Dir: dir, SyncInterval: time.Hour} // acknowledged before fsync: stopping must sync
+	for name, sync := range map[string]time.Duration{"fsync per batch": 0, "acknowledged before fsync": time.Hour} {
+		t.Run(name, func(t *testing.T) { testAppendAfterStopAsync(t, WALConfig{Dir: t.TempDir(), SyncInterval: sync}) })
+	}
+}
+
+func testAppendAfterStopAsync(t *testing.T, cfg WALConfig) {
 	w := openTestWAL(t, cfg)
 	var (
 		mu    sync.Mutex
