@@ -68,7 +68,8 @@
 // truncates the segment (a torn tail from a crash mid-write) and logs the
 // offset and the bytes dropped. Older segments were fsynced whole before the
 // next segment was created, so they are not scanned at open. Open takes no
-// lock: its users lock their directory (LockDir).
+// lock: its users lock their directory (internal/dirlock; LockDir is
+// dirlock.Lock, kept for the stream).
 //
 // # Reading
 //
@@ -82,6 +83,15 @@
 //
 // # Errors
 //
-// Config.Errors lets a user keep its own sentinel errors (fallback.ErrClosed,
-// stream.ErrClosed, …): the log returns or wraps those in place of seglog's.
+// The sentinel errors (ErrClosed, ErrTruncated, ErrRecordTooLarge,
+// ErrEmptyRecord, ErrFailed) and *CorruptionError are the log's; fallback's
+// WAL returns them as they are (fallback.ErrClosed is seglog.ErrClosed).
+// Config.Errors still lets a user substitute its own sentinels (the stream
+// maps ErrClosed and ErrTruncated to its ErrClosed and ErrOffsetOutOfRange);
+// a nil field keeps seglog's.
+//
+// # Tests
+//
+// The corruption and repair scenarios, in both offset modes, are tested here
+// (repair_test.go); fallback and stream test only what their layers add.
 package seglog
