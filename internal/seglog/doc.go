@@ -50,7 +50,7 @@
 // writer fsyncs every SyncInterval. Queued bytes are bounded by
 // MaxPendingBytes; Append waits for room, respecting its context, but once
 // its frame is queued it waits for the writer's verdict whatever the
-// context, so an error means the frame is not in the log (Errors.Failed
+// context, so an error means the frame is not in the log (ErrFailed
 // aside). A closed segment is always fsynced before the next one is created,
 // and a new segment's directory entry is fsynced before it is written to.
 //
@@ -58,7 +58,7 @@
 // with %w. On a failed write the active segment is truncated back to its
 // size before that write, so no partial frame is left behind and the log
 // keeps working. A failed fsync, or a failed roll-back, fails the log: every
-// later Append returns an error wrapping Errors.Failed and the cause until
+// later Append returns an error wrapping ErrFailed and the cause until
 // it is reopened.
 //
 // # Start-up
@@ -86,9 +86,9 @@
 // The sentinel errors (ErrClosed, ErrTruncated, ErrRecordTooLarge,
 // ErrEmptyRecord, ErrFailed) and *CorruptionError are the log's; fallback's
 // WAL returns them as they are (fallback.ErrClosed is seglog.ErrClosed).
-// Config.Errors still lets a user substitute its own sentinels (the stream
-// maps ErrClosed and ErrTruncated to its ErrClosed and ErrOffsetOutOfRange);
-// a nil field keeps seglog's.
+// Config.Errors still lets a user substitute its own ErrClosed and
+// ErrTruncated (the stream's ErrClosed and ErrOffsetOutOfRange); a nil field
+// keeps seglog's.
 //
 // # Tests
 //
