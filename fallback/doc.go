@@ -6,9 +6,26 @@
 //
 // The mechanism below (segment files, frames, the writer goroutine, repair,
 // readers, truncation) is internal/seglog's, in its byte-offset mode; the
-// embedded stream's partitions run on the same code. The WAL adds the node
-// identity, the directory lock, its own sentinel errors and its
-// cellwatch_wal_* metrics.
+// embedded stream's partitions run on the same code. The WAL is a thin layer
+// over it: it adds the node identity, the directory lock (internal/dirlock),
+// the dskit service lifecycle, its configuration and its cellwatch_wal_*
+// metrics. Its errors are seglog's: ErrClosed, ErrTruncated,
+// ErrRecordTooLarge, ErrEmptyRecord, ErrFailed and CorruptionError are the
+// same values and type, so errors.Is and errors.As match either name.
+//
+// # Lifecycle and configuration
+//
+// The WAL is a services.Service. NewWAL(cfg, reg, logger) only checks cfg and
+// builds it; services.StartAndAwaitRunning runs starting, which opens the
+// directory (below, Start-up) and starts the writer; StopAsync (or
+// services.StopAndAwaitTerminated) makes every later Append return ErrClosed,
+// and stopping writes and fsyncs what is queued, closes the files and
+// releases the lock: an Append either returned nil before the files closed,
+// and its record is on disk, or it returned an error. Every other method is
+// for a Running WAL only. WALConfig and ShipperConfig follow dskit's
+// convention: yaml tags, RegisterFlags (-wal.*, -shipper.*) and Validate for
+// what a user sets; the fields cmd derives (Dir, StateFile) have no flag and
+// no YAML key.
 //
 // # Offsets and identity
 //
@@ -58,12 +75,13 @@
 // refuses writes until space is freed, then recovers). A failed fsync, or a
 // failed roll-back, fails the WAL: after a failed fsync Linux may have dropped
 // the dirty pages, so nothing written since can be trusted. Every later Append
-// returns an error wrapping ErrFailed and the cause; the node must reopen the
-// WAL (restart), and the start-up scan below repairs what is on disk.
+// returns an error wrapping ErrFailed and the cause; the node must restart
+// the WAL (a new one on the same directory), and the start-up scan below
+// repairs what is on disk.
 //
 // # Start-up
 //
-// OpenWAL takes an exclusive flock on Dir/LOCK, lists the segments and
+// Starting takes an exclusive flock on Dir/LOCK, lists the segments and
 // validates the last one frame by frame. At the first short frame, bad length
 // or CRC mismatch it truncates the segment (a torn tail from a crash
 // mid-write) and logs the offset and the bytes dropped. Older segments were

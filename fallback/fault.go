@@ -30,6 +30,19 @@ type Fault struct {
 	Delay time.Duration `json:"delay,omitempty"`
 }
 
+func (f Fault) validate() error {
+	switch f.Mode {
+	case FaultNone, FaultDown, FaultHang, FaultFlaky:
+	case FaultSlow:
+		if f.Delay <= 0 {
+			return errors.New("mode slow needs a positive delay")
+		}
+	default:
+		return fmt.Errorf("unknown mode %q (want down, slow, hang or flaky)", f.Mode)
+	}
+	return nil
+}
+
 // FaultyStream wraps any Stream so operators and tests can make it fail in
 // each of the ways a real stream fails, without touching the stream itself.
 type FaultyStream struct {
@@ -43,14 +56,8 @@ func NewFaultyStream(s Stream) *FaultyStream { return &FaultyStream{Stream: s} }
 
 // Set injects f (FaultNone clears it).
 func (f *FaultyStream) Set(fault Fault) error {
-	switch fault.Mode {
-	case FaultNone, FaultDown, FaultHang, FaultFlaky:
-	case FaultSlow:
-		if fault.Delay <= 0 {
-			return fmt.Errorf("set fault: mode slow needs a positive delay")
-		}
-	default:
-		return fmt.Errorf("set fault: unknown mode %q (want down, slow, hang or flaky)", fault.Mode)
+	if err := fault.validate(); err != nil {
+		return fmt.Errorf("set fault: %w", err)
 	}
 	f.mu.Lock()
 	f.fault = fault

@@ -26,10 +26,12 @@ const (
 var modes = []Mode{ModeHealthy, ModeDegraded, ModeRecovering}
 
 // HealthConfig tunes the circuit and the catch-up.
+// Only CatchUpBytesPerS is a setting (-shipper.catch-up-bytes-per-second,
+// in the shipper's YAML section).
 type HealthConfig struct {
-	AckBudget        time.Duration // an append slower than this degrades the node; default 2 s
-	CatchUpBytesPerS int64         // WAL bytes per second shipped while recovering; default 32 MiB/s
-	RecoveredBacklog uint64        // backlog at or below which recovering ends; default 4 MiB
+	AckBudget        time.Duration `yaml:"-"`                         // an append slower than this degrades the node; default 2 s
+	CatchUpBytesPerS int64         `yaml:"catch_up_bytes_per_second"` // WAL bytes per second shipped while recovering; default 64 MiB/s
+	RecoveredBacklog uint64        `yaml:"-"`                         // backlog at or below which recovering ends; default 4 MiB
 }
 
 func (c *HealthConfig) defaults() {

@@ -12,11 +12,11 @@ import (
 
 func TestHealthModesFollowTheStream(t *testing.T) {
 	dir := t.TempDir()
-	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	fs := NewFaultyStream(newMemStream(2))
 	s, err := NewShipper(ShipperConfig{StateFile: filepath.Join(dir, "s.json"), AppendTimeout: time.Second,
 		Backoff: backoff.Config{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},

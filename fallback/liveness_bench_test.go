@@ -8,11 +8,11 @@ import (
 // BenchmarkLivenessMark: one mark appended alone (its own fsync: an idle
 // node's cost per second; under load marks share ingest's group commits).
 func BenchmarkLivenessMark(b *testing.B) {
-	w, err := OpenWAL(WALConfig{Dir: b.TempDir()}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: b.TempDir()}, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	lv := NewLiveness(LivenessConfig{}, w, nil, nil, nil)
 	for b.Loop() {
 		if err := lv.Mark(context.Background()); err != nil {

@@ -40,11 +40,11 @@ func walMarks(t *testing.T, w *WAL) []record.Liveness {
 
 func TestLivenessService(t *testing.T) {
 	for _, genesis := range []bool{false, true} {
-		w, err := OpenWAL(WALConfig{Dir: t.TempDir()}, nil, nil)
+		w, err := startWAL(WALConfig{Dir: t.TempDir()}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer w.Close()
+		defer stopWAL(w)
 		now := time.Unix(1_767_225_600, 0)
 		clock := func() time.Time { return now }
 		var applied []record.Liveness
@@ -78,13 +78,13 @@ func TestLivenessService(t *testing.T) {
 }
 
 func TestLivenessMarkOnAClosedWAL(t *testing.T) {
-	w, err := OpenWAL(WALConfig{Dir: t.TempDir()}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: t.TempDir()}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	called := false
 	lv := NewLiveness(LivenessConfig{}, w, sinkFunc(func(record.Liveness) { called = true }), nil, nil)
-	_ = w.Close()
+	_ = stopWAL(w)
 	if err := lv.Mark(context.Background()); !errors.Is(err, ErrClosed) || called || testutil.ToFloat64(lv.failures) != 1 {
 		t.Errorf("got %v, sink called %v; want ErrClosed, no sink call, one failure counted", err, called)
 	}

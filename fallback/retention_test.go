@@ -7,11 +7,11 @@ import (
 )
 
 func TestRetentionTrimsSegmentsOlderThanTheWindow(t *testing.T) {
-	w, err := OpenWAL(WALConfig{Dir: t.TempDir(), SegmentSize: 1 << 10}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: t.TempDir(), SegmentSize: 1 << 10}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	rec := make([]byte, 200)
 	for range 20 {
 		if _, err := w.Append(context.Background(), rec); err != nil {

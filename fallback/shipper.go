@@ -27,38 +27,6 @@ type Stream interface {
 	Append(ctx context.Context, p int, records [][]byte) (first int64, err error)
 }
 
-// ShipperConfig configures the shipper.
-type ShipperConfig struct {
-	StateFile       string        // where the shipped offset and a pending gap are kept
-	MaxBatchBytes   int           // WAL bytes read into one batch; default 1 MiB
-	Linger          time.Duration // how long a batch waits for more records; default 5 ms
-	MaxBacklogBytes uint64        // unshipped WAL bytes kept for the stream; past it the oldest are dropped; default 8 GiB
-	AppendTimeout   time.Duration // bound on one Append to the stream; default 10 s
-	Backoff         backoff.Config
-	Health          HealthConfig
-}
-
-func (c *ShipperConfig) defaults() {
-	if c.MaxBatchBytes <= 0 {
-		c.MaxBatchBytes = 1 << 20
-	}
-	if c.Linger <= 0 {
-		c.Linger = 5 * time.Millisecond
-	}
-	if c.MaxBacklogBytes == 0 {
-		c.MaxBacklogBytes = 8 << 30
-	}
-	if c.AppendTimeout <= 0 {
-		c.AppendTimeout = 10 * time.Second
-	}
-	if c.Backoff.MinBackoff <= 0 {
-		// A down stream is probed at least every 5 s: one append, cheap, and
-		// the backlog starts draining within 5 s of the stream's return.
-		c.Backoff = backoff.Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
-	}
-	c.Backoff.MaxRetries = 0 // the shipper never gives up; the backlog cap bounds what waits
-}
-
 // shipperState is what the shipper persists, atomically, in StateFile.
 type shipperState struct {
 	Origin  string      `json:"origin"`        // node ID of the WAL the offsets belong to
@@ -97,40 +65,48 @@ type Shipper struct {
 	gapsShipped    prometheus.Counter
 }
 
-// NewShipper returns the shipper service, resuming from the state file.
+// NewShipper returns the shipper service; it resumes from the state file
+// when it starts, after the WAL.
 func NewShipper(cfg ShipperConfig, wal *WAL, stream Stream, reg prometheus.Registerer, logger *slog.Logger) (*Shipper, error) {
 	cfg.defaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Shipper{cfg: cfg, wal: wal, stream: stream, logger: logger}
-	if err := s.load(); err != nil {
-		return nil, err
-	}
 	f := promauto.With(reg)
 	s.shippedRecords = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_records_total", Help: "WAL records shipped to the stream."})
 	s.shippedBytes = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_bytes_total", Help: "WAL bytes shipped to the stream."})
 	s.appendErrors = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_append_errors_total", Help: "Failed appends to the stream (each is retried)."})
 	s.droppedBytes = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_dropped_bytes_total", Help: "Unshipped WAL bytes dropped because the backlog passed its cap."})
 	s.gapsShipped = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_shipper_gaps_shipped_total", Help: "Gap markers shipped for dropped backlog."})
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_backlog_bytes", Help: "WAL bytes not yet in the stream."},
+	// The gauges read the WAL, which only answers while it runs: the
+	// shipper runs inside that time, and they read 0 outside it.
+	gauge := func(name, help string, value func() float64) {
+		f.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			if s.State() != services.Running {
+				return 0
+			}
+			return value()
+		})
+	}
+	gauge("cellwatch_shipper_backlog_bytes", "WAL bytes not yet in the stream.",
 		func() float64 { return float64(s.Backlog()) })
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_backlog_records", Help: "WAL records not yet in the stream (estimated from the mean record size)."},
+	gauge("cellwatch_shipper_backlog_records", "WAL records not yet in the stream (estimated from the mean record size).",
 		func() float64 { return float64(s.Status().BacklogRecords) })
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_oldest_unshipped_age_seconds", Help: "Age of the oldest WAL data not yet in the stream."},
+	gauge("cellwatch_shipper_oldest_unshipped_age_seconds", "Age of the oldest WAL data not yet in the stream.",
 		func() float64 { return s.Status().OldestUnshippedAge })
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_shipped_offset", Help: "WAL offset below which everything is in the stream."},
+	gauge("cellwatch_shipper_shipped_offset", "WAL offset below which everything is in the stream.",
 		func() float64 { return float64(s.Shipped()) })
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_wal_first_offset", Help: "Offset of the oldest record the WAL keeps."},
+	gauge("cellwatch_wal_first_offset", "Offset of the oldest record the WAL keeps.",
 		func() float64 { return float64(s.wal.FirstOffset()) })
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_gap_pending", Help: "1 while a gap marker for dropped backlog waits to be shipped."},
+	gauge("cellwatch_shipper_gap_pending", "1 while a gap marker for dropped backlog waits to be shipped.",
 		func() float64 {
 			if s.Status().GapPending {
 				return 1
 			}
 			return 0
 		})
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_shipper_catch_up_eta_seconds", Help: "Estimated seconds until the backlog is shipped (-1: not draining)."},
+	gauge("cellwatch_shipper_catch_up_eta_seconds", "Estimated seconds until the backlog is shipped (-1: not draining).",
 		func() float64 { return s.Status().CatchUpETA })
 	modeGauge := f.NewGaugeVec(prometheus.GaugeOpts{Name: "cellwatch_node_mode", Help: "1 for the node's current health mode (healthy, degraded, recovering)."}, []string{"mode"})
 	s.health = newHealth(cfg.Health, modeGauge, func(from, to Mode) {
@@ -139,7 +115,7 @@ func NewShipper(cfg ShipperConfig, wal *WAL, stream Stream, reg prometheus.Regis
 	if fs, ok := stream.(interface{ Current() Fault }); ok {
 		s.fault = fs
 	}
-	s.Service = services.NewBasicService(nil, s.run, s.stopping)
+	s.Service = services.NewBasicService(s.starting, s.run, s.stopping)
 	return s, nil
 }
 
@@ -417,6 +393,10 @@ func (s *Shipper) advance(off uint64, force bool) {
 		}
 	}
 }
+
+// starting resumes from the state file; the WAL runs by now (the shipper
+// depends on it).
+func (s *Shipper) starting(context.Context) error { return s.load() }
 
 func (s *Shipper) load() error {
 	raw, err := os.ReadFile(s.cfg.StateFile)

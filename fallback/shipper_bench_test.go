@@ -17,11 +17,11 @@ import (
 // handed to an 8-partition stream that answers at once.
 func BenchmarkShipperDrain(b *testing.B) {
 	dir := b.TempDir()
-	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal"), SyncInterval: time.Second}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal"), SyncInterval: time.Second}, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	const records = 5000
 	for i := range records {
 		m := &record.Metrics{Tenant: "t", Namespace: "Bench"}

@@ -36,11 +36,11 @@ func TestEndSamplesDateTheBacklogWithinBoundedMemory(t *testing.T) {
 
 func TestShipperStatusDuringAnOutage(t *testing.T) {
 	dir := t.TempDir()
-	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	fs := NewFaultyStream(newMemStream(2))
 	s := startShipper(t, w, fs, dir, 0, nil)
 	for i := range 10 {

@@ -122,11 +122,11 @@ func datumsByOffset(t *testing.T, msgs [][]record.Shipped) map[uint64]int {
 
 func TestShipperShipsEveryRecordSplitBySeries(t *testing.T) {
 	dir := t.TempDir()
-	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	st := newMemStream(4)
 	s := startShipper(t, w, st, dir, 0, nil)
 	var offsets []uint64
@@ -159,11 +159,11 @@ func TestShipperShipsEveryRecordSplitBySeries(t *testing.T) {
 
 func TestShipperWaitsOutAnOutageAndResumesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
-	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	st := newMemStream(2)
 	st.setDown(true)
 	s := startShipper(t, w, st, dir, 0, nil)
@@ -192,11 +192,11 @@ func TestShipperWaitsOutAnOutageAndResumesAfterRestart(t *testing.T) {
 
 func TestShipperDropsOldestOverCapAndShipsAGap(t *testing.T) {
 	dir := t.TempDir()
-	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal"), SegmentSize: 1 << 12}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal"), SegmentSize: 1 << 12}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer stopWAL(w)
 	st := newMemStream(2)
 	st.setDown(true)
 	reg := prometheus.NewRegistry()
@@ -242,7 +242,7 @@ func TestShipperDropsOldestOverCapAndShipsAGap(t *testing.T) {
 
 func TestShipperStartsOverOnAReplacedWAL(t *testing.T) {
 	dir := t.TempDir()
-	w, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
+	w, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,14 +253,14 @@ func TestShipperStartsOverOnAReplacedWAL(t *testing.T) {
 	}
 	waitFor(t, "shipping", func() bool { return s.Backlog() == 0 })
 	_ = services.StopAndAwaitTerminated(context.Background(), s)
-	w.Close()
+	stopWAL(w)
 
 	// The WAL is wiped; the shipper's state file stays.
-	w2, err := OpenWAL(WALConfig{Dir: filepath.Join(dir, "wal2")}, nil, nil)
+	w2, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal2")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w2.Close()
+	defer stopWAL(w2)
 	off := appendMetrics(t, w2, 1)
 	s2 := startShipper(t, w2, st, dir, 0, nil)
 	waitFor(t, "the new WAL to ship", func() bool { return s2.Backlog() == 0 })

@@ -6,134 +6,181 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
-	"time"
 
+	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cellwatch/cellwatch/internal/dirlock"
 	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 const (
 	// MaxRecordSize is the largest record Append accepts, in bytes.
 	MaxRecordSize = seglog.MaxRecordSize
-
 	// DefaultSegmentSize is the segment size used when WALConfig.SegmentSize is 0.
-	DefaultSegmentSize = 64 << 20
+	DefaultSegmentSize = seglog.DefaultSegmentSize
 	// DefaultMaxPendingBytes is the queue bound used when WALConfig.MaxPendingBytes is 0.
-	DefaultMaxPendingBytes = 64 << 20
+	DefaultMaxPendingBytes = seglog.DefaultMaxPendingBytes
 
-	frameHeaderSize = seglog.FrameHeaderSize // uint32 length + uint32 CRC-32C
+	segmentSuffix  = ".wal"
+	nodeIDFileName = "NODE_ID"
+	lockFileName   = "LOCK"
 )
 
+// The WAL's errors are internal/seglog's: these names are the same values,
+// so errors.Is(err, fallback.ErrClosed) and errors.Is(err, seglog.ErrClosed)
+// agree.
 var (
 	// ErrClosed is returned by Append, Sync, Replay, TruncateBefore and
-	// Reader.Next once the WAL (or the Reader) is closed.
-	ErrClosed = errors.New("wal closed")
+	// Reader.Next once the WAL is stopping or stopped (or the Reader closed).
+	ErrClosed = seglog.ErrClosed
 	// ErrTruncated is returned, wrapped, by Reader.Next when the reader's
 	// position lies in segments that TruncateBefore has deleted.
-	ErrTruncated = errors.New("wal offset truncated")
+	ErrTruncated = seglog.ErrTruncated
 	// ErrRecordTooLarge is returned, wrapped, by Append for a record larger
 	// than MaxRecordSize.
-	ErrRecordTooLarge = errors.New("wal record too large")
+	ErrRecordTooLarge = seglog.ErrRecordTooLarge
 	// ErrEmptyRecord is returned by Append for a zero-length record: a zeroed
 	// frame header must never decode as a valid record.
-	ErrEmptyRecord = errors.New("empty wal record")
+	ErrEmptyRecord = seglog.ErrEmptyRecord
 	// ErrFailed is returned, wrapping the cause, by every Append and Sync after
 	// an fsync failed or a failed write could not be rolled back. The WAL
-	// accepts no more records; reopen it (restart the process).
-	ErrFailed = errors.New("wal failed")
+	// accepts no more records; restart it (a new WAL on the same directory).
+	ErrFailed = seglog.ErrFailed
 )
 
-// WALConfig configures the write-ahead log.
-type WALConfig struct {
-	// Dir holds the segments, NODE_ID and LOCK; created if missing.
-	Dir string
-	// SegmentSize is the size after which the active segment is closed and a
-	// new one started. A segment exceeds it only to hold a single record
-	// larger than SegmentSize. Default DefaultSegmentSize.
-	SegmentSize int64
-	// SyncInterval selects the durability policy. 0 (default): Append returns
-	// after the record is fsynced; concurrent appends share one fsync (group
-	// commit). >0: Append returns after write(2); the writer fsyncs every
-	// SyncInterval, so an OS crash may lose up to SyncInterval of
-	// acknowledged records (a process crash loses nothing).
-	SyncInterval time.Duration
-	// MaxPendingBytes bounds the bytes of records queued for, or being
-	// written by, the writer. Append waits (respecting its context) while the
-	// bound is exceeded. Default DefaultMaxPendingBytes.
-	MaxPendingBytes int64
-}
+type (
+	// CorruptionError reports a frame that failed validation (bad length,
+	// short, or CRC mismatch) below the durable end. Reader.Next returns it
+	// once and continues with the next segment; Replay logs it and does the
+	// same.
+	CorruptionError = seglog.CorruptionError
+	// Reader reads the WAL in offset order and, once at the end, waits for
+	// new records; see WAL.NewReader. It is not safe for concurrent use; any
+	// number of Readers may run at once.
+	Reader = seglog.Reader
+	// SegmentInfo describes one segment file.
+	SegmentInfo = seglog.SegmentInfo
+)
 
-// segmentFile is the part of *os.File the writer uses; tests substitute it to
-// inject I/O errors.
-type segmentFile = seglog.File
-
-// WAL is a segmented, checksummed write-ahead log with group commit. It is
-// safe for concurrent use. The files, frames, writer, readers and truncation
-// are internal/seglog's (byte offsets, ".wal" segments); the WAL adds the
-// node identity, the directory lock, its errors and its metrics.
+// WAL is the node's segmented, checksummed write-ahead log with group
+// commit: internal/seglog's log in byte-offset mode (".wal" segments), plus
+// the node identity, the directory lock and the cellwatch_wal_* metrics. It
+// is a dskit service: NewWAL builds it, starting opens the directory
+// (lock, node ID, repair of the last segment, writer goroutine), stopping
+// writes and fsyncs what is queued and closes the files. Every method but
+// Append must be called only while the WAL is Running (after
+// services.StartAndAwaitRunning returned nil, before StopAsync); Append
+// returns ErrClosed outside that time. It is safe for concurrent use.
 type WAL struct {
-	cfg      WALConfig
+	*services.BasicService
+
+	logCfg   seglog.Config
 	logger   *slog.Logger
-	m        *walMetrics
 	nodeID   string
 	lockFile *os.File
 	log      *seglog.Log
-
-	closeOnce sync.Once
 }
 
-// OpenWAL opens the WAL in cfg.Dir, creating it if needed. It repairs a torn
-// tail of the last segment (see the package documentation) and starts the
-// writer goroutine. reg may be nil; logger nil discards logs. The metrics are
-// registered on reg, so a second WAL on the same registry panics.
-func OpenWAL(cfg WALConfig, reg prometheus.Registerer, logger *slog.Logger) (*WAL, error) {
-	return openWAL(cfg, reg, logger, nil)
+// NewWAL validates cfg and builds the WAL; it touches no file. reg may be
+// nil; logger nil discards logs. The metrics are registered on reg, so a
+// second WAL on the same registry panics. Start it with
+// services.StartAndAwaitRunning and stop it with
+// services.StopAndAwaitTerminated.
+func NewWAL(cfg WALConfig, reg prometheus.Registerer, logger *slog.Logger) (*WAL, error) {
+	return newWAL(cfg, reg, logger, nil)
 }
 
-func openWAL(cfg WALConfig, reg prometheus.Registerer, logger *slog.Logger, wrapFile func(*os.File) segmentFile) (*WAL, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("open wal: empty dir")
-	}
-	if cfg.SegmentSize < 0 || cfg.SyncInterval < 0 || cfg.MaxPendingBytes < 0 {
-		return nil, fmt.Errorf("open wal: negative segment size %d, sync interval %v or max pending bytes %d",
-			cfg.SegmentSize, cfg.SyncInterval, cfg.MaxPendingBytes)
-	}
-	if cfg.SegmentSize == 0 {
-		cfg.SegmentSize = DefaultSegmentSize
-	}
-	if cfg.MaxPendingBytes == 0 {
-		cfg.MaxPendingBytes = DefaultMaxPendingBytes
-	}
+// newWAL is NewWAL with a wrapper for the segment files (fault injection).
+func newWAL(cfg WALConfig, reg prometheus.Registerer, logger *slog.Logger, wrapFile func(*os.File) seglog.File) (*WAL, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = logger.With("dir", cfg.Dir)
 	w := &WAL{
-		cfg:    cfg,
-		logger: logger.With("dir", cfg.Dir),
-		m:      newWALMetrics(reg),
+		logCfg: seglog.Config{
+			Dir:             cfg.Dir,
+			Suffix:          segmentSuffix,
+			Name:            "wal",
+			SegmentSize:     cfg.SegmentSize,
+			SyncInterval:    cfg.SyncInterval,
+			MaxPendingBytes: cfg.MaxPendingBytes,
+			WrapFile:        wrapFile,
+		},
+		logger: logger,
 	}
-	if err := w.load(wrapFile); err != nil {
-		if w.lockFile != nil {
-			_ = w.lockFile.Close()
-		}
-		return nil, fmt.Errorf("open wal %s: %w", cfg.Dir, err)
+	if err := w.logCfg.Validate(); err != nil {
+		return nil, fmt.Errorf("create wal: %w", err)
 	}
+	w.logCfg.Metrics = newWALMetrics(reg)
+	w.BasicService = services.NewBasicService(w.starting, w.running, w.stopping).WithName("wal")
 	return w, nil
 }
 
-// NodeID returns the identity of this WAL, generated on first open and kept
-// in the file NODE_ID. (NodeID, offset) identifies a record.
+// starting locks the directory, reads or makes the node ID and opens the
+// segments (seglog repairs the last one and starts the writer).
+func (w *WAL) starting(context.Context) error {
+	if err := w.open(); err != nil {
+		if w.lockFile != nil {
+			_ = w.lockFile.Close()
+		}
+		return fmt.Errorf("open wal %s: %w", w.logCfg.Dir, err)
+	}
+	return nil
+}
+
+func (w *WAL) open() error {
+	dir := w.logCfg.Dir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create dir: %w", err)
+	}
+	lf, err := dirlock.Lock(dir, lockFileName)
+	if err != nil {
+		return err
+	}
+	w.lockFile = lf
+	bases, err := seglog.ListSegments(dir, segmentSuffix)
+	if err != nil {
+		return err
+	}
+	if w.nodeID, err = loadNodeID(dir, len(bases) == 0, w.logger); err != nil {
+		return err
+	}
+	w.log, err = seglog.Open(w.logCfg, w.logger)
+	return err
+}
+
+func (w *WAL) running(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// stopping writes and fsyncs every queued record, stops the writer, closes
+// the files and releases the directory lock. Appends racing with it either
+// are acknowledged before the files close or get ErrClosed.
+func (w *WAL) stopping(error) error {
+	err := w.log.Close()
+	if lerr := w.lockFile.Close(); lerr != nil {
+		err = errors.Join(err, fmt.Errorf("release wal lock: %w", lerr))
+	}
+	return err
+}
+
+// NodeID returns the identity of this WAL, generated on first start and
+// kept in the file NODE_ID. (NodeID, offset) identifies a record.
 func (w *WAL) NodeID() string { return w.nodeID }
 
 // Append adds rec to the log and returns its offset. When it returns nil the
 // record is durable according to the sync policy; when it returns an error
-// the record is not in the log (unless the WAL failed: see ErrFailed). ctx
-// bounds only the wait for queue space (MaxPendingBytes): once the record is
-// queued, Append waits for the writer's verdict, which takes one write and
-// one fsync. Append does not keep rec.
+// the record is not in the log (unless the WAL failed: see ErrFailed).
+// Before the WAL is Running and once StopAsync was called it returns
+// ErrClosed. ctx bounds only the wait for queue space (MaxPendingBytes):
+// once the record is queued, Append waits for the writer's verdict, which
+// takes one write and one fsync. Append does not keep rec.
 func (w *WAL) Append(ctx context.Context, rec []byte) (uint64, error) {
+	if sctx := w.ServiceContext(); w.State() != services.Running || sctx == nil || sctx.Err() != nil {
+		return 0, ErrClosed
+	}
 	return w.log.Append(ctx, rec)
 }
 
@@ -153,24 +200,8 @@ func (w *WAL) EndOffset() uint64 { return w.log.EndOffset() }
 // the oldest segment).
 func (w *WAL) FirstOffset() uint64 { return w.log.FirstOffset() }
 
-// SegmentInfo describes one segment file.
-type SegmentInfo struct {
-	Base      uint64    // offset of its first byte; the file is named after it
-	End       uint64    // Base + Size: the offset just past its last record
-	Size      int64     // bytes in the file
-	LastWrite time.Time // last write by this process, else the file's mtime at open
-	Active    bool      // the segment being appended to; never deleted
-}
-
 // Segments lists the retained segments, oldest first; the last one is active.
-func (w *WAL) Segments() []SegmentInfo {
-	segs := w.log.Segments()
-	out := make([]SegmentInfo, len(segs))
-	for i, s := range segs {
-		out[i] = SegmentInfo(s)
-	}
-	return out
-}
+func (w *WAL) Segments() []SegmentInfo { return w.log.Segments() }
 
 // TruncateBefore deletes every closed segment all of whose records have
 // offsets below offset. The active segment is never deleted, so offsets stay
@@ -181,16 +212,19 @@ func (w *WAL) TruncateBefore(offset uint64) error {
 	return err
 }
 
-// Close writes and fsyncs every queued record, stops the writer, closes the
-// files and releases the directory lock. Append after Close returns
-// ErrClosed. Close is idempotent; later calls return nil.
-func (w *WAL) Close() error {
-	var err error
-	w.closeOnce.Do(func() {
-		err = w.log.Close()
-		if lerr := w.lockFile.Close(); lerr != nil {
-			err = errors.Join(err, fmt.Errorf("release wal lock: %w", lerr))
-		}
-	})
-	return err
+// NewReader returns a reader that starts at the first record with offset >=
+// from. from need not be a record offset; it usually is the end of the last
+// record a caller handled. The reader sees a record once it is fsynced (in
+// both sync policies), so an offset it has seen survives an OS crash and is
+// never reused. Its Next returns ctx's error, ErrClosed, an error wrapping
+// ErrTruncated, a *CorruptionError (then continues at the next segment), or
+// an I/O error (Next may be retried).
+func (w *WAL) NewReader(from uint64) *Reader { return w.log.NewReader(from) }
+
+// Replay calls fn for every retained record with offset >= from, in order, up
+// to the durable end at call time (with SyncInterval 0 that is EndOffset).
+// A corrupt frame is logged and the rest of its segment skipped. fn may keep
+// rec. Replay returns fn's first error, ctx's error, or a read error.
+func (w *WAL) Replay(ctx context.Context, from uint64, fn func(offset uint64, rec []byte) error) error {
+	return w.log.Replay(ctx, from, fn)
 }

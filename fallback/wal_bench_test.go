@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 // benchParallelism is goroutines per GOMAXPROCS: concurrent requests are what
@@ -40,7 +42,7 @@ func benchmarkAppend(b *testing.B, cfg WALConfig) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	if fsyncs := testutil.ToFloat64(w.m.fsyncs); fsyncs > 0 {
+	if fsyncs := testutil.ToFloat64(w.logCfg.Metrics.Fsyncs); fsyncs > 0 {
 		b.ReportMetric(float64(b.N)/fsyncs, "records/fsync")
 	}
 }
@@ -57,7 +59,7 @@ func BenchmarkWALReplay(b *testing.B) {
 	if err := w.Sync(); err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(n * int64(len(rec)+frameHeaderSize))
+	b.SetBytes(n * int64(len(rec)+seglog.FrameHeaderSize))
 	b.ResetTimer()
 	for b.Loop() {
 		count := 0

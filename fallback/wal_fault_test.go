@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 // faultyFile wraps a segment file and fails or blocks on demand.
@@ -65,11 +67,11 @@ func (fl *faults) set(fn func(*faults)) {
 func openFaultyWAL(t *testing.T, cfg WALConfig) (*WAL, *faults) {
 	t.Helper()
 	fl := &faults{}
-	w, err := openWAL(cfg, prometheus.NewRegistry(), nil, func(f *os.File) segmentFile { return &faultyFile{f, fl} })
+	w, err := startWALWith(cfg, prometheus.NewRegistry(), nil, func(f *os.File) seglog.File { return &faultyFile{f, fl} })
 	if err != nil {
 		t.Fatalf("openWAL: %v", err)
 	}
-	t.Cleanup(func() { _ = w.Close() })
+	t.Cleanup(func() { _ = stopWAL(w) })
 	return w, fl
 }
 
@@ -87,7 +89,7 @@ func TestWALWriteErrorRollsBack(t *testing.T) {
 	if w.Err() != nil {
 		t.Fatalf("Err after a rolled-back write: got %v; want nil", w.Err())
 	}
-	if got := testutil.ToFloat64(w.m.writeErrors); got != 1 {
+	if got := testutil.ToFloat64(w.logCfg.Metrics.WriteErrors); got != 1 {
 		t.Fatalf("write_errors_total: got %v; want 1", got)
 	}
 
@@ -95,11 +97,11 @@ func TestWALWriteErrorRollsBack(t *testing.T) {
 	more := appendN(t, w, 5, 5) // space is back: the WAL recovers
 	want = append(want, more...)
 	checkEntries(t, replayAll(t, w, 0), want)
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
 	// No half frame was left on disk for the start-up scan to find.
-	valid, reason, err := validateSegment(segmentPath(dir, 0))
+	valid, reason, err := seglog.Validate(seglog.SegmentPath(dir, segmentSuffix, 0), false)
 	if err != nil || reason != nil {
 		t.Fatalf("segment after roll-back: valid %d, reason %v, err %v; want no corruption", valid, reason, err)
 	}
@@ -122,7 +124,7 @@ func TestWALSyncErrorFails(t *testing.T) {
 	if _, err := w.Append(context.Background(), []byte("after")); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.EIO) {
 		t.Fatalf("Append after a failed fsync: got %v; want ErrFailed wrapping EIO", err)
 	}
-	if err := w.Close(); !errors.Is(err, ErrFailed) {
+	if err := stopWAL(w); !errors.Is(err, ErrFailed) {
 		t.Fatalf("Close of a failed WAL: got %v; want ErrFailed", err)
 	}
 	w = openTestWAL(t, cfg)
@@ -131,7 +133,7 @@ func TestWALSyncErrorFails(t *testing.T) {
 
 func TestWALMaxPendingBytes(t *testing.T) {
 	big, rec := testRecord(40), testRecord(1)
-	w, fl := openFaultyWAL(t, WALConfig{Dir: t.TempDir(), MaxPendingBytes: int64(frameHeaderSize + len(big))})
+	w, fl := openFaultyWAL(t, WALConfig{Dir: t.TempDir(), MaxPendingBytes: int64(seglog.FrameHeaderSize + len(big))})
 	gate, enter := make(chan struct{}), make(chan struct{}, 1)
 	fl.set(func(f *faults) { f.gate, f.gateEnter = gate, enter })
 

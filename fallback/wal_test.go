@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
 // testRecord returns a record whose content and size (20..56 bytes) depend on i.
@@ -24,11 +25,11 @@ func testRecord(i int) []byte {
 
 func openTestWAL(t testing.TB, cfg WALConfig) *WAL {
 	t.Helper()
-	w, err := OpenWAL(cfg, prometheus.NewRegistry(), nil)
+	w, err := startWAL(cfg, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatalf("OpenWAL: %v", err)
 	}
-	t.Cleanup(func() { _ = w.Close() })
+	t.Cleanup(func() { _ = stopWAL(w) })
 	return w
 }
 
@@ -95,7 +96,7 @@ func TestWALAppendReplayAcrossRotations(t *testing.T) {
 			want := appendN(t, w, 0, 200)
 			for i := 1; i < len(want); i++ {
 				prev := want[i-1]
-				if got, exp := want[i].off, prev.off+frameHeaderSize+uint64(len(prev.rec)); got != exp {
+				if got, exp := want[i].off, prev.off+seglog.FrameHeaderSize+uint64(len(prev.rec)); got != exp {
 					t.Fatalf("offset of record %d: got %d; want %d", i, got, exp)
 				}
 			}
@@ -114,10 +115,10 @@ func TestWALAppendReplayAcrossRotations(t *testing.T) {
 					t.Fatalf("segment %d: got base %d; want %d", i, s.Base, segs[i-1].End)
 				}
 			}
-			if got := testutil.ToFloat64(w.m.segments); got != float64(len(segs)) {
+			if got := testutil.ToFloat64(w.logCfg.Metrics.Segments); got != float64(len(segs)) {
 				t.Fatalf("segments gauge: got %v; want %d", got, len(segs))
 			}
-			if got := testutil.ToFloat64(w.m.appends); got != 200 {
+			if got := testutil.ToFloat64(w.logCfg.Metrics.Appends); got != 200 {
 				t.Fatalf("appends_total: got %v; want 200", got)
 			}
 			checkEntries(t, replayAll(t, w, 0), want)
@@ -126,7 +127,7 @@ func TestWALAppendReplayAcrossRotations(t *testing.T) {
 			checkEntries(t, replayAll(t, w, want[150].off+1), want[151:])
 
 			end := w.EndOffset()
-			if err := w.Close(); err != nil {
+			if err := stopWAL(w); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
 			w = openTestWAL(t, cfg)
@@ -148,156 +149,43 @@ func TestWALAppendReplayAcrossRotations(t *testing.T) {
 	}
 }
 
-func TestWALTornTail(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		corrupt func(t *testing.T, path string, size int64)
-		keep    int // records of the last segment that survive
-	}{
-		{"payload cut", func(t *testing.T, path string, size int64) { truncateFile(t, path, size-3) }, 9},
-		{"header cut", func(t *testing.T, path string, size int64) {
-			truncateFile(t, path, size-int64(len(testRecord(9)))-4)
-		}, 9},
-		{"payload byte flipped", func(t *testing.T, path string, size int64) { flipByte(t, path, size-1) }, 9},
-		{"length made huge", func(t *testing.T, path string, size int64) {
-			flipByte(t, path, size-int64(len(testRecord(9)))-frameHeaderSize+3)
-		}, 9},
-		{"zero-filled tail", func(t *testing.T, path string, size int64) {
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if _, err := f.Write(make([]byte, 4096)); err != nil {
-				t.Fatal(err)
-			}
-		}, 10},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := WALConfig{Dir: dir, SegmentSize: 1 << 20}
-			w := openTestWAL(t, cfg)
-			want := appendN(t, w, 0, 10)
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			path := segmentPath(dir, 0)
-			fi, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.corrupt(t, path, fi.Size())
-
-			var logs bytes.Buffer
-			reg := prometheus.NewRegistry()
-			w, err = OpenWAL(cfg, reg, slog.New(slog.NewTextHandler(&logs, nil)))
-			if err != nil {
-				t.Fatalf("reopen: %v", err)
-			}
-			defer w.Close()
-			want = want[:tc.keep]
-			checkEntries(t, replayAll(t, w, 0), want)
-			last := want[len(want)-1]
-			wantEnd := last.off + frameHeaderSize + uint64(len(last.rec))
-			if got := w.EndOffset(); got != wantEnd {
-				t.Fatalf("EndOffset: got %d; want %d", got, wantEnd)
-			}
-			if fi, _ := os.Stat(path); uint64(fi.Size()) != wantEnd {
-				t.Fatalf("segment size: got %d; want %d", fi.Size(), wantEnd)
-			}
-			if !strings.Contains(logs.String(), "dropped_bytes=") {
-				t.Fatalf("got log %q; want a line with dropped_bytes", logs.String())
-			}
-			if got := testutil.ToFloat64(w.m.corruptions); got != 1 {
-				t.Fatalf("corruptions_total: got %v; want 1", got)
-			}
-			more := appendN(t, w, 100, 5)
-			if more[0].off != wantEnd {
-				t.Fatalf("offset of first new record: got %d; want %d", more[0].off, wantEnd)
-			}
-			checkEntries(t, replayAll(t, w, 0), append(want, more...))
-		})
-	}
-}
-
-func truncateFile(t *testing.T, path string, size int64) {
-	t.Helper()
-	if err := os.Truncate(path, size); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func flipByte(t *testing.T, path string, at int64) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, at); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0xff
-	if _, err := f.WriteAt(b, at); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestWALCorruptClosedSegment(t *testing.T) {
+// TestWALRepairKeepsIdentityAndCounts checks the WAL's part of a repair
+// (seglog's tests cover the scenarios): a torn tail is cut at restart under
+// the same node ID, and cellwatch_wal_corruptions_total counts it.
+func TestWALRepairKeepsIdentityAndCounts(t *testing.T) {
 	dir := t.TempDir()
-	cfg := WALConfig{Dir: dir, SegmentSize: 300}
+	cfg := WALConfig{Dir: dir}
 	w := openTestWAL(t, cfg)
-	want := appendN(t, w, 0, 60)
-	segs := w.Segments()
-	if err := w.Close(); err != nil {
+	want := appendN(t, w, 0, 10)
+	id := w.NodeID()
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
-	// Flip the last byte of the second frame of segment 1.
-	var inSeg1 []entry
-	for _, e := range want {
-		if e.off >= segs[1].Base && e.off < segs[1].End {
-			inSeg1 = append(inSeg1, e)
-		}
-	}
-	bad := inSeg1[1]
-	flipByte(t, segmentPath(dir, segs[1].Base), int64(bad.off-segs[1].Base)+frameHeaderSize+int64(len(bad.rec))-1)
-
-	var logs bytes.Buffer
-	w, err := OpenWAL(cfg, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&logs, nil)))
+	path := seglog.SegmentPath(dir, segmentSuffix, 0)
+	fi, err := os.Stat(path)
 	if err != nil {
-		t.Fatalf("reopen: %v", err)
+		t.Fatal(err)
 	}
-	defer w.Close()
-
-	var expect []entry
-	for _, e := range want {
-		if e.off < bad.off || e.off >= segs[1].End {
-			expect = append(expect, e)
-		}
-	}
-	checkEntries(t, replayAll(t, w, 0), expect)
-	if !strings.Contains(logs.String(), "corrupt") {
-		t.Fatalf("got log %q; want a corruption warning", logs.String())
+	if err := os.Truncate(path, fi.Size()-3); err != nil {
+		t.Fatal(err)
 	}
 
-	r := w.NewReader(0)
-	defer r.Close()
-	var got []entry
-	var cerr *CorruptionError
-	for len(got) < len(expect) {
-		off, rec, err := r.Next(context.Background())
-		if errors.As(err, &cerr) {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("Next: %v", err)
-		}
-		got = append(got, entry{off, rec})
+	reg := prometheus.NewRegistry()
+	w, err = startWAL(cfg, reg, nil)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
 	}
-	checkEntries(t, got, expect)
-	if cerr == nil || cerr.Segment != segs[1].Base || cerr.Offset != bad.off || !errors.Is(cerr, errChecksum) {
-		t.Fatalf("got corruption error %v; want segment %d offset %d checksum mismatch", cerr, segs[1].Base, bad.off)
+	t.Cleanup(func() { _ = stopWAL(w) })
+	checkEntries(t, replayAll(t, w, 0), want[:9])
+	if w.NodeID() != id {
+		t.Errorf("node ID after repair: %s; want %s", w.NodeID(), id)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP cellwatch_wal_corruptions_total Corrupt WAL frames found: torn tails repaired at open and bad frames met by readers.
+# TYPE cellwatch_wal_corruptions_total counter
+cellwatch_wal_corruptions_total 1
+`), "cellwatch_wal_corruptions_total"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -348,7 +236,7 @@ func TestWALConcurrentAppends(t *testing.T) {
 			t.Fatalf("record at %d: got %q; want %q", e.off, e.rec, byOffset[e.off])
 		}
 	}
-	appends, fsyncs := testutil.ToFloat64(w.m.appends), testutil.ToFloat64(w.m.fsyncs)
+	appends, fsyncs := testutil.ToFloat64(w.logCfg.Metrics.Appends), testutil.ToFloat64(w.logCfg.Metrics.Fsyncs)
 	if appends != writers*perWriter || fsyncs >= appends {
 		t.Fatalf("got %v appends and %v fsyncs; want %d appends and fewer fsyncs (group commit)", appends, fsyncs, writers*perWriter)
 	}
@@ -372,7 +260,7 @@ func TestWALRecordLimits(t *testing.T) {
 	}
 	after := appendN(t, w, 3, 3)
 	segs := w.Segments()
-	if len(segs) != 3 || segs[1].Base != off || segs[1].Size != int64(frameHeaderSize+len(big)) {
+	if len(segs) != 3 || segs[1].Base != off || segs[1].Size != int64(seglog.FrameHeaderSize+len(big)) {
 		t.Fatalf("got segments %+v; want the big record alone in the second one at %d", segs, off)
 	}
 	want := append(append(small, entry{off, big}), after...)
@@ -385,10 +273,10 @@ func TestWALNodeID(t *testing.T) {
 	w := openTestWAL(t, cfg)
 	id := w.NodeID()
 	appendN(t, w, 0, 3)
-	if _, err := OpenWAL(cfg, nil, nil); err == nil {
+	if _, err := startWAL(cfg, nil, nil); err == nil {
 		t.Fatalf("second OpenWAL on a locked dir: got nil error; want an error")
 	}
-	if err := w.Close(); err != nil {
+	if err := stopWAL(w); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "NODE_ID"))
@@ -397,7 +285,7 @@ func TestWALNodeID(t *testing.T) {
 	}
 
 	// Segments lost but NODE_ID kept: offsets restart, so the identity must change.
-	if err := os.Remove(segmentPath(dir, 0)); err != nil {
+	if err := os.Remove(seglog.SegmentPath(dir, segmentSuffix, 0)); err != nil {
 		t.Fatal(err)
 	}
 	w = openTestWAL(t, cfg)
@@ -413,8 +301,8 @@ func TestWALConfigErrors(t *testing.T) {
 		{Dir: t.TempDir(), SyncInterval: -time.Second},
 		{Dir: t.TempDir(), MaxPendingBytes: -1},
 	} {
-		if _, err := OpenWAL(cfg, nil, nil); err == nil {
-			t.Errorf("OpenWAL(%+v): got nil error; want an error", cfg)
+		if _, err := startWAL(cfg, nil, nil); err == nil {
+			t.Errorf("startWAL(%+v): got nil error; want an error", cfg)
 		}
 	}
 }

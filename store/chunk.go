@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/cellwatch/cellwatch/internal/decode"
 )
 
 // Sealed buckets are kept as byte chunks: a sequence of buckets ascending by
@@ -178,60 +180,12 @@ func appendField(b []byte, tag uint8, v, prev float64) []byte {
 
 // chunkReader decodes buckets one by one.
 type chunkReader struct {
-	b   []byte
-	st  codecState
-	err error
+	decode.Reader
+	st codecState
 }
 
 func newChunkReader(data []byte, first int64) chunkReader {
-	return chunkReader{b: data, st: newCodecState(first)}
-}
-
-func (r *chunkReader) fail() {
-	if r.err == nil {
-		r.err = errBadChunk
-	}
-	r.b = nil
-}
-
-func (r *chunkReader) byte() byte {
-	if len(r.b) == 0 {
-		r.fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *chunkReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *chunkReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *chunkReader) float() float64 {
-	if len(r.b) < 8 {
-		r.fail()
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
-	r.b = r.b[8:]
-	return v
+	return chunkReader{Reader: decode.New(data, errBadChunk), st: newCodecState(first)}
 }
 
 func (r *chunkReader) field(tag uint8, prev float64) float64 {
@@ -240,39 +194,39 @@ func (r *chunkReader) field(tag uint8, prev float64) float64 {
 		return prev
 	case tag >= tagDec && tag <= tagDec+maxDecK:
 		k := int(tag - tagDec)
-		m := unzigzag(r.uvarint()) + decBase(prev, k)
+		m := unzigzag(r.Uvarint()) + decBase(prev, k)
 		return float64(m) / pow10[k]
 	case tag&0xc0 == tagXOR:
 		lead, trail := int(tag>>3&7), int(tag&7)
 		if lead+trail > 7 {
-			r.fail()
+			r.Fail()
 			return 0
 		}
 		var x uint64
 		for i := lead; i < 8-trail; i++ {
-			x |= uint64(r.byte()) << (56 - 8*i)
+			x |= uint64(r.Byte()) << (56 - 8*i)
 		}
 		return math.Float64frombits(math.Float64bits(prev) ^ x)
 	}
-	r.fail()
+	r.Fail()
 	return 0
 }
 
 // next decodes the next bucket into a (reusing its sketch storage). It
-// returns false at the end of the chunk or on corruption (r.err).
+// returns false at the end of the chunk or on corruption (r.Err()).
 func (r *chunkReader) next(a *Aggregate) bool {
-	if len(r.b) == 0 || r.err != nil {
+	if r.Len() == 0 || r.Err() != nil {
 		return false
 	}
 	st := &r.st
-	h := r.byte()
+	h := r.Byte()
 	if h&hSketch != 0 && h&(hNoPct|hSingle) != 0 {
-		r.fail() // never written
+		r.Fail() // never written
 		return false
 	}
 	start := st.start + st.width
 	if h&hNext == 0 {
-		start = st.start + int64(r.uvarint())
+		start = st.start + int64(r.Uvarint())
 	}
 	var width int64
 	switch h & hWidthMask {
@@ -281,16 +235,16 @@ func (r *chunkReader) next(a *Aggregate) bool {
 	case widthCode1:
 		width = 1
 	case widthCodeExplicit:
-		width = int64(r.uvarint())
+		width = int64(r.Uvarint())
 	default:
-		r.fail()
+		r.Fail()
 		return false
 	}
 	tag := func(slot int) uint8 {
 		if h&hReuse != 0 {
 			return st.tags[slot]
 		}
-		t := r.byte()
+		t := r.Byte()
 		st.tags[slot] = t
 		return t
 	}
@@ -321,10 +275,10 @@ func (r *chunkReader) next(a *Aggregate) bool {
 		}
 		r.sketch(a.sk)
 		if a.sk.empty() {
-			r.fail() // never written
+			r.Fail() // never written
 		}
 	}
-	if r.err != nil {
+	if r.Err() != nil {
 		return false
 	}
 	st.start, st.width = start, width
@@ -333,17 +287,17 @@ func (r *chunkReader) next(a *Aggregate) bool {
 }
 
 func (r *chunkReader) sketch(s *sketch) {
-	flags := r.byte()
-	n := r.uvarint()
-	if n > uint64(len(r.b)) || n > maxBins {
-		r.fail()
+	flags := r.Byte()
+	n := r.Uvarint()
+	if n > uint64(r.Len()) || n > maxBins {
+		r.Fail()
 		return
 	}
 	count := func() float64 {
 		if flags&skIntegral != 0 {
-			return float64(r.uvarint())
+			return float64(r.Uvarint())
 		}
-		return r.float()
+		return r.Float64()
 	}
 	if flags&skZero != 0 {
 		s.zero = count()
@@ -353,12 +307,12 @@ func (r *chunkReader) sketch(s *sketch) {
 	var k int64
 	for i := range n {
 		if i == 0 {
-			k = r.varint()
+			k = r.Varint()
 		} else {
-			k += int64(r.uvarint()) + 1
+			k += int64(r.Uvarint()) + 1
 		}
 		if k < math.MinInt32 || k > math.MaxInt32 {
-			r.fail()
+			r.Fail()
 			return
 		}
 		s.keys = append(s.keys, int32(k))
@@ -366,13 +320,13 @@ func (r *chunkReader) sketch(s *sketch) {
 	for range n {
 		c := count()
 		if !(c > 0) || math.IsInf(c, 0) {
-			r.fail() // never written
+			r.Fail() // never written
 			return
 		}
 		s.counts = append(s.counts, c)
 	}
 	if math.IsNaN(s.zero) || s.zero < 0 {
-		r.fail()
+		r.Fail()
 	}
 }
 
@@ -530,8 +484,8 @@ func decodeChunk(data []byte, first int64) ([]Aggregate, error) {
 			break
 		}
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("decode chunk at %d: %w", first, r.err)
+	if r.Err() != nil {
+		return nil, fmt.Errorf("decode chunk at %d: %w", first, r.Err())
 	}
 	return out, nil
 }
@@ -561,11 +515,9 @@ func (a *Aggregate) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("unmarshal aggregate: start: %w", errBadChunk)
 	}
 	r := newChunkReader(b[1+n:], start)
-	if !r.next(a) || len(r.b) != 0 {
-		if r.err == nil {
-			r.err = errBadChunk
-		}
-		return fmt.Errorf("unmarshal aggregate: %w", r.err)
+	if !r.next(a) || r.Len() != 0 {
+		r.Fail() // a no-op when next already failed
+		return fmt.Errorf("unmarshal aggregate: %w", r.Err())
 	}
 	return nil
 }

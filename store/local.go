@@ -435,8 +435,8 @@ func (l *Local) Range(ref SeriesRef, start, end int64, fn func(a *Aggregate)) {
 			}
 			fn(a)
 		}
-		if r.err != nil {
-			l.log.Error("local store: corrupt chunk, buckets skipped", "ref", ref, "first", c.first, "err", r.err)
+		if r.Err() != nil {
+			l.log.Error("local store: corrupt chunk, buckets skipped", "ref", ref, "first", c.first, "err", r.Err())
 		}
 	}
 	for i := range open {

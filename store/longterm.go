@@ -15,6 +15,8 @@ import (
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/cellwatch/cellwatch/internal/pebblelog"
 )
 
 var (
@@ -151,7 +153,7 @@ func (lt *LongTerm) starting(context.Context) error {
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       lt.cfg.MemTableBytes,
 		Merger:             &pebble.Merger{Name: mergerName, Merge: lt.merge},
-		Logger:             pebbleLogger{lt.log},
+		Logger:             pebblelog.New(lt.log),
 	}
 	// Upper levels: fastest compression (MinLZ or Snappy); the bottom two,
 	// where nearly all data ends: zstd.
@@ -299,21 +301,4 @@ func (lt *LongTerm) EnforceRetention() error {
 		lt.retainedTo[ti] = end
 	}
 	return nil
-}
-
-// pebbleLogger sends pebble's messages to slog.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error("pebble: fatal: " + msg)
-	panic("pebble: " + msg)
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cellwatch/cellwatch/internal/decode"
 )
 
 // A block is the value of one data key: the buckets of one series in one
@@ -52,7 +54,8 @@ type blockReader struct {
 func newBlockReader(v []byte, base, width, n int64) blockReader {
 	br := blockReader{base: base, width: width, n: n, last: -1}
 	if len(v) == 0 || v[0] != blockVersion {
-		br.r.err = errBadBlock
+		br.r.Reader = decode.New(nil, errBadBlock)
+		br.r.Fail()
 		return br
 	}
 	br.r = newChunkReader(v[1:], 0)
@@ -66,7 +69,7 @@ func (br *blockReader) next(a *Aggregate) bool {
 	}
 	idx := a.Start
 	if a.Width != 1 || idx <= br.last || idx >= br.n {
-		br.r.fail() // never written
+		br.r.Fail() // never written
 		return false
 	}
 	br.last = idx
@@ -74,7 +77,7 @@ func (br *blockReader) next(a *Aggregate) bool {
 	return true
 }
 
-func (br *blockReader) err() error { return br.r.err }
+func (br *blockReader) err() error { return br.r.Err() }
 
 // mergeScratch is the dense bucket array a block merge folds into.
 type mergeScratch struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cellwatch/cellwatch/internal/decode"
 	"github.com/cellwatch/cellwatch/internal/record"
 )
 
@@ -78,34 +79,17 @@ func appendIdentity(b []byte, tenant, namespace, name string, dims []record.Dime
 }
 
 func decodeSeriesKey(b []byte) (SeriesKey, error) {
+	d := decode.New(b, errSeriesKey)
 	var k SeriesKey
-	str := func() string {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || n > uint64(len(b)-w) {
-			b = nil
-			return ""
-		}
-		s := string(b[w : w+int(n)])
-		b = b[w+int(n):]
-		return s
-	}
-	k.Tenant, k.Namespace, k.MetricName = str(), str(), str()
-	nd, w := binary.Uvarint(b)
-	if w <= 0 || nd > uint64(len(b)) {
-		return SeriesKey{}, errSeriesKey
-	}
-	b = b[w:]
-	if nd > 0 {
+	k.Tenant, k.Namespace, k.MetricName = d.Str(), d.Str(), d.Str()
+	if nd := d.Count(); nd > 0 {
 		k.Dimensions = make([]record.Dimension, nd)
 	}
 	for i := range k.Dimensions {
-		k.Dimensions[i] = record.Dimension{Name: str(), Value: str()}
+		k.Dimensions[i] = record.Dimension{Name: d.Str(), Value: d.Str()}
 	}
-	if b == nil {
-		return SeriesKey{}, errSeriesKey
-	}
-	k.Unit = str()
-	if b == nil || len(b) != 0 {
+	k.Unit = d.Str()
+	if d.Err() != nil || d.Len() != 0 {
 		return SeriesKey{}, errSeriesKey
 	}
 	return k, nil

@@ -16,6 +16,8 @@ import (
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cellwatch/cellwatch/internal/dirlock"
 )
 
 func openTest(t testing.TB, cfg EmbeddedConfig) *Embedded {
@@ -338,8 +340,8 @@ func TestEmbeddedOffsetOutOfRange(t *testing.T) {
 func TestEmbeddedPartitionCount(t *testing.T) {
 	dir := t.TempDir()
 	e := openTest(t, EmbeddedConfig{Dir: dir, Partitions: 4})
-	if _, err := startEmbedded(EmbeddedConfig{Dir: dir, Partitions: 4}, nil, time.Now); err == nil || !strings.Contains(err.Error(), "lock") {
-		t.Fatalf("second open of a locked stream: got %v; want a lock error", err)
+	if _, err := startEmbedded(EmbeddedConfig{Dir: dir, Partitions: 4}, nil, time.Now); !errors.Is(err, dirlock.ErrHeld) {
+		t.Fatalf("second open of a locked stream: got %v; want dirlock.ErrHeld", err)
 	}
 	if err := stopEmbedded(e); err != nil {
 		t.Fatal(err)

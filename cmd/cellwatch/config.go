@@ -8,11 +8,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/store"
 	"github.com/cellwatch/cellwatch/stream"
 )
@@ -24,11 +24,11 @@ import (
 // from it (TestConfigReference).
 type Config struct {
 	NodeConfig `yaml:",inline"`
-	WAL        WALConfig             `yaml:"wal"`
-	Store      store.LocalConfig     `yaml:"store"`
-	Stream     stream.EmbeddedConfig `yaml:"stream"`
-	Shipper    ShipperConfig         `yaml:"shipper"`
-	Alarms     alerting.Config       `yaml:"alarms"`
+	WAL        fallback.WALConfig     `yaml:"wal"`
+	Store      store.LocalConfig      `yaml:"store"`
+	Stream     stream.EmbeddedConfig  `yaml:"stream"`
+	Shipper    fallback.ShipperConfig `yaml:"shipper"`
+	Alarms     alerting.Config        `yaml:"alarms"`
 }
 
 // NodeConfig is the part of Config that belongs to the node itself: where it
@@ -55,42 +55,6 @@ func (c *NodeConfig) Validate() error {
 		return errors.New("-listen is empty")
 	case c.Data == "":
 		return errors.New("-data is empty")
-	}
-	return nil
-}
-
-// ShipperConfig is the WAL-to-stream shipper part of Config.
-type ShipperConfig struct {
-	MaxBacklogBytes uint64 `yaml:"max_backlog_bytes"`
-	CatchUpRate     int64  `yaml:"catch_up_bytes_per_second"`
-	// Fault starts the node with a stream fault injected (drills, tests);
-	// the admin API changes it later.
-	Fault string `yaml:"fault"`
-}
-
-// RegisterFlags binds the shipper settings to flags on fs.
-func (c *ShipperConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.Uint64Var(&c.MaxBacklogBytes, "shipper.max-backlog-bytes", 8<<30, "unshipped WAL bytes kept while the stream is down; past it the oldest are dropped and reported as a gap")
-	fs.Int64Var(&c.CatchUpRate, "shipper.catch-up-bytes-per-second", 64<<20, "WAL bytes per second the shipper sends while a backlog drains, leaving the rest of the node to live requests")
-	fs.StringVar(&c.Fault, "shipper.fault", "", "start with this stream fault injected (down, hang, flaky; for drills): the admin API clears it")
-}
-
-// WALConfig is the write-ahead log part of Config.
-type WALConfig struct {
-	SyncInterval time.Duration `yaml:"sync_interval"`
-	SegmentSize  int64         `yaml:"segment_size"`
-}
-
-// RegisterFlags binds the WAL settings to flags on fs.
-func (c *WALConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.DurationVar(&c.SyncInterval, "wal.sync-interval", 0, "0: fsync the WAL before every acknowledgement (group-committed); >0: acknowledge after write and fsync at this interval")
-	fs.Int64Var(&c.SegmentSize, "wal.segment-size", 64<<20, "bytes per WAL segment")
-}
-
-// Validate checks the WAL settings.
-func (c *WALConfig) Validate() error {
-	if c.SegmentSize < 1<<20 {
-		return fmt.Errorf("-wal.segment-size %d is below 1 MiB", c.SegmentSize)
 	}
 	return nil
 }

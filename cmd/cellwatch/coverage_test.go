@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/grafana/dskit/services"
 
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/query"
@@ -69,11 +70,14 @@ func TestLivenessMarksThroughTheWAL(t *testing.T) {
 		return l
 	}
 	run := func(local *store.Local, d time.Duration) (nodeID string) {
-		wal, err := fallback.OpenWAL(fallback.WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
+		wal, err := fallback.NewWAL(fallback.WALConfig{Dir: filepath.Join(dir, "wal")}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer wal.Close()
+		if err := services.StartAndAwaitRunning(context.Background(), wal); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = services.StopAndAwaitTerminated(context.Background(), wal) }()
 		if err := local.Rebuild(context.Background(), wal); err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/cellwatch/cellwatch/internal/dirlock"
 )
 
 func main() {
@@ -51,4 +53,16 @@ func newLogger(level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// lockDataDir takes <data>/LOCK for as long as the node runs, so a second
+// cellwatch on the same directory stops at once instead of sharing (and
+// corrupting) the WAL. Closing the file releases it.
+func lockDataDir(dir string) (*os.File, error) {
+	f, err := dirlock.Lock(dir, "LOCK")
+	if held, ok := errors.AsType[*dirlock.HeldError](err); ok {
+		return nil, fmt.Errorf("data directory %s is in use by another cellwatch (pid %s holds %s); stop it or start with another -data",
+			dir, held.PID, held.Path)
+	}
+	return f, err
 }

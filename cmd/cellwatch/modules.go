@@ -119,17 +119,11 @@ func (n *node) initAdmin() (services.Service, error) {
 	return n.adminServer, nil
 }
 
-func (n *node) initWAL() (services.Service, error) {
-	wal, err := fallback.OpenWAL(fallback.WALConfig{
-		Dir:          filepath.Join(n.cfg.Data, "wal"),
-		SegmentSize:  n.cfg.WAL.SegmentSize,
-		SyncInterval: n.cfg.WAL.SyncInterval,
-	}, n.reg, n.logger.With("component", "wal"))
-	if err != nil {
-		return nil, err
-	}
-	n.wal = wal
-	return services.NewIdleService(nil, func(error) error { return wal.Close() }), nil
+func (n *node) initWAL() (_ services.Service, err error) {
+	cfg := n.cfg.WAL
+	cfg.Dir = filepath.Join(n.cfg.Data, "wal")
+	n.wal, err = fallback.NewWAL(cfg, n.reg, n.logger.With("component", "wal"))
+	return n.wal, err
 }
 
 func (n *node) initLocal() (_ services.Service, err error) {
@@ -144,7 +138,7 @@ func (n *node) initStream() (_ services.Service, err error) {
 		return nil, err
 	}
 	n.faulty = fallback.NewFaultyStream(n.stream)
-	if err := n.faulty.Set(fallback.Fault{Mode: fallback.FaultMode(n.cfg.Shipper.Fault)}); err != nil {
+	if err := n.faulty.Set(fallback.Fault{Mode: n.cfg.Shipper.Fault}); err != nil {
 		return nil, fmt.Errorf("-shipper.fault: %w", err)
 	}
 	n.registerAdminMetrics()
@@ -163,11 +157,9 @@ func (n *node) initConsumer() (services.Service, error) {
 }
 
 func (n *node) initShipper() (_ services.Service, err error) {
-	n.shipper, err = fallback.NewShipper(fallback.ShipperConfig{
-		StateFile:       filepath.Join(n.cfg.Data, "shipper.json"),
-		MaxBacklogBytes: n.cfg.Shipper.MaxBacklogBytes,
-		Health:          fallback.HealthConfig{CatchUpBytesPerS: n.cfg.Shipper.CatchUpRate},
-	}, n.wal, n.faulty, n.reg, n.logger.With("component", "shipper"))
+	cfg := n.cfg.Shipper
+	cfg.StateFile = filepath.Join(n.cfg.Data, "shipper.json")
+	n.shipper, err = fallback.NewShipper(cfg, n.wal, n.faulty, n.reg, n.logger.With("component", "shipper"))
 	return n.shipper, err
 }
 

@@ -32,8 +32,8 @@ type node struct {
 	cfg     *Config
 	logger  *slog.Logger
 	reg     *prometheus.Registry
-	genesis bool // the data directory was new: nothing came before the first start
-	lock    *dirLock
+	genesis bool     // the data directory was new: nothing came before the first start
+	lock    *os.File // <data>/LOCK, held while the node runs
 
 	wal         *fallback.WAL
 	local       *store.Local
@@ -63,7 +63,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	if n.lock, err = lockDir(cfg.Data); err != nil {
+	if n.lock, err = lockDataDir(cfg.Data); err != nil {
 		return nil, err
 	}
 	mods, err := n.newModules()
@@ -71,7 +71,7 @@ func newNode(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *node, er
 		err = n.buildManager(mods)
 	}
 	if err != nil {
-		n.lock.release()
+		_ = n.lock.Close()
 		return nil, err
 	}
 	began := time.Now()
@@ -150,7 +150,9 @@ func (n *node) stop() error {
 	// manager's wait has none of its own.
 	err := n.manager.AwaitStopped(context.Background())
 	err = errors.Join(err, n.order.failures())
-	n.lock.release()
+	if cerr := n.lock.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("release data directory lock: %w", cerr))
+	}
 	return err
 }
 

@@ -3,6 +3,8 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/cellwatch/cellwatch/internal/decode"
 )
 
 // KindLiveness is a liveness mark: the node was up and accepting writes at
@@ -45,14 +47,14 @@ func AppendLiveness(buf []byte, l Liveness) []byte {
 // DecodeLiveness decodes a KindLiveness record. Flags it does not know are
 // ignored.
 func DecodeLiveness(b []byte) (Liveness, error) {
-	d := decoder{b: b}
-	if k := Kind(d.byte()); k != KindLiveness {
+	d := decode.New(b, ErrCorrupt)
+	if k := Kind(d.Byte()); k != KindLiveness {
 		return Liveness{}, fmt.Errorf("decode liveness: kind %d: %w", k, ErrCorrupt)
 	}
-	l := Liveness{UnixMs: d.varint()}
-	flags := d.byte()
-	if d.err != nil {
-		return Liveness{}, fmt.Errorf("decode liveness: %w", d.err)
+	l := Liveness{UnixMs: d.Varint()}
+	flags := d.Byte()
+	if d.Err() != nil {
+		return Liveness{}, fmt.Errorf("decode liveness: %w", d.Err())
 	}
 	l.Started, l.Genesis = flags&livenessStarted != 0, flags&livenessGenesis != 0
 	return l, nil

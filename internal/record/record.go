@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/cellwatch/cellwatch/internal/decode"
 )
 
 // Kind is the first byte of every encoded record.
@@ -121,45 +123,45 @@ func AppendMetrics(buf []byte, m *Metrics) []byte {
 // DecodeMetrics decodes a KindMetrics record into m, reusing m's slices.
 // Strings are copied, so b may be reused after the call.
 func DecodeMetrics(b []byte, m *Metrics) error {
-	d := decoder{b: b}
-	if k := Kind(d.byte()); k != KindMetrics {
+	d := decode.New(b, ErrCorrupt)
+	if k := Kind(d.Byte()); k != KindMetrics {
 		return fmt.Errorf("decode metrics: kind %d: %w", k, ErrCorrupt)
 	}
-	m.Tenant = d.string()
-	m.Namespace = d.string()
-	n := d.count()
+	m.Tenant = d.Str()
+	m.Namespace = d.Str()
+	n := d.Count()
 	m.Datums = slices.Grow(m.Datums[:0], n)[:n]
 	for i := range m.Datums {
 		dt := &m.Datums[i]
-		dt.MetricName = d.string()
-		nd := d.count()
+		dt.MetricName = d.Str()
+		nd := d.Count()
 		dt.Dimensions = slices.Grow(dt.Dimensions[:0], nd)[:nd]
 		for j := range dt.Dimensions {
-			dt.Dimensions[j] = Dimension{Name: d.string(), Value: d.string()}
+			dt.Dimensions[j] = Dimension{Name: d.Str(), Value: d.Str()}
 		}
-		dt.Unit = d.string()
-		flags := d.byte()
+		dt.Unit = d.Str()
+		flags := d.Byte()
 		dt.HighRes = flags&flagHighRes != 0
-		dt.Timestamp = d.varint()
+		dt.Timestamp = d.Varint()
 		dt.Value, dt.Values, dt.Counts, dt.Stats = 0, dt.Values[:0], dt.Counts[:0], nil
 		switch {
 		case flags&formStats != 0:
-			dt.Stats = &StatisticSet{SampleCount: d.float(), Sum: d.float(), Min: d.float(), Max: d.float()}
+			dt.Stats = &StatisticSet{SampleCount: d.Float64(), Sum: d.Float64(), Min: d.Float64(), Max: d.Float64()}
 		case flags&formValues != 0:
-			nv := d.count()
+			nv := d.Count()
 			for range nv {
-				dt.Values = append(dt.Values, d.float())
-				dt.Counts = append(dt.Counts, d.float())
+				dt.Values = append(dt.Values, d.Float64())
+				dt.Counts = append(dt.Counts, d.Float64())
 			}
 		default:
-			dt.Value = d.float()
+			dt.Value = d.Float64()
 		}
-		if d.err != nil {
+		if d.Err() != nil {
 			break
 		}
 	}
-	if d.err != nil {
-		return fmt.Errorf("decode metrics: %w", d.err)
+	if d.Err() != nil {
+		return fmt.Errorf("decode metrics: %w", d.Err())
 	}
 	return nil
 }
@@ -171,77 +173,4 @@ func appendString(buf []byte, s string) []byte {
 
 func appendFloat(buf []byte, f float64) []byte {
 	return binary.LittleEndian.AppendUint64(buf, math.Float64bits(f))
-}
-
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail() {
-	if d.err == nil {
-		d.err = ErrCorrupt
-	}
-	d.b = nil
-}
-
-func (d *decoder) byte() byte {
-	if len(d.b) < 1 {
-		d.fail()
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a length and bounds it by the bytes left, so a corrupt length
-// cannot make the decoder allocate without limit.
-func (d *decoder) count() int {
-	v := d.uvarint()
-	if v > uint64(len(d.b)) {
-		d.fail()
-		return 0
-	}
-	return int(v)
-}
-
-func (d *decoder) string() string {
-	n := d.count()
-	if d.err != nil {
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *decoder) float() float64 {
-	if len(d.b) < 8 {
-		d.fail()
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return v
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+
+	"github.com/cellwatch/cellwatch/internal/decode"
 )
 
 // KindGap marks WAL records the shipper dropped (backlog over its cap): the
@@ -40,14 +42,14 @@ func AppendShipped(buf []byte, s *Shipped) []byte {
 
 // DecodeShipped decodes b into s; s.Body aliases b.
 func DecodeShipped(b []byte, s *Shipped) error {
-	d := decoder{b: b}
-	s.Kind = Kind(d.byte())
-	s.Origin = d.string()
-	s.Offset = d.uvarint()
-	if d.err != nil {
-		return fmt.Errorf("decode shipped: %w", d.err)
+	d := decode.New(b, ErrCorrupt)
+	s.Kind = Kind(d.Byte())
+	s.Origin = d.Str()
+	s.Offset = d.Uvarint()
+	if d.Err() != nil {
+		return fmt.Errorf("decode shipped: %w", d.Err())
 	}
-	s.Body = d.b
+	s.Body = d.Rest()
 	return nil
 }
 
@@ -61,10 +63,10 @@ func AppendGap(buf []byte, g Gap) []byte {
 
 // DecodeGap decodes a gap body.
 func DecodeGap(b []byte) (Gap, error) {
-	d := decoder{b: b}
-	g := Gap{From: d.uvarint(), To: d.uvarint(), FirstMs: d.varint(), LastMs: d.varint()}
-	if d.err != nil {
-		return g, fmt.Errorf("decode gap: %w", d.err)
+	d := decode.New(b, ErrCorrupt)
+	g := Gap{From: d.Uvarint(), To: d.Uvarint(), FirstMs: d.Varint(), LastMs: d.Varint()}
+	if d.Err() != nil {
+		return g, fmt.Errorf("decode gap: %w", d.Err())
 	}
 	return g, nil
 }

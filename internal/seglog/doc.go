@@ -50,7 +50,7 @@
 // writer fsyncs every SyncInterval. Queued bytes are bounded by
 // MaxPendingBytes; Append waits for room, respecting its context, but once
 // its frame is queued it waits for the writer's verdict whatever the
-// context, so an error means the frame is not in the log (Errors.Failed
+// context, so an error means the frame is not in the log (ErrFailed
 // aside). A closed segment is always fsynced before the next one is created,
 // and a new segment's directory entry is fsynced before it is written to.
 //
@@ -58,7 +58,7 @@
 // with %w. On a failed write the active segment is truncated back to its
 // size before that write, so no partial frame is left behind and the log
 // keeps working. A failed fsync, or a failed roll-back, fails the log: every
-// later Append returns an error wrapping Errors.Failed and the cause until
+// later Append returns an error wrapping ErrFailed and the cause until
 // it is reopened.
 //
 // # Start-up
@@ -68,7 +68,8 @@
 // truncates the segment (a torn tail from a crash mid-write) and logs the
 // offset and the bytes dropped. Older segments were fsynced whole before the
 // next segment was created, so they are not scanned at open. Open takes no
-// lock: its users lock their directory (LockDir).
+// lock: its users lock their directory (internal/dirlock; LockDir is
+// dirlock.Lock, kept for the stream).
 //
 // # Reading
 //
@@ -82,6 +83,15 @@
 //
 // # Errors
 //
-// Config.Errors lets a user keep its own sentinel errors (fallback.ErrClosed,
-// stream.ErrClosed, …): the log returns or wraps those in place of seglog's.
+// The sentinel errors (ErrClosed, ErrTruncated, ErrRecordTooLarge,
+// ErrEmptyRecord, ErrFailed) and *CorruptionError are the log's; fallback's
+// WAL returns them as they are (fallback.ErrClosed is seglog.ErrClosed).
+// Config.Errors still lets a user substitute its own ErrClosed and
+// ErrTruncated (the stream's ErrClosed and ErrOffsetOutOfRange); a nil field
+// keeps seglog's.
+//
+// # Tests
+//
+// The corruption and repair scenarios, in both offset modes, are tested here
+// (repair_test.go); fallback and stream test only what their layers add.
 package seglog

@@ -1,23 +1,7 @@
 package seglog
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
+import "github.com/cellwatch/cellwatch/internal/dirlock"
 
-	"golang.org/x/sys/unix"
-)
-
-// LockDir takes an exclusive flock on dir/name, creating the file, so that
-// one process at a time uses the directory. Close the file to release it.
-func LockDir(dir, name string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("lock dir (is another process using it?): %w", err)
-	}
-	return f, nil
-}
+// LockDir is dirlock.Lock, kept for the embedded stream (stream.OpenEmbedded)
+// until it calls dirlock itself.
+var LockDir = dirlock.Lock

@@ -36,7 +36,7 @@ const (
 	maxSpareBuffer = 4 << 20
 )
 
-// seglog's own sentinel errors; Config.Errors replaces the first five.
+// seglog's sentinel errors; Config.Errors replaces ErrClosed and ErrTruncated.
 var (
 	// ErrClosed is returned by Append, Sync, Replay, TruncateBefore and
 	// Reader.Next once the Log (or the Reader) is closed.
@@ -62,15 +62,12 @@ var (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Errors are the sentinel errors a Log returns. A package built on seglog
-// sets them to its own sentinels, so its callers match errors.Is against
-// that package's errors; a nil field takes seglog's own.
+// Errors are the sentinel errors a Log returns where its user keeps its own
+// (the stream's ErrClosed and ErrOffsetOutOfRange); a nil field takes
+// seglog's. The other errors are always seglog's.
 type Errors struct {
 	Closed    error // returned bare once the log or the reader is closed; default ErrClosed
 	Truncated error // wrapped by Reader.Next when its position was deleted; default ErrTruncated
-	TooLarge  error // wrapped by Append for a payload over MaxRecordSize; default ErrRecordTooLarge
-	Empty     error // returned bare by Append for an empty payload; default ErrEmptyRecord
-	Failed    error // wraps the cause once the log failed; default ErrFailed
 }
 
 // File is the part of *os.File the writer uses; tests substitute it to
@@ -180,7 +177,7 @@ type Log struct {
 	pending int64         // bytes in cur and in the batch being written
 	spaceCh chan struct{} // closed when pending bytes are released; nil when nobody waits
 	closed  bool
-	failErr error // sticky; wraps errs.Failed
+	failErr error // sticky; wraps ErrFailed
 
 	kick      chan struct{}   // a frame was added to an empty batch
 	syncReq   chan chan error // Sync requests
@@ -228,17 +225,26 @@ type batch struct {
 	err     error  // the error of the frames at okUnits and above
 }
 
+// Validate reports what Open would refuse in c: an empty Dir or a negative
+// size or interval. Zero values take their defaults.
+func (c *Config) Validate() error {
+	if c.Dir == "" {
+		return errors.New("empty dir")
+	}
+	if c.SegmentSize < 0 || c.SyncInterval < 0 || c.MaxPendingBytes < 0 {
+		return fmt.Errorf("negative segment size %d, sync interval %v or max pending bytes %d",
+			c.SegmentSize, c.SyncInterval, c.MaxPendingBytes)
+	}
+	return nil
+}
+
 // Open opens the log in cfg.Dir, creating it if needed. It repairs a torn
 // tail of the last segment (see the package documentation) and starts the
 // writer goroutine. logger nil discards logs. Errors name the step that
 // failed; the caller adds the log's identity.
 func Open(cfg Config, logger *slog.Logger) (*Log, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("empty dir")
-	}
-	if cfg.SegmentSize < 0 || cfg.SyncInterval < 0 || cfg.MaxPendingBytes < 0 {
-		return nil, fmt.Errorf("negative segment size %d, sync interval %v or max pending bytes %d",
-			cfg.SegmentSize, cfg.SyncInterval, cfg.MaxPendingBytes)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.SegmentSize == 0 {
 		cfg.SegmentSize = DefaultSegmentSize
@@ -266,8 +272,7 @@ func Open(cfg Config, logger *slog.Logger) (*Log, error) {
 		field *error
 		def   error
 	}{
-		{&errs.Closed, ErrClosed}, {&errs.Truncated, ErrTruncated}, {&errs.TooLarge, ErrRecordTooLarge},
-		{&errs.Empty, ErrEmptyRecord}, {&errs.Failed, ErrFailed},
+		{&errs.Closed, ErrClosed}, {&errs.Truncated, ErrTruncated},
 	} {
 		if *e.field == nil {
 			*e.field = e.def
@@ -324,15 +329,15 @@ func (l *Log) weight(frame []byte) uint64 {
 // Append adds rec as one frame and returns its offset. When it returns nil
 // the frame is durable according to the sync policy; when it returns an
 // error the frame is not in the log (unless the log failed: see
-// Errors.Failed). ctx bounds only the wait for queue space: once queued,
+// ErrFailed). ctx bounds only the wait for queue space: once queued,
 // Append waits for the writer's verdict (one write and one fsync). Append
 // does not keep rec.
 func (l *Log) Append(ctx context.Context, rec []byte) (uint64, error) {
 	if len(rec) == 0 {
-		return 0, l.errs.Empty
+		return 0, ErrEmptyRecord
 	}
 	if len(rec) > MaxRecordSize {
-		return 0, fmt.Errorf("append %d-byte record: %w", len(rec), l.errs.TooLarge)
+		return 0, fmt.Errorf("append %d-byte record: %w", len(rec), ErrRecordTooLarge)
 	}
 	units := uint64(FrameHeaderSize + len(rec))
 	if l.cfg.Counted {
@@ -413,7 +418,7 @@ func (l *Log) Sync() error {
 }
 
 // Err returns nil while the log accepts frames, and the error wrapping
-// Errors.Failed once it has failed.
+// ErrFailed once it has failed.
 func (l *Log) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -514,7 +519,7 @@ func (l *Log) setFailed(cause error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.failErr == nil {
-		l.failErr = fmt.Errorf("%w: %w", l.errs.Failed, cause)
+		l.failErr = fmt.Errorf("%w: %w", ErrFailed, cause)
 		l.logger.Error("log failed; refusing writes until reopened", "err", cause)
 	}
 }

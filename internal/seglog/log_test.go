@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// The byte-offset mode is exercised by fallback's WAL tests; these cover
-// what only seglog has: counted offsets, the offset index and the helpers.
+// The byte-offset mode's appends, readers and faults are exercised by
+// fallback's WAL tests; these cover counted offsets, the offset index and the
+// helpers. Corruption and repair, in both modes, are in repair_test.go.
 
 func openTestLog(t testing.TB, cfg Config) *Log {
 	t.Helper()
@@ -258,23 +259,4 @@ func TestWriteFileAtomic(t *testing.T) {
 	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
 		t.Fatalf("temp file left: %v", err)
 	}
-}
-
-func TestLockDir(t *testing.T) {
-	dir := t.TempDir()
-	f, err := LockDir(dir, "LOCK")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LockDir(dir, "LOCK"); err == nil {
-		t.Fatal("second LockDir: got nil error")
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err = LockDir(dir, "LOCK")
-	if err != nil {
-		t.Fatalf("LockDir after release: %v", err)
-	}
-	f.Close()
 }
