@@ -6,9 +6,6 @@ import (
 	"strings"
 )
 
-// maxRuleLen is AlarmRule's length limit.
-const maxRuleLen = 10240
-
 // ruleNode is one node of a parsed AlarmRule.
 type ruleNode struct {
 	op    string // "AND", "OR", "NOT", "TRUE", "FALSE", or a state function: "ALARM", "OK", "INSUFFICIENT_DATA"

@@ -42,7 +42,7 @@
 // Decide is the pure core: given the R = N + max(floor(N/3), 2) most recent
 // periods (oldest first), each a datapoint, a missing period, or an unknown
 // one (no store can vouch for it), it returns the new state. Known data is
-// judged by the decision procedure of the reference §4.3 (Tables A and B);
+// judged by the decision procedure of docs/cloudwatch-api.md §4.3 (Tables A and B);
 // unknown periods are never filled by TreatMissingData: the state stands
 // only if every possible content of the unknown periods (missing, breaching,
 // not breaching) leads to the same state, else the alarm goes to

@@ -64,7 +64,7 @@ func Breaches(op string, v, threshold float64) bool {
 
 // Decide returns the state an alarm in state current moves to, given its
 // evaluation range (oldest first). Known periods follow the decision
-// procedure of the reference §4.3; unknown periods are never filled: the
+// procedure of docs/cloudwatch-api.md §4.3; unknown periods are never filled: the
 // state stands only when every content they could have had gives it.
 func Decide(points []Point, r Rule, current string) Decision {
 	kinds := make([]kind, len(points))
@@ -157,7 +157,7 @@ func countReal(kinds []kind) int {
 	return n
 }
 
-// decideKnown is the decision procedure of the reference §4.3 over periods
+// decideKnown is the decision procedure of docs/cloudwatch-api.md §4.3 over periods
 // whose content is known.
 func decideKnown(kinds []kind, r Rule, current string) Decision {
 	var real []int

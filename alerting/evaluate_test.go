@@ -30,7 +30,7 @@ func points(t *testing.T, s string) []Point {
 
 const retain = "retain"
 
-// TestTables drives every cell of Tables A and B (reference §4.3); the
+// TestTables drives every cell of Tables A and B (docs/cloudwatch-api.md §4.3); the
 // "retain current state" cells run from OK and from ALARM.
 func TestTables(t *testing.T) {
 	treat := []string{TreatMissing, TreatIgnore, TreatBreaching, TreatNotBreaching}

@@ -9,7 +9,7 @@ import (
 	"github.com/cellwatch/cellwatch/query"
 )
 
-// Metric math alarms: PutMetricAlarm's Metrics form (reference §4.1).
+// Metric math alarms: PutMetricAlarm's Metrics form (docs/cloudwatch-api.md §4.1).
 
 // MetricDataQuery is one entry of a metric math alarm's Metrics list: an
 // Expression over the other entries' Ids, or a MetricStat.

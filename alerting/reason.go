@@ -49,7 +49,7 @@ func filledPeriods(points []Point, n int) []int {
 }
 
 // Reason returns the StateReason and StateReasonData of decision d for
-// alarm a over points, evaluated at now, in AWS's formats (reference §4.4).
+// alarm a over points, evaluated at now, in AWS's formats (docs/cloudwatch-api.md §4.4).
 func Reason(a *Alarm, points []Point, d Decision, now time.Time) (reason, data string) {
 	var b strings.Builder
 	list := func(idx []int) string {
@@ -108,7 +108,7 @@ func Reason(a *Alarm, points []Point, d Decision, now time.Time) (reason, data s
 	return b.String(), reasonData(a, points, d, now)
 }
 
-// reasonData is the StateReasonData JSON (reference §4.4), plus
+// reasonData is the StateReasonData JSON (docs/cloudwatch-api.md §4.4), plus
 // "unknownPeriods" when unknown periods left the state undecided.
 func reasonData(a *Alarm, points []Point, d Decision, now time.Time) string {
 	var b strings.Builder

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cellwatch/cellwatch/internal/pebblelog"
 )
 
 // db is the durable copy of alarms and history (see the package doc);
@@ -20,7 +22,7 @@ type db struct {
 }
 
 func openDB(dir string, logger *slog.Logger) (*db, error) {
-	p, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: pebbleLogger{logger}})
+	p, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: pebblelog.New(logger)})
 	if err != nil {
 		return nil, fmt.Errorf("open alarm database: %w", err)
 	}
@@ -175,21 +177,4 @@ func (d *db) prune(before int64) error {
 		return fmt.Errorf("prune alarm history: %w", err)
 	}
 	return nil
-}
-
-// pebbleLogger sends pebble's messages to slog.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error("pebble: fatal: " + msg)
-	panic("pebble: " + msg)
 }

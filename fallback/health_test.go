@@ -16,7 +16,7 @@ func TestHealthModesFollowTheStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	fs := NewFaultyStream(newMemStream(2))
 	s, err := NewShipper(ShipperConfig{StateFile: filepath.Join(dir, "s.json"), AppendTimeout: time.Second,
 		Backoff: backoff.Config{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
@@ -27,7 +27,7 @@ func TestHealthModesFollowTheStream(t *testing.T) {
 	if err := services.StartAndAwaitRunning(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	defer services.StopAndAwaitTerminated(context.Background(), s)
+	defer func() { _ = services.StopAndAwaitTerminated(context.Background(), s) }()
 	mode := func() Mode { m, _, _ := s.Health(); return m }
 
 	appendMetrics(t, w, 1)

@@ -54,6 +54,8 @@ type Liveness struct {
 	sink   LivenessSink
 	logger *slog.Logger
 
+	lastMarkCtx context.Context // for the mark written while stopping
+
 	mu      sync.Mutex
 	started bool // a mark with Started was appended
 	failing bool // the last append failed (log once per streak)
@@ -114,6 +116,9 @@ func (l *Liveness) Mark(ctx context.Context) error {
 }
 
 func (l *Liveness) starting(ctx context.Context) error {
+	// The last mark is written while stopping, after the service context is
+	// cancelled: it keeps the context's values, not its cancellation.
+	l.lastMarkCtx = context.WithoutCancel(ctx)
 	_ = l.Mark(ctx) // logged; a node whose WAL refuses marks still serves reads
 	return nil
 }
@@ -134,6 +139,6 @@ func (l *Liveness) running(ctx context.Context) error {
 // stopping appends a last mark, so coverage reaches the moment the node
 // stopped taking writes.
 func (l *Liveness) stopping(error) error {
-	_ = l.Mark(context.Background())
+	_ = l.Mark(l.lastMarkCtx)
 	return nil
 }

@@ -12,7 +12,7 @@ func BenchmarkLivenessMark(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	lv := NewLiveness(LivenessConfig{}, w, nil, nil, nil)
 	for b.Loop() {
 		if err := lv.Mark(context.Background()); err != nil {

@@ -44,7 +44,7 @@ func TestLivenessService(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer stopWAL(w)
+		defer func() { _ = stopWAL(w) }()
 		now := time.Unix(1_767_225_600, 0)
 		clock := func() time.Time { return now }
 		var applied []record.Liveness

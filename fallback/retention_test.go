@@ -11,7 +11,7 @@ func TestRetentionTrimsSegmentsOlderThanTheWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	rec := make([]byte, 200)
 	for range 20 {
 		if _, err := w.Append(context.Background(), rec); err != nil {

@@ -21,7 +21,7 @@ func BenchmarkShipperDrain(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	const records = 5000
 	for i := range records {
 		m := &record.Metrics{Tenant: "t", Namespace: "Bench"}

@@ -40,7 +40,7 @@ func TestShipperStatusDuringAnOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	fs := NewFaultyStream(newMemStream(2))
 	s := startShipper(t, w, fs, dir, 0, nil)
 	for i := range 10 {

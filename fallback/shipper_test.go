@@ -126,7 +126,7 @@ func TestShipperShipsEveryRecordSplitBySeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	st := newMemStream(4)
 	s := startShipper(t, w, st, dir, 0, nil)
 	var offsets []uint64
@@ -163,7 +163,7 @@ func TestShipperWaitsOutAnOutageAndResumesAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	st := newMemStream(2)
 	st.setDown(true)
 	s := startShipper(t, w, st, dir, 0, nil)
@@ -196,7 +196,7 @@ func TestShipperDropsOldestOverCapAndShipsAGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopWAL(w)
+	defer func() { _ = stopWAL(w) }()
 	st := newMemStream(2)
 	st.setDown(true)
 	reg := prometheus.NewRegistry()
@@ -253,14 +253,16 @@ func TestShipperStartsOverOnAReplacedWAL(t *testing.T) {
 	}
 	waitFor(t, "shipping", func() bool { return s.Backlog() == 0 })
 	_ = services.StopAndAwaitTerminated(context.Background(), s)
-	stopWAL(w)
+	if err := stopWAL(w); err != nil {
+		t.Fatal(err)
+	}
 
 	// The WAL is wiped; the shipper's state file stays.
 	w2, err := startWAL(WALConfig{Dir: filepath.Join(dir, "wal2")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopWAL(w2)
+	defer func() { _ = stopWAL(w2) }()
 	off := appendMetrics(t, w2, 1)
 	s2 := startShipper(t, w2, st, dir, 0, nil)
 	waitFor(t, "the new WAL to ship", func() bool { return s2.Backlog() == 0 })

@@ -127,7 +127,7 @@ func decodeToken(in awsapi.Input) (string, error) {
 }
 
 // metricAlarmObject is the MetricAlarm shape: the three action lists and
-// Dimensions always present, absent optionals omitted (reference §1.6).
+// Dimensions always present, absent optionals omitted (docs/cloudwatch-api.md §1.6).
 func metricAlarmObject(a *alerting.Alarm) awsapi.Object {
 	o := baseMembers(&a.Base, "AlarmName", "AlarmArn", "AlarmDescription", "AlarmConfigurationUpdatedTimestamp", "ActionsEnabled",
 		"OKActions", "AlarmActions", "InsufficientDataActions", "StateValue", "StateReason", "StateReasonData",

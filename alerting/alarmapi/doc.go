@@ -5,6 +5,6 @@
 // parses each awsapi.Request, validates it with AWS's error codes and
 // messages (docs/cloudwatch-api.md §4.1), hands the alarm to the store and
 // builds the response objects (the MetricAlarm and CompositeAlarm shapes,
-// reference §1.6). The checks that need the stored alarms (names taken,
+// docs/cloudwatch-api.md §1.6). The checks that need the stored alarms (names taken,
 // limits, composite children and cycles) are the store's.
 package alarmapi

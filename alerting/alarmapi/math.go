@@ -10,7 +10,7 @@ import (
 	"github.com/cellwatch/cellwatch/query"
 )
 
-// Metric math alarms: PutMetricAlarm's Metrics form (reference §4.1).
+// Metric math alarms: PutMetricAlarm's Metrics form (docs/cloudwatch-api.md §4.1).
 
 // maxAlarmMetrics bounds the MetricStat inputs of a metric math alarm.
 const maxAlarmMetrics = 10

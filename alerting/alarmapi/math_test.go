@@ -165,8 +165,8 @@ func TestMetricMathAlarmEvaluatesTheReturnedSeries(t *testing.T) {
 	if f.returned != "e1" || f.from != end-5*60 || f.to != end {
 		t.Errorf("read %s over [%d, %d); want e1 over [%d, %d)", f.returned, f.from, f.to, end-5*60, end)
 	}
-	if f.fakeReader.reads != 1 {
-		t.Errorf("reads: %d; want 1", f.fakeReader.reads)
+	if f.reads != 1 {
+		t.Errorf("reads: %d; want 1", f.reads)
 	}
 	if strings.Contains(a.State.ReasonData, "statistic") || strings.Contains(a.State.ReasonData, "sampleCount") || !strings.Contains(a.State.ReasonData, `"recentDatapoints":[12.0,12.0,12.0]`) {
 		t.Errorf("reason data: %s", a.State.ReasonData)

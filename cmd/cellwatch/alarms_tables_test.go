@@ -33,7 +33,7 @@ func steadyMinute(t *testing.T) time.Time {
 	}
 }
 
-// missingDataCase is one cell of the reference's tables (§4.3).
+// missingDataCase is one cell of the missing-data tables of docs/cloudwatch-api.md §4.3.
 type missingDataCase struct {
 	row    string // oldest to newest: 0 not breaching, X breaching, - missing
 	m      int32  // DatapointsToAlarm (N is 3)

@@ -20,6 +20,7 @@ import (
 // testNode is a cellwatch node running in-process on loopback.
 type testNode struct {
 	*node
+	t      testing.TB
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -47,7 +48,7 @@ func startBenchNode(t testing.TB, cfg *Config) *testNode {
 		cancel()
 		t.Fatalf("start node: %v", err)
 	}
-	tn := &testNode{node: n, cancel: cancel, done: make(chan error, 1)}
+	tn := &testNode{node: n, t: t, cancel: cancel, done: make(chan error, 1)}
 	go func() { tn.done <- n.serve(ctx) }()
 	t.Cleanup(tn.stop)
 	return tn
@@ -57,7 +58,9 @@ func startBenchNode(t testing.TB, cfg *Config) *testNode {
 func (tn *testNode) stop() {
 	tn.cancel()
 	if tn.done != nil {
-		<-tn.done
+		if err := <-tn.done; err != nil {
+			tn.t.Errorf("node shut down with an error: %v", err)
+		}
 		tn.done = nil
 	}
 }

@@ -87,7 +87,7 @@ func (r *Reader) Next(ctx context.Context) (offset uint64, rec []byte, err error
 // and no error.
 func (r *Reader) TryNext(ctx context.Context) (offset uint64, rec []byte, ok bool, err error) {
 	offset, rec, err = r.next(ctx, math.MaxUint64, false)
-	if err == errEndOfView {
+	if errors.Is(err, errEndOfView) {
 		return 0, nil, false, nil
 	}
 	return offset, rec, err == nil, err
@@ -127,7 +127,7 @@ func (l *Log) Replay(ctx context.Context, from uint64, fn func(offset uint64, re
 		off, rec, err := r.next(ctx, end, false)
 		var cerr *CorruptionError
 		switch {
-		case err == errEndOfView:
+		case errors.Is(err, errEndOfView):
 			return nil
 		case errors.As(err, &cerr):
 			l.logger.Warn("skipping rest of corrupt segment", "segment", cerr.Segment, "offset", cerr.Offset, "err", cerr.Err)
