@@ -18,6 +18,7 @@ import (
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cellwatch/cellwatch/internal/dirlock"
 	"github.com/cellwatch/cellwatch/internal/seglog"
 )
 
@@ -187,7 +188,7 @@ func (e *Embedded) load() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create dir: %w", err)
 	}
-	lf, err := seglog.LockDir(dir, lockFileName)
+	lf, err := dirlock.Lock(dir, lockFileName)
 	if err != nil {
 		return err
 	}

@@ -68,8 +68,7 @@
 // truncates the segment (a torn tail from a crash mid-write) and logs the
 // offset and the bytes dropped. Older segments were fsynced whole before the
 // next segment was created, so they are not scanned at open. Open takes no
-// lock: its users lock their directory (internal/dirlock; LockDir is
-// dirlock.Lock, kept for the stream).
+// lock: its users lock their directory with internal/dirlock.
 //
 // # Reading
 //
