@@ -81,7 +81,7 @@ func NewLiveness(cfg LivenessConfig, wal walAppender, sink LivenessSink, reg pro
 	l.marks = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_liveness_marks_total", Help: "Liveness marks appended to the WAL."})
 	l.failures = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_liveness_mark_errors_total", Help: "Liveness marks the WAL refused (the interval goes uncovered)."})
 	l.last = f.NewGauge(prometheus.GaugeOpts{Name: "cellwatch_liveness_last_mark_timestamp_seconds", Help: "Wall-clock time of the newest liveness mark in the WAL."})
-	l.Service = services.NewBasicService(l.starting, l.running, l.stopping)
+	l.Service = services.NewTimerService(l.cfg.Interval, l.starting, l.mark, l.stopping)
 	return l
 }
 
@@ -123,17 +123,11 @@ func (l *Liveness) starting(ctx context.Context) error {
 	return nil
 }
 
-func (l *Liveness) running(ctx context.Context) error {
-	t := time.NewTicker(l.cfg.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			_ = l.Mark(ctx)
-		}
-	}
+// mark is the timer's iteration: a refused mark is logged and counted, and
+// the next tick tries again.
+func (l *Liveness) mark(ctx context.Context) error {
+	_ = l.Mark(ctx)
+	return nil
 }
 
 // stopping appends a last mark, so coverage reaches the moment the node
