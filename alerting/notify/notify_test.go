@@ -143,18 +143,16 @@ func TestOutboxStopKeepsUndeliveredEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = services.StopAndAwaitTerminated(context.Background(), o) }()
-	if n, _ := o.Size(); n != 3 {
-		t.Fatalf("after restart: %d entries; want the 3 undelivered", n)
-	}
+	// Nothing was delivered before the restart (the receiver failed every
+	// attempt), so three deliveries now are the three entries that survived.
 	deadline := time.Now().Add(10 * time.Second)
-	for got.Load() < 3 {
+	for n, _ := o.Size(); got.Load() < 3 || n > 0; n, _ = o.Size() {
 		if time.Now().After(deadline) {
-			t.Fatalf("after restart: %d delivered; want 3", got.Load())
+			t.Fatalf("after restart: %d delivered, %d entries left; want 3 delivered and none left", got.Load(), n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // the last delivery's record
-	if n, _ := o.Size(); n != 0 {
-		t.Errorf("after delivery: %d entries left", n)
+	if got.Load() != 3 {
+		t.Errorf("after restart: %d deliveries; want each of the 3 entries once", got.Load())
 	}
 }
