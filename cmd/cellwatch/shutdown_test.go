@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -109,4 +111,37 @@ func TestStartFailureReleasesEverything(t *testing.T) {
 	}
 	tn := startNode(t, testConfig(t, dir))
 	putMinutes(t, tn.sdk(), "AfterFailure", time.Now().Add(-2*time.Minute), time.Now())
+}
+
+// BenchmarkNodeStartStop starts a node on a data directory holding one
+// minute of data for 1,000 series, and stops it: the cost of the service
+// manager, the WAL's replay into the local store, the stores' opening and
+// the ordered shutdown, as an operator's restart pays it.
+func BenchmarkNodeStartStop(b *testing.B) {
+	dir := b.TempDir()
+	tn := startBenchNode(b, testConfig(b, dir))
+	ts := time.Now().Add(-time.Minute).Truncate(time.Minute)
+	for _, call := range sdkPayloads(b, 1000, ts) {
+		req, _ := http.NewRequest("POST", tn.url()+call.path, bytes.NewReader(call.body))
+		req.Header = call.header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("put: %v %v", err, resp)
+		}
+		_ = resp.Body.Close()
+	}
+	tn.stop()
+	b.ResetTimer()
+	for range b.N {
+		n, err := newNode(context.Background(), testConfig(b, dir), slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n.local.NumSeries() != 1000 {
+			b.Fatalf("rebuilt %d series; want 1000", n.local.NumSeries())
+		}
+		if err := n.stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
