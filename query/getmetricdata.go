@@ -28,19 +28,23 @@ var idPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
 // dataQuery is one MetricDataQuery with a MetricStat.
 type dataQuery struct {
-	id, label  string
-	metric     metricRef
-	period     int64
-	stat       statistic
-	unit       string
-	returnData bool
-	expression string   // metric math (mathquery.go), else a MetricStat
-	ast        mathNode // the parsed expression
+	id, label string
+	template  labelTemplate // Label's dynamic tokens (labels.go)
+	// defaultLabel is the label CloudWatch generates (${LABEL}).
+	defaultLabel string
+	metric       metricRef
+	period       int64
+	stat         statistic
+	unit         string
+	returnData   bool
+	expression   string   // metric math (mathquery.go), else a MetricStat
+	ast          mathNode // the parsed expression
 }
 
 // dataResult is one MetricDataResult before paging.
 type dataResult struct {
 	id, label string
+	props     labelProps // what a dynamic label may name
 	times     []int64
 	values    []float64
 	unknown   bool // some of its periods are unknown: PartialData
@@ -80,6 +84,13 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 		if offset, err = decodeToken(in.String("NextToken"), fingerprint); err != nil {
 			return nil, err
 		}
+	}
+	tz, err := parseLabelTimezone(in)
+	if err != nil {
+		return nil, err
+	}
+	for i := range queries {
+		queries[i].template.ctx = labelContext{now: s.now(), tz: tz}
 	}
 	labelQueries(queries)
 	tenant := awsapi.TenantOf(req)
@@ -139,6 +150,10 @@ func parseDataQuery(in awsapi.Input, path string) (dataQuery, error) {
 		return q, awsapi.InvalidParameterValue("The value %s for parameter %s.Id is invalid: an Id starts with a lowercase letter and has only letters, numbers and underscores.", q.id, path)
 	case len(q.label) > maxLabelLen:
 		return q, awsapi.ConstraintError(q.label, awsapi.CoralPath(path+".Label"), "have length less than or equal to 1024")
+	}
+	var err error
+	if q.template, err = parseLabelTemplate(q.label, path+".Label"); err != nil {
+		return q, err
 	}
 	if rd, ok, err := in.Bool("ReturnData"); err != nil {
 		return q, err
@@ -211,26 +226,30 @@ func labelQueries(queries []dataQuery) {
 	}
 	for i := range queries {
 		q := &queries[i]
-		if q.label != "" {
-			continue
-		}
 		if q.ast != nil {
-			q.label = q.id
-			continue
+			q.defaultLabel = q.id
+		} else {
+			parts := []string{q.metric.name}
+			if statsDiffer {
+				parts = append(parts, q.stat.name)
+			}
+			if periodsDiffer {
+				parts = append(parts, fmt.Sprint(q.period))
+			}
+			q.defaultLabel = strings.Join(parts, " ")
 		}
-		parts := []string{q.metric.name}
-		if statsDiffer {
-			parts = append(parts, q.stat.name)
+		if q.label == "" {
+			q.label = q.defaultLabel
 		}
-		if periodsDiffer {
-			parts = append(parts, fmt.Sprint(q.period))
-		}
-		q.label = strings.Join(parts, " ")
 	}
 }
 
-func (s *Service) runDataQuery(view *coverageView, tenant string, q dataQuery, start, end time.Time, scanBy string, used *answered) dataResult {
-	res := dataResult{id: q.id, label: q.label}
+func (s *Service) runDataQuery(view *coverageView, tenant string, q dataQuery, start, end time.Time, scanBy string, used *answered) (res dataResult) {
+	res = dataResult{id: q.id, label: q.label,
+		props: labelProps{namespace: q.metric.namespace, metricName: q.metric.name, dims: q.metric.dims, period: q.period, stat: q.stat.name}}
+	if q.template.text != "" { // filled over the datapoints found, on every return
+		defer func() { res.label = q.template.fill(res.props, res.times, res.values, q.defaultLabel) }()
+	}
 	from, to := alignStart(start.Unix(), q.period), ceilSeconds(end)
 	if !s.highResAvailable(from, q.period) {
 		return res // sub-minute data is kept for three hours only

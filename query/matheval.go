@@ -10,7 +10,8 @@ import (
 type mathSeries struct {
 	times  []int64
 	values []float64
-	label  string // of the metric, for the members of an array
+	label  string     // of the metric, for the members of an array
+	props  labelProps // of the metric, for the dynamic labels of an array's members
 }
 
 func (s *mathSeries) add(t int64, v float64) {
@@ -61,7 +62,7 @@ func (v mathValue) mapSeries(f func(mathSeries) mathSeries) mathValue {
 		out := make([]mathSeries, len(v.list))
 		for i, s := range v.list {
 			out[i] = f(s)
-			out[i].label = s.label
+			out[i].label, out[i].props = s.label, s.props
 		}
 		return listValue(out)
 	}

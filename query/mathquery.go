@@ -204,10 +204,9 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 			continue
 		}
 		r := s.runDataQuery(view, tenant, q, start, end, scanAscending, used)
-		r.label = q.label
 		all[q.id] = []dataResult{r}
 		env.metricIDs = append(env.metricIDs, q.id)
-		env.series[q.id] = mathSeries{times: r.times, values: r.values, label: q.label}
+		env.series[q.id] = mathSeries{times: r.times, values: r.values, label: r.label, props: r.props}
 	}
 	for _, i := range plan.order {
 		q := queries[i]
@@ -272,8 +271,12 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 		})
 		for _, m := range out {
 			r := dataResult{id: q.id, label: q.label, times: m.times, values: m.values, unknown: unknown}
+			defaultLabel := q.defaultLabel
 			if v.kind == kindList {
-				r.label = strings.TrimSpace(q.label + " " + m.label)
+				r.label, r.props, defaultLabel = strings.TrimSpace(q.label+" "+m.label), m.props, m.label
+			}
+			if q.template.text != "" { // ${LABEL} of an array's member is the member's label
+				r.label = q.template.fill(r.props, r.times, r.values, defaultLabel)
 			}
 			all[q.id] = append(all[q.id], r)
 		}

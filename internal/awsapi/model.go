@@ -51,6 +51,13 @@ func CoralPath(p string) string {
 // DefaultTenant owns every metric until requests are authenticated.
 const DefaultTenant = "default"
 
+// Region and AccountID are what the node answers for its region and account
+// (in ARNs and dynamic labels) until tenants map to accounts.
+const (
+	Region    = "us-east-1"
+	AccountID = "000000000000"
+)
+
 // TenantOf returns the tenant a request acts for. Until SigV4 verification
 // lands every caller is the one default tenant.
 func TenantOf(*Request) string { return DefaultTenant }
