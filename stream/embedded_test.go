@@ -41,7 +41,7 @@ func testBatch(tag string, i, n int) [][]byte {
 }
 
 // fetchAll reads p from `from` to its end offset, maxBytes at a time.
-func fetchAll(t testing.TB, e *Embedded, p int, from int64, maxBytes int) []Message {
+func fetchAll(t testing.TB, e Log, p int, from int64, maxBytes int) []Message {
 	t.Helper()
 	ctx := context.Background()
 	_, end, err := e.Bounds(ctx, p)
