@@ -14,7 +14,7 @@ import (
 
 // openLog starts a Log of the given partitions for a test; it stops when the
 // test ends.
-type openLog func(t *testing.T, partitions int) Log
+type openLog func(t testing.TB, partitions int) Log
 
 // TestLogContract runs what every Log must do against each implementation:
 // the embedded stream and Kafka (franz-go's kfake cluster, three brokers).
@@ -24,11 +24,11 @@ func TestLogContract(t *testing.T) {
 	}
 }
 
-func openEmbeddedLog(t *testing.T, partitions int) Log {
+func openEmbeddedLog(t testing.TB, partitions int) Log {
 	return openTest(t, EmbeddedConfig{Dir: t.TempDir(), Partitions: partitions})
 }
 
-func openKafkaLog(t *testing.T, partitions int) Log {
+func openKafkaLog(t testing.TB, partitions int) Log {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(3))
 	if err != nil {
@@ -39,7 +39,7 @@ func openKafkaLog(t *testing.T, partitions int) Log {
 		MaxBufferedBytes: 1 << 20, DeliveryTimeout: 5 * time.Second}, partitions)
 }
 
-func startKafka(t *testing.T, cfg KafkaConfig, partitions int) *Kafka {
+func startKafka(t testing.TB, cfg KafkaConfig, partitions int) *Kafka {
 	t.Helper()
 	k, err := NewKafka(cfg, partitions, prometheus.NewRegistry(), nil)
 	if err != nil {
@@ -141,4 +141,35 @@ func values(msgs []Message) []string {
 		out[i] = string(m.Value)
 	}
 	return out
+}
+
+// BenchmarkLogAppend: batches of 100 records of 200 bytes appended to one
+// partition and read back, for each Log. Kafka here is kfake, in memory:
+// the number is cellwatch's client cost, not a broker's.
+func BenchmarkLogAppend(b *testing.B) {
+	for name, open := range map[string]openLog{"embedded": openEmbeddedLog, "kafka": openKafkaLog} {
+		b.Run(name, func(b *testing.B) {
+			l := open(b, 1)
+			batch := make([][]byte, 100)
+			for i := range batch {
+				batch[i] = make([]byte, 200)
+			}
+			ctx := context.Background()
+			b.SetBytes(100 * 200)
+			var off int64
+			for b.Loop() {
+				if _, err := l.Append(ctx, 0, batch); err != nil {
+					b.Fatal(err)
+				}
+				for got := 0; got < len(batch); {
+					msgs, err := l.Fetch(ctx, 0, off, 1<<20)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += len(msgs)
+					off += int64(len(msgs))
+				}
+			}
+		})
+	}
 }

@@ -70,7 +70,7 @@ type EmbeddedConfig struct {
 
 // RegisterFlags binds the node's stream settings to flags on fs.
 func (c *EmbeddedConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.IntVar(&c.Partitions, "stream.partitions", DefaultPartitions, "partitions of the embedded stream (fixed when the stream is created)")
+	fs.IntVar(&c.Partitions, "stream.partitions", DefaultPartitions, "partitions of the stream, fixed when it is created (embedded: on first start; kafka: the topic's)")
 	fs.DurationVar(&c.RetentionAge, "stream.retention", DefaultRetentionAge, "how long the embedded stream keeps records")
 	fs.Int64Var(&c.RetentionBytes, "stream.retention-bytes", DefaultRetentionBytes, "bytes the embedded stream keeps per partition")
 }

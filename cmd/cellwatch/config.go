@@ -26,7 +26,7 @@ type Config struct {
 	NodeConfig `yaml:",inline"`
 	WAL        fallback.WALConfig     `yaml:"wal"`
 	Store      store.LocalConfig      `yaml:"store"`
-	Stream     stream.EmbeddedConfig  `yaml:"stream"`
+	Stream     stream.Config          `yaml:"stream"`
 	Shipper    fallback.ShipperConfig `yaml:"shipper"`
 	Alarms     alerting.Config        `yaml:"alarms"`
 }

@@ -38,7 +38,9 @@ func buckets(t *testing.T, cw *cloudwatch.Client, source, ns string, metrics []s
 			t.Fatalf("GetMetricStatistics from %s: %v", source, err)
 		}
 		for _, d := range dp.Datapoints {
-			out[fmt.Sprintf("%s@%s", m, d.Timestamp.Format("15:04"))] = fmt.Sprintf("%v/%v/%v/%v", *d.SampleCount, *d.Sum, *d.Minimum, *d.Maximum)
+			// Sums to 12 significant digits: float addition depends on the order
+			// datums merge in, which differs between the stores.
+			out[fmt.Sprintf("%s@%s", m, d.Timestamp.Format("15:04"))] = fmt.Sprintf("%v/%.12g/%v/%v", *d.SampleCount, *d.Sum, *d.Minimum, *d.Maximum)
 		}
 	}
 	return out

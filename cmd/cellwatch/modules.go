@@ -132,9 +132,15 @@ func (n *node) initLocal() (_ services.Service, err error) {
 }
 
 func (n *node) initStream() (_ services.Service, err error) {
-	cfg := n.cfg.Stream
-	cfg.Dir = filepath.Join(n.cfg.Data, "stream")
-	if n.stream, err = stream.NewEmbedded(cfg, n.reg, n.logger.With("component", "stream")); err != nil {
+	logger := n.logger.With("component", "stream")
+	switch cfg := n.cfg.Stream; cfg.Kind {
+	case stream.KindKafka:
+		n.stream, err = stream.NewKafka(cfg.Kafka, cfg.Partitions, n.reg, logger)
+	default:
+		cfg.Dir = filepath.Join(n.cfg.Data, "stream")
+		n.stream, err = stream.NewEmbedded(cfg.EmbeddedConfig, n.reg, logger)
+	}
+	if err != nil {
 		return nil, err
 	}
 	n.faulty = fallback.NewFaultyStream(n.stream)

@@ -38,7 +38,7 @@ type node struct {
 	wal         *fallback.WAL
 	local       *store.Local
 	longTerm    *store.LongTerm
-	stream      *stream.Embedded
+	stream      streamService
 	faulty      *fallback.FaultyStream
 	shipper     *fallback.Shipper
 	consumer    *store.Consumer
@@ -51,6 +51,12 @@ type node struct {
 	manager *services.Manager
 	order   stopOrder // the order in which services stopped
 	ready   atomic.Bool
+}
+
+// streamService is the node's stream: the embedded one or Kafka.
+type streamService interface {
+	stream.Log
+	services.Service
 }
 
 // newNode locks the data directory, builds every component and starts them
