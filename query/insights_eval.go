@@ -129,11 +129,36 @@ func (a insightsAcc) value(fn string) float64 {
 	return a.sum / a.count
 }
 
-// insightsGroup is one result being built: its periods, from the first.
+// insightsGroup is one result being built: the whole range folded, and
+// its periods from the first (nil until they are read, see insightsRead).
 type insightsGroup struct {
 	label   string
-	periods []insightsAcc
 	whole   insightsAcc
+	periods []insightsAcc
+	late    bool // returned, and its periods are read after the ranking
+}
+
+// insightsRead is one query's read of the stores. Every series is read
+// once into its group's whole-range aggregate, which ranks the groups; the
+// periods are kept only for the first insightsMaxLimit groups found (at
+// most that many are returned). A group found later that is returned
+// has its series read again for its periods: a top 10 of 10,000 hosts
+// keeps 500 groups' periods and reads about 10 series twice.
+type insightsRead struct {
+	iq                *insightsQuery
+	plan              []source
+	from, period, n   int64
+	groups            map[string]*insightsGroup
+	pending           []pendingSeries // series of groups without periods
+	matched           int
+	seen              map[string]bool // metrics counted, when two stores answer
+	truncatedMatching bool
+}
+
+type pendingSeries struct {
+	g   *insightsGroup
+	src int // plan index of the series' store
+	ref store.SeriesRef
 }
 
 // runInsights answers one Metrics Insights query, results ascending.
@@ -146,20 +171,24 @@ func (s *Service) runInsights(view *coverageView, tenant string, q dataQuery, st
 		clipped = true
 		used.note(codeTimeRange, insightsPrefix+"only the most recent %s are queried; the time range was cut to start at %s.", insightsWindow, rfc3339(from))
 	}
-	groups := map[string]*insightsGroup{}
+	rd := &insightsRead{iq: iq, from: from, period: period, n: max(0, ceilDiv(to-from, period)), groups: map[string]*insightsGroup{}, seen: map[string]bool{}}
 	unknown := clipped
 	if from < to {
 		plan := view.plan(from, to, grainOf(period))
 		used.addUnknown(plan.unknown)
 		unknown = unknown || len(plan.unknown) > 0
-		s.readInsights(plan.sources, tenant, iq, from, to, period, groups, used)
-	}
-	ordered := make([]*insightsGroup, 0, len(groups))
-	for _, g := range groups {
-		for i := range g.periods {
-			p := &g.periods[i]
-			g.whole.add(p.count, p.sum, p.min, p.max)
+		rd.plan = plan.sources
+		eachStore(plan.sources, used, func(i int, first source) {
+			seriesInNamespace(first.st, tenant, iq.namespace, func(ref store.SeriesRef, key *store.SeriesKey, newest int64) bool {
+				return rd.series(i, ref, key, newest)
+			})
+		})
+		if rd.truncatedMatching {
+			used.note(codeMatching, insightsPrefix+"the query matches more than %d metrics; only the first %d found are processed.", insightsMaxMetrics, insightsMaxMetrics)
 		}
+	}
+	ordered := make([]*insightsGroup, 0, len(rd.groups))
+	for _, g := range rd.groups {
 		if g.whole.count > 0 {
 			ordered = append(ordered, g)
 		}
@@ -172,6 +201,7 @@ func (s *Service) runInsights(view *coverageView, tenant string, q dataQuery, st
 		used.note(codeResults, insightsPrefix+"the query has %d series; only %d are returned.", len(ordered), limit)
 	}
 	ordered = ordered[:min(len(ordered), limit)]
+	rd.readPending(ordered)
 	if len(iq.groupBy) == 0 && len(ordered) == 0 {
 		ordered = append(ordered, &insightsGroup{}) // no GROUP BY: one result, even if empty
 	}
@@ -189,43 +219,65 @@ func (s *Service) runInsights(view *coverageView, tenant string, q dataQuery, st
 	return results
 }
 
-// readInsights reads the selected series of every store of the plan into
-// their groups' periods over [from, to).
-func (s *Service) readInsights(plan []source, tenant string, iq *insightsQuery, from, to, period int64, groups map[string]*insightsGroup, used *answered) {
-	n := ceilDiv(to-from, period)
-	matched, seen := 0, map[string]bool{} // metrics, units folded; seen only when two stores answer
-	eachStore(plan, used, func(i int, first source) {
-		seriesInNamespace(first.st, tenant, iq.namespace, func(ref store.SeriesRef, key *store.SeriesKey, newest int64) bool {
-			if (newest != minTime && newest < from) || !iq.selects(key) {
-				return true // no bucket of it starts in the range
+// series reads one series of the store of plan[i] when the query selects
+// it; false stops the listing (the metric cap is reached).
+func (rd *insightsRead) series(i int, ref store.SeriesRef, key *store.SeriesKey, newest int64) bool {
+	if (newest != minTime && newest < rd.from) || !rd.iq.selects(key) {
+		return true // not selected, or no bucket of it starts in the range
+	}
+	if len(rd.plan) > 1 {
+		id := metricSortKey(listedMetric{namespace: key.Namespace, name: key.MetricName, dims: key.Dimensions})
+		if !rd.seen[id] {
+			rd.seen[id] = true
+			rd.matched++
+		}
+	} else {
+		rd.matched++
+	}
+	if rd.matched > insightsMaxMetrics {
+		rd.truncatedMatching = true
+		return false
+	}
+	label := rd.iq.groupLabel(key)
+	g := rd.groups[label]
+	if g == nil {
+		g = &insightsGroup{label: label}
+		if len(rd.groups) < insightsMaxLimit {
+			g.periods = make([]insightsAcc, rd.n)
+		}
+		rd.groups[label] = g
+	}
+	if g.periods == nil {
+		rd.pending = append(rd.pending, pendingSeries{g, i, ref})
+	}
+	readRef(rd.plan, i, ref, rd.period, func(a *store.Aggregate) {
+		if j := floorDiv(a.Start-rd.from, rd.period); j >= 0 && j < rd.n {
+			g.whole.add(a.Count, a.Sum, a.Min, a.Max)
+			if g.periods != nil {
+				g.periods[j].add(a.Count, a.Sum, a.Min, a.Max)
 			}
-			if len(plan) > 1 {
-				id := metricSortKey(listedMetric{namespace: key.Namespace, name: key.MetricName, dims: key.Dimensions})
-				if !seen[id] {
-					seen[id] = true
-					matched++
-				}
-			} else {
-				matched++
-			}
-			if matched > insightsMaxMetrics {
-				used.note(codeMatching, insightsPrefix+"the query matches more than %d metrics; only the first %d found are processed.", insightsMaxMetrics, insightsMaxMetrics)
-				return false
-			}
-			label := iq.groupLabel(key)
-			g := groups[label]
-			if g == nil {
-				g = &insightsGroup{label: label, periods: make([]insightsAcc, n)}
-				groups[label] = g
-			}
-			readRef(plan, i, ref, period, func(a *store.Aggregate) {
-				if j := floorDiv(a.Start-from, period); j >= 0 && j < n {
-					g.periods[j].add(a.Count, a.Sum, a.Min, a.Max)
-				}
-			})
-			return true
-		})
+		}
 	})
+	return true
+}
+
+// readPending reads the periods of the returned groups that have none yet.
+func (rd *insightsRead) readPending(returned []*insightsGroup) {
+	for _, g := range returned {
+		if g.periods == nil {
+			g.periods, g.late = make([]insightsAcc, rd.n), true
+		}
+	}
+	for _, p := range rd.pending {
+		if !p.g.late {
+			continue // not returned
+		}
+		readRef(rd.plan, p.src, p.ref, rd.period, func(a *store.Aggregate) {
+			if j := floorDiv(a.Start-rd.from, rd.period); j >= 0 && j < rd.n {
+				p.g.periods[j].add(a.Count, a.Sum, a.Min, a.Max)
+			}
+		})
+	}
 }
 
 // minTime is the newest timestamp a store reports when it does not know it.
