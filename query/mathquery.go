@@ -23,8 +23,10 @@ import (
 // STDDEV, METRICS() and METRICS("prefix"), FILL(x, number|REPEAT|LINEAR),
 // RATE, DIFF, DIFF_TIME, PERIOD, TIME_SERIES, IF(cond, a[, b]), ABS CEIL
 // FLOOR LOG LOG10 SQRT. Any other function
-// (ANOMALY_DETECTION_BAND, SEARCH, ...) and Metrics Insights (SELECT) are
-// refused with InvalidParameterValue naming it.
+// (ANOMALY_DETECTION_BAND, SEARCH, ...) is refused with
+// InvalidParameterValue naming it. An Expression starting with SELECT is a
+// Metrics Insights query (insights_eval.go) in GetMetricData, where math may
+// use its results by Id; alarms refuse it.
 //
 // Semantics: series op series pairs equal timestamps (a timestamp missing on
 // either side has no point); series op number applies to every point; a
