@@ -190,3 +190,37 @@ func TestInsightsCoverageAndLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestInsightsTwoStores: where the local store does not vouch for the
+// first minutes (a wiped WAL), the long-term store answers them; each
+// bucket is read from one store and each metric counts once.
+func TestInsightsTwoStores(t *testing.T) {
+	const base = 100_000 * 60
+	local := &seriesStore{covered: []store.Interval{{From: base + 120, To: math.MaxInt64}}}
+	local.add("x", map[string]string{"host": "h1"}, map[int64][4]float64{base: {1, 100, 100, 100}, base + 120: {1, 10, 10, 10}, base + 180: {1, 20, 20, 20}})
+	lt := &seriesStore{}
+	lt.add("x", map[string]string{"host": "h1"}, map[int64][4]float64{base: {1, 1, 1, 1}, base + 60: {1, 2, 2, 2}, base + 120: {1, 1000, 1000, 1000}})
+	lt.add("x", map[string]string{"host": "h2"}, map[int64][4]float64{base + 60: {1, 5, 5, 5}})
+	s := New(Config{Local: local, LongTerm: lt, Now: func() time.Time { return time.Unix(base+600, 0) }}, nil)
+	view, err := s.view(nil, base, base+240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iq, err := parseInsights("SELECT SUM(x) FROM ns GROUP BY host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used answered
+	rs := s.runInsights(view, "t", dataQuery{id: "q1", insights: iq, period: 60}, time.Unix(base, 0), time.Unix(base+240, 0), &used)
+	var got []string
+	for _, r := range rs {
+		got = append(got, fmt.Sprintf("%s %v %v %v", r.label, r.times, r.values, r.unknown))
+	}
+	want := fmt.Sprintf("h1 [%d %d %d %d] [1 2 10 20] false|h2 [%d] [5] false", base, base+60, base+120, base+180, base+60)
+	if strings.Join(got, "|") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
+	}
+	if fmt.Sprint(used.names) != "[longterm local]" || len(used.notes) != 0 {
+		t.Errorf("sources %v, notes %v; want [longterm local] and no notes", used.names, used.notes)
+	}
+}
