@@ -10,6 +10,14 @@
 // period rules, start-time rounding, the 1,440-datapoint limit, exact
 // dimension-set match, label generation, ScanBy, MaxDatapoints and NextToken.
 //
+// # Metrics Insights
+//
+// A GetMetricData Expression that starts with SELECT is a Metrics Insights
+// query (insights_parse.go, insights_eval.go; docs/metrics-insights.md):
+// SELECT AVG|COUNT|MAX|MIN|SUM(metric) FROM namespace | SCHEMA(namespace,
+// dims...) with WHERE (=, !=, AND, OR), GROUP BY, ORDER BY FUNC() and
+// LIMIT, over the last three hours, one result per group.
+//
 // # Coverage
 //
 // A read merges the stores bucket by bucket by what each can vouch for

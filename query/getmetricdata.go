@@ -37,8 +37,9 @@ type dataQuery struct {
 	stat         statistic
 	unit         string
 	returnData   bool
-	expression   string   // metric math (mathquery.go), else a MetricStat
-	ast          mathNode // the parsed expression
+	expression   string         // metric math (mathquery.go), else a MetricStat
+	ast          mathNode       // the parsed expression
+	insights     *insightsQuery // a Metrics Insights Expression (insights_eval.go)
 }
 
 // dataResult is one MetricDataResult before paging.
@@ -113,6 +114,7 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 	if len(used.unknown) > 0 {
 		messages = append(messages, unknownMessage(used.unknown))
 	}
+	messages = append(messages, used.notes...)
 	return out.Add("Messages", messages), nil
 }
 
@@ -137,6 +139,9 @@ func parseDataQueries(in awsapi.Input) ([]dataQuery, error) {
 		}
 		seen[q.id] = true
 		queries = append(queries, q)
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(queries), func(q dataQuery) bool { return q.insights == nil })); n > 1 {
+		return nil, awsapi.ValidationError("A GetMetricData request may hold one Metrics Insights query, not %d.", n) // AWS's exact text unverified
 	}
 	return queries, nil
 }
@@ -164,6 +169,8 @@ func parseDataQuery(in awsapi.Input, path string) (dataQuery, error) {
 	switch {
 	case ms != nil && hasExpr:
 		return q, awsapi.InvalidParameterValue("The parameters %s.MetricStat and %s.Expression are mutually exclusive and you have specified both.", path, path)
+	case hasExpr && isInsights(in.String("Expression")):
+		return q, parseInsightsQuery(in, in.String("Expression"), path, &q)
 	case hasExpr:
 		return q, parseExpression(in.String("Expression"), path+".Expression", &q)
 	case ms == nil:
@@ -216,7 +223,7 @@ func labelQueries(queries []dataQuery) {
 	var first *dataQuery
 	for i := range queries {
 		switch q := &queries[i]; {
-		case q.ast != nil:
+		case q.ast != nil, q.insights != nil:
 		case first == nil:
 			first = q
 		default:
@@ -226,6 +233,9 @@ func labelQueries(queries []dataQuery) {
 	}
 	for i := range queries {
 		q := &queries[i]
+		if q.insights != nil {
+			continue // an Insights query labels its results itself
+		}
 		if q.ast != nil {
 			q.defaultLabel = q.id
 		} else {

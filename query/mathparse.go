@@ -141,7 +141,7 @@ type mathParser struct {
 // parseMath parses one metric math expression.
 func parseMath(src string) (mathNode, error) {
 	if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(src)), "SELECT ") {
-		return nil, mathError("Metrics Insights queries (SELECT ...) are not supported by this server.")
+		return nil, mathError("Metrics Insights queries (SELECT ...) are answered by GetMetricData only; in alarms this server does not support them yet.")
 	}
 	toks, err := lexMath(src)
 	if err != nil {

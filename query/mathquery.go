@@ -23,8 +23,10 @@ import (
 // STDDEV, METRICS() and METRICS("prefix"), FILL(x, number|REPEAT|LINEAR),
 // RATE, DIFF, DIFF_TIME, PERIOD, TIME_SERIES, IF(cond, a[, b]), ABS CEIL
 // FLOOR LOG LOG10 SQRT. Any other function
-// (ANOMALY_DETECTION_BAND, SEARCH, ...) and Metrics Insights (SELECT) are
-// refused with InvalidParameterValue naming it.
+// (ANOMALY_DETECTION_BAND, SEARCH, ...) is refused with
+// InvalidParameterValue naming it. An Expression starting with SELECT is a
+// Metrics Insights query (insights_eval.go) in GetMetricData, where math may
+// use its results by Id; alarms refuse it.
 //
 // Semantics: series op series pairs equal timestamps (a timestamp missing on
 // either side has no point); series op number applies to every point; a
@@ -161,7 +163,10 @@ func (s *Service) runQueries(view *coverageView, tenant string, queries []dataQu
 	if !slices.ContainsFunc(queries, func(q dataQuery) bool { return q.ast != nil }) {
 		var results []dataResult
 		for _, q := range queries {
-			if q.returnData {
+			switch {
+			case q.returnData && q.insights != nil:
+				results = append(results, ordered(s.runInsights(view, tenant, q, start, end, used), scanBy)...)
+			case q.returnData:
 				results = append(results, s.runDataQuery(view, tenant, q, start, end, scanBy, used))
 			}
 		}
@@ -176,16 +181,24 @@ func (s *Service) runQueries(view *coverageView, tenant string, queries []dataQu
 		if !q.returnData {
 			continue
 		}
-		for _, r := range all[q.id] {
-			if scanBy == scanDescending {
-				r.times, r.values = slices.Clone(r.times), slices.Clone(r.values)
-				slices.Reverse(r.times)
-				slices.Reverse(r.values)
-			}
-			results = append(results, r)
-		}
+		results = append(results, ordered(all[q.id], scanBy)...)
 	}
 	return results, nil
+}
+
+// ordered returns ascending results in scanBy's order.
+func ordered(rs []dataResult, scanBy string) []dataResult {
+	if scanBy != scanDescending {
+		return rs
+	}
+	out := make([]dataResult, len(rs))
+	for i, r := range rs {
+		r.times, r.values = slices.Clone(r.times), slices.Clone(r.values)
+		slices.Reverse(r.times)
+		slices.Reverse(r.values)
+		out[i] = r
+	}
+	return out
 }
 
 // evaluate reads every MetricStat query and evaluates every expression, in
@@ -201,6 +214,21 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 	env := &mathEnv{series: map[string]mathSeries{}, lists: map[string][]mathSeries{}}
 	for _, q := range queries {
 		if q.ast != nil {
+			continue
+		}
+		if q.insights != nil { // math may use its results: one series, or an array
+			rs := s.runInsights(view, tenant, q, start, end, used)
+			all[q.id] = rs
+			if len(rs) == 1 {
+				env.metricIDs = append(env.metricIDs, q.id)
+				env.series[q.id] = mathSeries{times: rs[0].times, values: rs[0].values, label: rs[0].label}
+				continue
+			}
+			list := make([]mathSeries, len(rs))
+			for i, r := range rs {
+				list[i] = mathSeries{times: r.times, values: r.values, label: r.label}
+			}
+			env.lists[q.id] = list
 			continue
 		}
 		r := s.runDataQuery(view, tenant, q, start, end, scanAscending, used)

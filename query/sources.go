@@ -1,9 +1,11 @@
 package query
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 	"github.com/cellwatch/cellwatch/internal/intervals"
 	"github.com/cellwatch/cellwatch/store"
 )
@@ -30,6 +32,17 @@ type source struct {
 type answered struct {
 	names   []string
 	unknown intervals.Set
+	notes   awsapi.List // request-level Messages besides PartialData, one per code
+}
+
+// note adds a request-level message, once per code.
+func (a *answered) note(code, format string, args ...any) {
+	for _, n := range a.notes {
+		if n.(awsapi.Object)[0].Value == code {
+			return
+		}
+	}
+	a.notes = append(a.notes, awsapi.Obj("Code", code, "Value", fmt.Sprintf(format, args...)))
 }
 
 func (a *answered) add(name string) {
@@ -46,11 +59,7 @@ func (a *answered) addUnknown(set intervals.Set) { a.unknown = intervals.Union(a
 // source whose range holds its start.
 func (s *Service) unitPeriods(plan []source, tenant string, m metricRef, unit string, from, period int64, used *answered) map[string]map[int64]*store.Aggregate {
 	out := map[string]map[int64]*store.Aggregate{}
-	for i, first := range plan {
-		if slices.ContainsFunc(plan[:i], func(o source) bool { return o.name == first.name }) {
-			continue // this store was read with its first source
-		}
-		used.add(first.name)
+	eachStore(plan, used, func(i int, first source) {
 		for _, ref := range first.st.Lookup(tenant, m.namespace, m.name, m.dims) {
 			key := first.st.Key(ref)
 			if unit != "" && key.Unit != unit {
@@ -61,7 +70,7 @@ func (s *Service) unitPeriods(plan []source, tenant string, m metricRef, unit st
 				periods = map[int64]*store.Aggregate{}
 				out[key.Unit] = periods
 			}
-			merge := func(a *store.Aggregate) {
+			readRef(plan, i, ref, period, func(a *store.Aggregate) {
 				p := from + floorDiv(a.Start-from, period)*period
 				acc := periods[p]
 				if acc == nil {
@@ -69,20 +78,38 @@ func (s *Service) unitPeriods(plan []source, tenant string, m metricRef, unit st
 					periods[p] = acc
 				}
 				acc.Merge(a)
-			}
-			for _, src := range plan[i:] {
-				if src.name != first.name {
-					continue
-				}
-				if ps, ok := src.st.(PeriodStore); ok {
-					ps.RangePeriod(ref, src.from, src.to, period, merge)
-				} else {
-					src.st.Range(ref, src.from, src.to, merge)
-				}
-			}
+			})
+		}
+	})
+	return out
+}
+
+// eachStore calls fn once per store of the plan, with the index of the
+// store's first source, and records the store as answering.
+func eachStore(plan []source, used *answered, fn func(i int, first source)) {
+	for i, first := range plan {
+		if slices.ContainsFunc(plan[:i], func(o source) bool { return o.name == first.name }) {
+			continue // this store was read with its first source
+		}
+		used.add(first.name)
+		fn(i, first)
+	}
+}
+
+// readRef visits the buckets of ref (a series of plan[i]'s store) in every
+// source of plan[i:] that is that store, read as periods of the given
+// length where the store keeps roll-ups (PeriodStore).
+func readRef(plan []source, i int, ref store.SeriesRef, period int64, fn func(a *store.Aggregate)) {
+	for _, src := range plan[i:] {
+		if src.name != plan[i].name {
+			continue
+		}
+		if ps, ok := src.st.(PeriodStore); ok {
+			ps.RangePeriod(ref, src.from, src.to, period, fn)
+		} else {
+			src.st.Range(ref, src.from, src.to, fn)
 		}
 	}
-	return out
 }
 
 // highResAvailable: sub-minute periods are answered for the last 3 hours only.

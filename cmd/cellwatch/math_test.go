@@ -194,7 +194,6 @@ func TestMathThroughSDK(t *testing.T) {
 		"unsupported function": {[]types.MetricDataQuery{expr("e1", "ANOMALY_DETECTION_BAND(m1, 2)")}, "The function ANOMALY_DETECTION_BAND is not supported by this server"},
 		"syntax":               {[]types.MetricDataQuery{expr("e1", "m1 +")}, "MetricDataQueries.member.3.Expression is invalid"},
 		"periods differ":       {[]types.MetricDataQuery{metric("m3", "a", 300, false), expr("e1", "m1 + m3")}, "must share one period"},
-		"Metrics Insights":     {[]types.MetricDataQuery{expr("e1", `SELECT AVG(a) FROM "Math"`)}, "Metrics Insights queries (SELECT ...) are not supported"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := get("", tc.queries...)
