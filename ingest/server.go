@@ -22,6 +22,7 @@ type Handler func(ctx context.Context, req *awsapi.Request, hdr http.Header) (aw
 type Server struct {
 	handlers map[string]Handler
 	limits   awsapi.Limits
+	auth     awsapi.Authenticator // nil: every request is the default tenant
 	logger   *slog.Logger
 
 	requests *prometheus.CounterVec
@@ -50,13 +51,17 @@ func NewServer(limits awsapi.Limits, reg prometheus.Registerer, logger *slog.Log
 	}
 }
 
+// Authenticate makes every request pass a before it is served (SigV4; see
+// NewAuthenticator).
+func (s *Server) Authenticate(a awsapi.Authenticator) { s.auth = a }
+
 // Register serves operation op with h.
 func (s *Server) Register(op string, h Handler) { s.handlers[op] = h }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	req, aerr := awsapi.ReadRequest(r, s.limits)
+	req, aerr := awsapi.ReadRequest(r, s.limits, s.auth)
 	if aerr != nil {
 		s.finish(w, req, start, aerr)
 		return

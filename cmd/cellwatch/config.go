@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/fallback"
+	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/store"
 	"github.com/cellwatch/cellwatch/stream"
 )
@@ -24,6 +26,7 @@ import (
 // from it (TestConfigReference).
 type Config struct {
 	NodeConfig `yaml:",inline"`
+	Auth       ingest.AuthConfig      `yaml:"auth"`
 	WAL        fallback.WALConfig     `yaml:"wal"`
 	Store      store.LocalConfig      `yaml:"store"`
 	Stream     stream.Config          `yaml:"stream"`
@@ -67,7 +70,7 @@ type validator interface{ Validate() error }
 
 // parts are the component configs of c, in the order of -help.
 func (c *Config) parts() []flagRegisterer {
-	return []flagRegisterer{&c.NodeConfig, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
+	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.
@@ -84,6 +87,13 @@ func (c *Config) Validate() error {
 	for _, p := range c.parts() {
 		if v, ok := p.(validator); ok {
 			errs = append(errs, v.Validate())
+		}
+	}
+	if c.Auth.CredentialsFile == "" && !c.Auth.Anonymous {
+		for _, l := range []struct{ flag, addr string }{{"-listen", c.Listen}, {"-admin-listen", c.AdminListen}} {
+			if !onLoopback(l.addr) {
+				errs = append(errs, fmt.Errorf("%s %s is not on loopback, and without -auth.credentials anyone who reaches it could write: give -auth.credentials (the keys that may call the API) or -auth.anonymous", l.flag, l.addr))
+			}
 		}
 	}
 	if c.Shipper.MaxBacklogBytes < 2*uint64(c.WAL.SegmentSize) {
@@ -134,11 +144,26 @@ func loadConfig(name string, args []string) (*Config, error) {
 	return &cfg, cfg.Validate()
 }
 
+// onLoopback reports whether addr (host:port) can only be reached from this
+// machine.
+func onLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // flagGroups names the flag prefixes of -help, in order: a flag belongs to
 // the group of the text before its first dot.
 var flagGroups = []struct{ prefix, title string }{
 	{"", "Node"},
 	{"log", "Logging"},
+	{"auth", "Authentication (ingest)"},
 	{"wal", "Write-ahead log (fallback)"},
 	{"store", "Local store"},
 	{"stream", "Embedded stream"},

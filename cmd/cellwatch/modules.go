@@ -13,6 +13,7 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/sigv4"
 	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
 	"github.com/cellwatch/cellwatch/stream"
@@ -201,6 +202,13 @@ func (n *node) initEvaluator() (_ services.Service, err error) {
 // local store, reads through query, the alarm API.
 func (n *node) initAPI() (services.Service, error) {
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
+	if file := n.cfg.Auth.CredentialsFile; file != "" {
+		keys, err := sigv4.LoadCredentials(file)
+		if err != nil {
+			return nil, err
+		}
+		srv.Authenticate(ingest.NewSigV4Authenticator(keys, n.reg))
+	}
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, n.logger)
 	srv.Register("PutMetricData", metrics.PutMetricData)
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)

@@ -58,6 +58,11 @@ const (
 	AccountID = "000000000000"
 )
 
-// TenantOf returns the tenant a request acts for. Until SigV4 verification
-// lands every caller is the one default tenant.
-func TenantOf(*Request) string { return DefaultTenant }
+// TenantOf returns the tenant a request acts for: the account of the key
+// that signed it, or DefaultTenant on a node that takes anonymous requests.
+func TenantOf(r *Request) string {
+	if r == nil || r.Tenant == "" {
+		return DefaultTenant
+	}
+	return r.Tenant
+}

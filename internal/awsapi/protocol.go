@@ -58,6 +58,7 @@ type Request struct {
 	ID        string
 	BodyBytes int         // size of the decoded (uncompressed) body
 	Header    http.Header // the request's headers
+	Tenant    string      // who it acts for, as the Authenticator said ("": DefaultTenant)
 }
 
 // Identify tells which protocol and operation r uses, from its path and
@@ -78,7 +79,7 @@ func Identify(r *http.Request) (p Protocol, op string, ok bool) {
 }
 
 // ReadRequest reads, bounds, gunzips and decodes r in its protocol.
-func ReadRequest(r *http.Request, limits Limits) (*Request, *Error) {
+func ReadRequest(r *http.Request, limits Limits, auth Authenticator) (*Request, *Error) {
 	p, op, ok := Identify(r)
 	req := &Request{Protocol: p, Operation: op, ID: newRequestID(), Header: r.Header}
 	req.QueryMode = strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true") || p == Query
@@ -91,6 +92,11 @@ func ReadRequest(r *http.Request, limits Limits) (*Request, *Error) {
 	body, aerr := readBody(r, limits, raw, plain)
 	if aerr != nil {
 		return req, aerr
+	}
+	if auth != nil {
+		if req.Tenant, aerr = auth.Authenticate(r, raw.Bytes()); aerr != nil {
+			return req, aerr
+		}
 	}
 	req.BodyBytes = len(body)
 	var err error
@@ -134,10 +140,11 @@ func readBody(r *http.Request, limits Limits, raw, plain *bytes.Buffer) ([]byte,
 	}
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	var err error
+	compressed := bytes.NewReader(raw.Bytes()) // raw keeps the bytes as sent: they are signed
 	if zr == nil {
-		zr, err = gzip.NewReader(raw)
+		zr, err = gzip.NewReader(compressed)
 	} else {
-		err = zr.Reset(raw)
+		err = zr.Reset(compressed)
 	}
 	if err != nil {
 		return nil, MalformedRequest("read gzip body: %v", err)

@@ -58,7 +58,7 @@ func TestReadRequestDecodesEveryProtocolAlike(t *testing.T) {
 	want := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for name, r := range protocolRequests(t) {
 		t.Run(name, func(t *testing.T) {
-			req, aerr := ReadRequest(r, DefaultLimits)
+			req, aerr := ReadRequest(r, DefaultLimits, nil)
 			if aerr != nil {
 				t.Fatalf("ReadRequest: %v", aerr)
 			}
@@ -112,7 +112,7 @@ func TestReadRequestBounds(t *testing.T) {
 			if tc.gzip || name == "gzip header on plain body" {
 				r.Header.Set("Content-Encoding", "gzip")
 			}
-			_, aerr := ReadRequest(r, Limits{MaxBodyBytes: 1000, MaxDecompressedBytes: 1500})
+			_, aerr := ReadRequest(r, Limits{MaxBodyBytes: 1000, MaxDecompressedBytes: 1500}, nil)
 			if aerr == nil || aerr.Code != tc.wantCode {
 				t.Fatalf("got %v; want code %s", aerr, tc.wantCode)
 			}
