@@ -1,24 +1,25 @@
 package query
 
 import (
-	"iter"
 	"math"
+
+	"github.com/cellwatch/cellwatch/store"
 )
 
 // The extended statistics over a distribution (docs/statistics.md). A
-// distribution is (value, count) pairs in ascending order of value, as
-// store.Aggregate.Distribution gives it: every statistic here is the exact
-// statistic of the values the pairs stand for.
+// distribution is bins (value, count) in ascending order of value, as
+// store.Aggregate.AppendDistribution gives it: every statistic here is the
+// exact statistic of the values the bins stand for.
 
 // rankWindow computes st over percent bounds. The n values, in ascending
 // order, lie end to end on the rank axis [0, n), each over a unit span (a
-// pair of count c over a span of c). The window is [lo/100·n, hi/100·n];
+// bin of count c over a span of c). The window is [lo/100·n, hi/100·n];
 // each value weighs the length of its span inside the window, so the
 // trimmed count is exactly (hi-lo)/100·n and may be fractional.
-func (st Statistic) rankWindow(pairs iter.Seq2[float64, float64]) (float64, bool) {
+func (st Statistic) rankWindow(bins []store.Bin) (float64, bool) {
 	var n float64
-	for _, c := range pairs {
-		n += c
+	for _, b := range bins {
+		n += b.Count
 	}
 	lo, hi := 0.0, n
 	if st.hasLo {
@@ -29,7 +30,8 @@ func (st Statistic) rankWindow(pairs iter.Seq2[float64, float64]) (float64, bool
 	}
 	var cum, count, sum float64
 	atLo, atHi := math.NaN(), math.NaN() // the values at the window's ends
-	for v, c := range pairs {
+	for _, b := range bins {
+		v, c := b.Value, b.Count
 		from, to := cum, cum+c
 		cum = to
 		if to > lo && math.IsNaN(atLo) {
@@ -55,9 +57,10 @@ func (st Statistic) rankWindow(pairs iter.Seq2[float64, float64]) (float64, bool
 // valueWindow computes st over value bounds: the values v with lo < v <=
 // hi (an absent side is unbounded). The winsorized mean clamps the values
 // outside to the bound itself.
-func (st Statistic) valueWindow(pairs iter.Seq2[float64, float64]) (float64, bool) {
+func (st Statistic) valueWindow(bins []store.Bin) (float64, bool) {
 	var n, count, sum, clamped float64
-	for v, c := range pairs {
+	for _, b := range bins {
+		v, c := b.Value, b.Count
 		n += c
 		switch {
 		case st.hasLo && v <= st.lo:

@@ -196,14 +196,15 @@ func (st Statistic) value(a *store.Aggregate) (float64, bool) {
 	case kindPercentile:
 		return a.Percentile(st.p)
 	}
-	pairs, ok := a.Distribution()
+	var buf [256]store.Bin // most distributions fit: no allocation
+	bins, ok := a.AppendDistribution(buf[:0])
 	if !ok {
 		return 0, false
 	}
 	if st.pct {
-		return st.rankWindow(pairs)
+		return st.rankWindow(bins)
 	}
-	return st.valueWindow(pairs)
+	return st.valueWindow(bins)
 }
 
 // Value is value for other packages: the statistic st of aggregate a.
