@@ -1,6 +1,8 @@
 package query
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -88,5 +90,15 @@ func TestAlarmAllowed(t *testing.T) {
 		if st, ok := ParseStatistic(s); !ok || st.AlarmAllowed() {
 			t.Errorf("%s: an alarm must refuse it (parsed %v)", s, ok)
 		}
+	}
+}
+
+func TestAlarmPeriodsUnsupportedStatistic(t *testing.T) {
+	s := New(Config{Local: &fakeStore{}}, nil)
+	if _, _, err := s.AlarmPeriods(context.Background(), "t", "ns", "m", nil, "TM(10%:500)", "", 60, 0, 600); !errors.Is(err, ErrUnsupportedStatistic) {
+		t.Errorf("got %v; want ErrUnsupportedStatistic", err)
+	}
+	if _, _, err := s.AlarmPeriods(context.Background(), "t", "ns", "m", nil, "TM(150:1000)", "", 60, 0, 600); err != nil {
+		t.Errorf("TM(150:1000): %v", err)
 	}
 }
