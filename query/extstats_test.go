@@ -273,3 +273,27 @@ func parseStatOrFail(t *testing.T, s string) Statistic {
 	}
 	return st
 }
+
+// TestFractionalCounts: a value of count c spans c on the rank axis, so
+// halving every count halves TC and TS and keeps the means and PR.
+func TestFractionalCounts(t *testing.T) {
+	var half, whole store.Aggregate
+	for i, c := range []float64{0.5, 1.5, 2, 0.25, 3} {
+		half.AddValue(float64(10*(i+1)), c)
+		whole.AddValue(float64(10*(i+1)), 2*c)
+	}
+	for _, s := range []string{"tm90", "IQM", "wm90", "TM(10%:90%)", "PR(15:40)", "TM(15:40)", "WM(15:40)", "tc90", "ts90", "TC(15:40)", "TS(15:40)"} {
+		st := parseStatOrFail(t, s)
+		h, okH := st.value(&half)
+		w, okW := st.value(&whole)
+		if st.kind == kindTC || st.kind == kindTS {
+			w /= 2
+		}
+		if !okH || !okW || math.Abs(h-w) > 1e-9*math.Abs(w) {
+			t.Errorf("%s: half counts %v, whole counts %v", s, h, w)
+		}
+	}
+	if v, _ := parseStatOrFail(t, "tc90").value(&half); math.Abs(v-0.9*7.25) > 1e-12 {
+		t.Errorf("tc90 over counts summing to 7.25: got %v; want %v", v, 0.9*7.25)
+	}
+}

@@ -123,6 +123,11 @@ func TestExtendedStatisticsErrorsAndStatisticSets(t *testing.T) {
 			t.Errorf("GetMetricStatistics %s: got %v; want InvalidParameterValue naming ExtendedStatistics.member.2", stat, err)
 		}
 	}
+	_, err := cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("Ext"), MetricName: aws.String("lat"),
+		StartTime: aws.Time(ts), EndTime: aws.Time(ts.Add(time.Minute)), Period: aws.Int32(60), ExtendedStatistics: []string{"Sum"}})
+	if apiCode(err) != "InvalidParameterValue" {
+		t.Errorf("GetMetricStatistics ExtendedStatistics [Sum]: got %v; want InvalidParameterValue (simple statistics go in Statistics)", err)
+	}
 	sets := []types.MetricDatum{
 		{MetricName: aws.String("set"), Timestamp: aws.Time(ts), StatisticValues: &types.StatisticSet{SampleCount: aws.Float64(10), Sum: aws.Float64(55), Minimum: aws.Float64(1), Maximum: aws.Float64(10)}},
 		{MetricName: aws.String("equal"), Timestamp: aws.Time(ts), StatisticValues: &types.StatisticSet{SampleCount: aws.Float64(4), Sum: aws.Float64(20), Minimum: aws.Float64(5), Maximum: aws.Float64(5)}},
