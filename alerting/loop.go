@@ -141,6 +141,9 @@ func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
 		if err != nil {
 			e.evalErrors.Add(float64(len(g.alarms)))
 			e.logger.Warn("read alarm datapoints", "namespace", g.metric.Namespace, "metric", g.metric.MetricName, "err", err)
+			if errors.Is(err, query.ErrUnsupportedStatistic) {
+				put = append(put, unevaluable(g.alarms, now)...)
+			}
 			continue
 		}
 		for _, a := range g.alarms {
@@ -164,6 +167,21 @@ func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
 		e.apply(put)
 	}
 	e.evalSeconds.Observe(time.Since(began).Seconds())
+}
+
+// unevaluable proposes INSUFFICIENT_DATA, with a reason saying why, for
+// alarms (copies) whose statistic can never be computed, so that they do
+// not sit silently in their old state.
+func unevaluable(alarms []*Alarm, now time.Time) []*Alarm {
+	var out []*Alarm
+	for _, a := range alarms {
+		reason := "Unchecked: the statistic " + a.Stat() + " cannot be evaluated; put the alarm again with a supported statistic"
+		if a.State.Value != StateInsufficientData || a.State.Reason != reason {
+			a.State = State{Value: StateInsufficientData, Reason: reason, Updated: now.UTC()}
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // mathDue is a metric math alarm due for evaluation over the range ending at end.

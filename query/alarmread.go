@@ -2,11 +2,17 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/store"
 )
+
+// ErrUnsupportedStatistic is AlarmPeriods' error for a statistic it cannot
+// compute (an alarm stored before its statistic was validated as now): it
+// will never succeed, unlike a failed read.
+var ErrUnsupportedStatistic = errors.New("statistic not supported")
 
 // AlarmDatapoint is one period's statistic, as an alarm evaluates it.
 type AlarmDatapoint struct {
@@ -14,15 +20,15 @@ type AlarmDatapoint struct {
 	SampleCount float64
 }
 
-// AlarmPeriods reads, for an alarm, the statistic stat (a simple statistic
-// or pNN) of one metric over the periods of length period starting in
+// AlarmPeriods reads, for an alarm, the statistic stat (anything
+// ParseStatistic takes) of one metric over the periods of length period starting in
 // [from, to) (from aligned on period), keyed by period start, with the
 // intervals no store can vouch for. unit "" merges every unit. Every store
 // is read once, merged by coverage exactly as the read API merges them.
 func (s *Service) AlarmPeriods(_ context.Context, tenant, namespace, metricName string, dims []record.Dimension, stat, unit string, period, from, to int64) (map[int64]AlarmDatapoint, []store.Interval, error) {
 	st, ok := parseStat(stat)
 	if !ok {
-		return nil, nil, fmt.Errorf("read alarm periods: statistic %q is not supported", stat)
+		return nil, nil, fmt.Errorf("read alarm periods: %w: %q", ErrUnsupportedStatistic, stat)
 	}
 	view, err := s.view(nil, from, ceilDiv(to, 60)*60)
 	if err != nil {

@@ -4,9 +4,12 @@
 // It reads aggregates (count, sum, min, max and a percentile sketch per
 // series and bucket) through the small [Store] interface it declares, merges
 // the buckets that fall in each requested period, and computes the
-// statistics: SampleCount, Sum, Average, Minimum, Maximum, and percentiles
-// p0.0-p100 from the sketch (relative error bound documented in package
-// store). Every operation follows docs/cloudwatch-api.md §3:
+// statistics: SampleCount, Sum, Average, Minimum, Maximum, and the
+// extended statistics (pNN, trimmed and winsorized means, trimmed counts
+// and sums, percentile ranks, IQM) from the sketch. ParseStatistic is the
+// one parser of every API, the alarm API and SEARCH; docs/statistics.md
+// has the syntax, the definitions and the error bound of each against the
+// exact value. Every operation follows docs/cloudwatch-api.md §3:
 // period rules, start-time rounding, the 1,440-datapoint limit, exact
 // dimension-set match, label generation, ScanBy, MaxDatapoints and NextToken.
 //

@@ -205,7 +205,7 @@ func parseMetricStat(ms awsapi.Input, path string, q *dataQuery) error {
 	}
 	st, ok := parseStat(name)
 	if !ok {
-		return awsapi.InvalidParameterValue("The value %s for parameter %s.Stat is not supported: use SampleCount, Average, Sum, Minimum, Maximum or a percentile p0.0-p100.", name, path)
+		return invalidStat(name, path+".Stat")
 	}
 	q.stat = st
 	if ms.Has("Unit") {

@@ -152,14 +152,15 @@ func parseStatistics(in awsapi.Input) ([]statistic, error) {
 		if !slices.Contains(simpleStats, name) {
 			return nil, awsapi.ConstraintError(name, "statistics."+strconv.Itoa(i+1)+".member", "satisfy enum value set: [SampleCount, Average, Sum, Minimum, Maximum]")
 		}
-		stats = append(stats, statistic{name: name, percentile: -1})
+		stats = append(stats, statistic{name: name})
 	}
 	for i, name := range extended {
-		p, ok := parsePercentile(name)
-		if !ok {
-			return nil, awsapi.InvalidParameterValue("The value %s for parameter ExtendedStatistics.member.%d is not supported.", name, i+1)
+		st, ok := ParseStatistic(name)
+		if !ok || !st.Extended() {
+			// The exact AWS wording for a malformed extended statistic here is unverified.
+			return nil, awsapi.InvalidParameterValue("The value %s for parameter ExtendedStatistics.member.%d is not a valid statistic.", name, i+1)
 		}
-		stats = append(stats, statistic{name: name, percentile: p})
+		stats = append(stats, st)
 	}
 	return stats, nil
 }
@@ -190,7 +191,7 @@ func statDatapoints(units map[string]map[int64]*store.Aggregate, stats []statist
 			v, ok := st.value(p.agg)
 			switch {
 			case !ok:
-			case st.percentile >= 0:
+			case st.Extended():
 				ext = append(ext, awsapi.Field{Name: st.name, Value: v})
 			default:
 				dp = dp.Add(st.name, v)

@@ -419,7 +419,7 @@ func toDataQueries(queries []MetricQuery) ([]dataQuery, error) {
 		}
 		st, ok := parseStat(mq.Stat)
 		if !ok {
-			return nil, awsapi.InvalidParameterValue("The value %s for parameter %s.MetricStat.Stat is not supported.", mq.Stat, path)
+			return nil, invalidStat(mq.Stat, path+".MetricStat.Stat")
 		}
 		if err := checkPeriod(mq.Period, path+".MetricStat.Period"); err != nil {
 			return nil, err

@@ -30,6 +30,10 @@
 // exactly the sketch of the union, so merged and roll-up percentiles have the
 // same bound.
 //
+// AppendDistribution hands the sketch out as ordered (value, count) bins,
+// from which package query computes the other extended statistics
+// (docs/statistics.md derives their bounds from the one above).
+//
 // Following CloudWatch, percentiles are unavailable (ok == false) for a
 // bucket into which a negative value was merged, or a StatisticSet that does
 // not reduce to raw values. A StatisticSet reduces when Min == Max and either

@@ -3,7 +3,10 @@ package alarmapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +79,43 @@ func TestEvaluateDueReadsEachSeriesOnce(t *testing.T) {
 	s.EvaluateDue(context.Background(), last)
 	if a := s.Alarm(awsapi.DefaultTenant, "a"); a.State.Value != alerting.StateInsufficientData {
 		t.Errorf("lost data, breaching: got %s %q; want INSUFFICIENT_DATA", a.State.Value, a.State.Reason)
+	}
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (r errReader) Periods(context.Context, string, alerting.Metric, string, string, int64, int64, int64) (map[int64]query.AlarmDatapoint, []intervals.Interval, error) {
+	return nil, nil, r.err
+}
+
+// TestUnevaluableStatistic: an alarm stored with a statistic the reader can
+// never compute (stored before PutMetricAlarm checked it as now) goes to
+// INSUFFICIENT_DATA with a reason naming the statistic; a failed read
+// leaves the state as it was.
+func TestUnevaluableStatistic(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 10, 30, 0, time.UTC)
+	for name, c := range map[string]struct {
+		err  error
+		want string // in the reason
+	}{
+		"unsupported":  {fmt.Errorf("read: %w: %q", query.ErrUnsupportedStatistic, "TM(10%:500)"), "the statistic TM(10%:500) cannot be evaluated"},
+		"read failure": {errors.New("store down"), "Unchecked: Initial alarm creation"},
+	} {
+		s, err := openService(t, alerting.Config{Dir: t.TempDir(), Reader: errReader{c.err}, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &alerting.Alarm{Metric: alerting.Metric{Namespace: "ns", MetricName: "m"}, ExtendedStatistic: "TM(10%:500)", Period: 60, EvaluationPeriods: 1,
+			Threshold: 1, ComparisonOperator: "GreaterThanThreshold"}
+		a.Name, a.Tenant = "old", awsapi.DefaultTenant
+		if err := s.store.Put(a); err != nil {
+			t.Fatal(err)
+		}
+		s.EvaluateDue(context.Background(), map[string]int64{})
+		got := s.Alarm(awsapi.DefaultTenant, "old")
+		if got.State.Value != alerting.StateInsufficientData || !strings.Contains(got.State.Reason, c.want) {
+			t.Errorf("%s: got %s %q; want INSUFFICIENT_DATA %q", name, got.State.Value, got.State.Reason, c.want)
+		}
 	}
 }

@@ -3,13 +3,13 @@ package alarmapi
 import (
 	"context"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // Limits of PutMetricAlarm (docs/cloudwatch-api.md §4.1).
@@ -35,8 +35,6 @@ var (
 	scanByValues      = []string{"TimestampDescending", "TimestampAscending"}
 	lowSampleSettings = []string{"evaluate", "ignore"}
 )
-
-var percentileRE = regexp.MustCompile(`^(p|tm|tc|ts|wm)(\d{1,2}(\.\d{1,10})?|100)$|^(IQM)$|^(PR|TC|TM|TS|WM)\(([0-9.]*%?):([0-9.]*%?)\)$`)
 
 // PutMetricAlarm creates an alarm or overwrites one's configuration.
 func (s *API) PutMetricAlarm(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
@@ -171,7 +169,8 @@ func parseAlarmMetric(in awsapi.Input, a *alerting.Alarm) error {
 		return awsapi.MissingParameter("Must specify either Statistic or ExtendedStatistic.")
 	case in.Has("Statistic") && !slices.Contains(simpleStatistics, a.Statistic):
 		return awsapi.ConstraintError(a.Statistic, "statistic", "satisfy enum value set: ["+strings.Join(simpleStatistics, ", ")+"]")
-	case in.Has("ExtendedStatistic") && !percentileRE.MatchString(a.ExtendedStatistic):
+	case in.Has("ExtendedStatistic") && !alarmStatistic(a.ExtendedStatistic):
+		// The exact AWS wording is unverified; the code is AWS's.
 		return awsapi.InvalidParameterValue("The value %s for parameter ExtendedStatistic is not supported.", a.ExtendedStatistic)
 	}
 	if in.Has("Unit") {
@@ -284,4 +283,12 @@ func parseTags(in awsapi.Input, a *alerting.Base) error {
 		a.Tags = append(a.Tags, tag)
 	}
 	return nil
+}
+
+// alarmStatistic reports whether an alarm takes ext as its
+// ExtendedStatistic: a statistic the evaluator can compute, in the
+// stricter set the alarm API allows (query.Statistic.AlarmAllowed).
+func alarmStatistic(ext string) bool {
+	st, ok := query.ParseStatistic(ext)
+	return ok && st.AlarmAllowed()
 }
