@@ -12,6 +12,11 @@ type Error struct {
 	Status   int    // HTTP status in Query and query-compatible mode
 	Message  string
 	Receiver bool // server fault
+	// Unmodeled marks an error of AWS's service framework rather than one
+	// CloudWatch's model declares (an unknown operation): JSON and CBOR
+	// answers carry only its __type, with no X-Amzn-Query-Error, so the
+	// SDKs surface the shape name; Query answers carry Code and Message.
+	Unmodeled bool
 }
 
 func (e *Error) Error() string {
@@ -73,10 +78,19 @@ func ServiceUnavailable(format string, args ...any) *Error {
 	return newError("ServiceUnavailable", cwShape+"ServiceUnavailableException", http.StatusServiceUnavailable, format, args...)
 }
 
-// UnknownOperation answers an operation cellwatch does not serve.
+// UnknownOperation answers an operation cellwatch does not serve, as AWS's
+// framework answers an operation the service does not have: a 400 in every
+// protocol; JSON and CBOR say only
+// {"__type":"com.amazon.coral.service#UnknownOperationException"} (what
+// botocore and the Go SDK show as UnknownOperationException), Query says
+// InvalidAction with "Could not find operation <op> for version
+// 2010-08-01". The exact Query message is AWS's for its other Query
+// services (STS, IAM); for CloudWatch it is unverified.
 func UnknownOperation(op string) *Error {
-	return newError("InvalidAction", cwShape+"UnknownOperationException", http.StatusBadRequest,
-		"The action %s is not valid for this web service.", op)
+	e := newError("InvalidAction", "com.amazon.coral.service#UnknownOperationException", http.StatusBadRequest,
+		"Could not find operation %s for version 2010-08-01", op)
+	e.Unmodeled = true
+	return e
 }
 
 // MalformedRequest answers a body that cannot be decoded.
