@@ -16,9 +16,9 @@ import (
 // __type, a Query call InvalidAction; all 400.
 func TestUnknownOperationThroughSDKAndWire(t *testing.T) {
 	tn := startNode(t, testConfig(t, t.TempDir()))
-	_, err := tn.sdk().DeleteAnomalyDetector(context.Background(), &cloudwatch.DeleteAnomalyDetectorInput{Namespace: aws.String("ns")})
+	_, err := tn.sdk().DescribeAnomalyDetectors(context.Background(), &cloudwatch.DescribeAnomalyDetectorsInput{Namespace: aws.String("ns")})
 	if apiCode(err) != "UnknownOperationException" {
-		t.Errorf("SDK DeleteAnomalyDetector: %v; want UnknownOperationException", err)
+		t.Errorf("SDK DescribeAnomalyDetectors: %v; want UnknownOperationException", err)
 	}
 	status, hdr, body := tn.postJSONHeaders(t, "DeleteAnomalyDetector", `{}`, map[string]string{"X-Amzn-Query-Mode": "true"})
 	if status != http.StatusBadRequest || body != `{"__type":"com.amazon.coral.service#UnknownOperationException"}` || hdr.Get("X-Amzn-Query-Error") != "" {
