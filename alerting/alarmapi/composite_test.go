@@ -26,13 +26,7 @@ func apiErr(err error) string {
 func TestCompositeAlarmService(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	open := func() *testService {
-		s, err := openService(t, alerting.Config{Dir: dir, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	open := func() *testService { return mustOpen(t, dir, func() time.Time { return now }) }
 	s := open()
 	for _, n := range []string{"a", "b"} {
 		if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"`+n+`","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":1,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold"}`); err != nil {

@@ -17,6 +17,10 @@ type Error struct {
 	// answers carry only its __type, with no X-Amzn-Query-Error, so the
 	// SDKs surface the shape name; Query answers carry Code and Message.
 	Unmodeled bool
+	// Members are the error shape's modeled members beside the message
+	// (ResourceNotFoundException's ResourceType and ResourceId), written in
+	// JSON and CBOR bodies; Query errors carry only Code and Message.
+	Members Object
 }
 
 func (e *Error) Error() string {
@@ -120,4 +124,32 @@ func InvalidFormat(format string, args ...any) *Error {
 // alarm quota).
 func LimitExceeded(format string, args ...any) *Error {
 	return newError("LimitExceeded", cwShape+"LimitExceededFault", http.StatusBadRequest, format, args...)
+}
+
+// ResourceNotFoundException is CloudWatch's ResourceNotFoundException, the
+// tagging operations' unknown resource: 404 in Query and query-compatible
+// mode, with the members ResourceType and ResourceId (and Message, the
+// shape's own spelling of the message).
+func ResourceNotFoundException(resourceType, id, format string, args ...any) *Error {
+	e := newError("ResourceNotFoundException", cwShape+"ResourceNotFoundException", http.StatusNotFound, format, args...)
+	e.Members = Obj("ResourceType", resourceType, "ResourceId", id, "Message", e.Message)
+	return e
+}
+
+// DashboardNotFound is CloudWatch's DashboardNotFoundError (GetDashboard,
+// DeleteDashboards): code ResourceNotFound, 404 in Query and
+// query-compatible mode.
+func DashboardNotFound(format string, args ...any) *Error {
+	return newError("ResourceNotFound", cwShape+"DashboardNotFoundError", http.StatusNotFound, format, args...)
+}
+
+// DashboardInvalidInput is CloudWatch's DashboardInvalidInputError
+// (PutDashboard): code InvalidParameterInput, 400, with the validation
+// messages as its member dashboardValidationMessages.
+func DashboardInvalidInput(messages List, format string, args ...any) *Error {
+	e := newError("InvalidParameterInput", cwShape+"DashboardInvalidInputError", http.StatusBadRequest, format, args...)
+	if messages != nil {
+		e.Members = Obj("dashboardValidationMessages", messages)
+	}
+	return e
 }

@@ -244,6 +244,7 @@ func WriteError(w http.ResponseWriter, req *Request, err error) {
 		if aerr.Message != "" && !aerr.Unmodeled {
 			out = out.Add("message", aerr.Message)
 		}
+		out = append(out, aerr.Members...)
 		if req.Protocol == CBOR {
 			h.Set("Smithy-Protocol", "rpc-v2-cbor")
 			h.Set("Content-Type", "application/cbor")
