@@ -118,9 +118,7 @@ func parseBase(in awsapi.Input, b *alerting.Base) error {
 	return nil
 }
 
-func nullError(member string) error {
-	return awsapi.ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
-}
+func nullError(member string) error { return awsapi.NullError(member) }
 
 func checkName(name, member string) error {
 	if len(name) < 1 || len(name) > maxNameLen {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/alerting/alarmapi"
+	"github.com/cellwatch/cellwatch/dashboards"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -33,6 +34,7 @@ const (
 	modAlarms    = "alarm-store"
 	modOutbox    = "alarm-notifications"
 	modEvaluator = "alarm-evaluator"
+	modDash      = "dashboards"
 	modAPI       = "api-server"
 	modAll       = "all"
 )
@@ -58,7 +60,8 @@ var moduleDeps = map[string][]string{
 	modAlarms:    {modQuery},               // the alarm database; its evaluations read through query
 	modOutbox:    {modAlarms},              // delivers what transitions stage in the alarm store
 	modEvaluator: {modOutbox, modQuery},    // evaluates through query, notifies through the outbox
-	modAPI:       {modLiveness, modQuery, modOutbox},
+	modDash:      {modAdmin},               // the dashboard database
+	modAPI:       {modLiveness, modQuery, modOutbox, modDash},
 	modAll:       {modAPI, modConsumer, modRetention, modEvaluator},
 }
 
@@ -87,6 +90,7 @@ func (n *node) inits() map[string]func() (services.Service, error) {
 		modLongTerm: n.initLongTerm, modConsumer: n.initConsumer, modShipper: n.initShipper,
 		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
 		modAlarms: n.initAlarms, modOutbox: n.initOutbox, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
+		modDash: n.initDashboards,
 	}
 }
 
@@ -203,6 +207,15 @@ func (n *node) initAPI() (services.Service, error) {
 	for op, h := range alarmapi.New(n.alarms).Handlers() {
 		srv.Register(op, h)
 	}
+	for op, h := range dashboards.New(n.dashboards).Handlers() {
+		srv.Register(op, h)
+	}
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
 	return n.apiServer, nil
+}
+
+func (n *node) initDashboards() (_ services.Service, err error) {
+	n.dashboards, err = dashboards.NewStore(dashboards.Config{Dir: filepath.Join(n.cfg.Data, "dashboards")}, n.reg,
+		n.logger.With("component", "dashboards"))
+	return n.dashboards, err
 }

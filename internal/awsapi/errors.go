@@ -71,6 +71,11 @@ func ConstraintError(value any, member, constraint string) *Error {
 	return ValidationError("1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: Member must %s", value, member, constraint)
 }
 
+// NullError is the coral error for a required member left out.
+func NullError(member string) *Error {
+	return ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+}
+
 // InternalFailure is CloudWatch's InternalServiceFault.
 func InternalFailure(format string, args ...any) *Error {
 	return newError("InternalServiceError", cwShape+"InternalServiceFault", http.StatusInternalServerError, format, args...)
