@@ -277,3 +277,36 @@ func (s *Store) Tags(tenant, name string) ([]awsapi.Tag, bool, error) {
 	}
 	return d.Tags, true, nil
 }
+
+// Tag adds tags to the dashboard, overwriting the values of keys it has;
+// more than awsapi.MaxTags in all is refused. found is false when there is
+// no such dashboard.
+func (s *Store) Tag(tenant, name string, tags []awsapi.Tag) (found bool, err error) {
+	return s.updateTags(tenant, name, func(have []awsapi.Tag) ([]awsapi.Tag, error) { return awsapi.MergeTags(have, tags) })
+}
+
+// Untag removes the keys from the dashboard's tags (absent keys are
+// ignored). found is false when there is no such dashboard.
+func (s *Store) Untag(tenant, name string, keys []string) (found bool, err error) {
+	return s.updateTags(tenant, name, func(have []awsapi.Tag) ([]awsapi.Tag, error) { return awsapi.RemoveTags(have, keys), nil })
+}
+
+func (s *Store) updateTags(tenant, name string, f func([]awsapi.Tag) ([]awsapi.Tag, error)) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.Get(tenant, name)
+	if err != nil || d == nil {
+		return false, err
+	}
+	if d.Tags, err = f(d.Tags); err != nil {
+		return true, err
+	}
+	v, err := json.Marshal(d)
+	if err != nil {
+		return true, fmt.Errorf("encode dashboard: %w", err)
+	}
+	if err := s.db.Set(key(tenant, name), v, pebble.Sync); err != nil {
+		return true, fmt.Errorf("write dashboard tags: %w", err)
+	}
+	return true, nil
+}

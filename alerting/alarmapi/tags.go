@@ -21,10 +21,7 @@ func (s *API) TagResource(_ context.Context, req *awsapi.Request, _ http.Header)
 	if err != nil {
 		return nil, err
 	}
-	if !req.Input.Has("Tags") {
-		return nil, nullError("tags")
-	}
-	tags, err := awsapi.ParseTags(req.Input, "Tags", "tags")
+	tags, err := awsapi.TagRequest(req.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -37,10 +34,7 @@ func (s *API) UntagResource(_ context.Context, req *awsapi.Request, _ http.Heade
 	if err != nil {
 		return nil, err
 	}
-	if !req.Input.Has("TagKeys") {
-		return nil, nullError("tagKeys")
-	}
-	keys, err := awsapi.ParseTagKeys(req.Input, "TagKeys", "tagKeys")
+	keys, err := awsapi.UntagRequest(req.Input)
 	if err != nil {
 		return nil, err
 	}

@@ -196,7 +196,7 @@ func (n *node) initEvaluator() (_ services.Service, err error) {
 }
 
 // initAPI builds the CloudWatch API: PutMetricData into the WAL and the
-// local store, reads through query, the alarm API.
+// local store, reads through query, the alarm and dashboard APIs.
 func (n *node) initAPI() (services.Service, error) {
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, n.logger)
@@ -204,11 +204,13 @@ func (n *node) initAPI() (services.Service, error) {
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
 	srv.Register("GetMetricData", n.query.GetMetricData)
 	srv.Register("ListMetrics", n.query.ListMetrics)
-	for op, h := range alarmapi.New(n.alarms).Handlers() {
-		srv.Register(op, h)
-	}
-	for op, h := range dashboards.New(n.dashboards).Handlers() {
-		srv.Register(op, h)
+	alarms, dash := alarmapi.New(n.alarms).Handlers(), dashboards.New(n.dashboards)
+	// Registered last, the dashboards' tagging operations serve dashboard
+	// ARNs and pass the others to the alarms' own.
+	for _, ops := range []map[string]alarmapi.Handler{alarms, dash.Handlers(), dash.TagHandlers(alarms)} {
+		for op, h := range ops {
+			srv.Register(op, h)
+		}
 	}
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
 	return n.apiServer, nil

@@ -123,3 +123,24 @@ print(json.dumps({"Created": created, "Tagged": tagged, "Untagged": untagged, "N
 		t.Errorf("boto3 errors: %+v", got)
 	}
 }
+
+// Dashboards are tagged through the same operations, by their ARN; the
+// tags of PutDashboard apply on create and survive a restart.
+func TestDashboardTagsThroughSDK(t *testing.T) {
+	dir := t.TempDir()
+	tn := startNode(t, testConfig(t, dir))
+	cw, ctx := tn.sdk(), context.Background()
+	arn := "arn:aws:cloudwatch::000000000000:dashboard/tagged"
+	if _, err := cw.PutDashboard(ctx, &cloudwatch.PutDashboardInput{DashboardName: aws.String("tagged"), DashboardBody: aws.String(`{"widgets":[]}`),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("db")}}}); err != nil {
+		t.Fatalf("PutDashboard: %v", err)
+	}
+	if _, err := cw.TagResource(ctx, &cloudwatch.TagResourceInput{ResourceARN: aws.String(arn), Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}}); err != nil {
+		t.Fatalf("TagResource: %v", err)
+	}
+	tn.stop()
+	tn = startNode(t, testConfig(t, dir))
+	if got := listTags(t, tn.sdk(), arn); got != "env=prod,team=db" {
+		t.Errorf("dashboard tags after restart: %s", got)
+	}
+}

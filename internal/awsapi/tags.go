@@ -141,3 +141,19 @@ func TagList(tags []Tag) List {
 	}
 	return out
 }
+
+// TagRequest reads TagResource's Tags (required).
+func TagRequest(in Input) ([]Tag, error) {
+	if !in.Has("Tags") {
+		return nil, NullError("tags")
+	}
+	return ParseTags(in, "Tags", "tags")
+}
+
+// UntagRequest reads UntagResource's TagKeys (required).
+func UntagRequest(in Input) ([]string, error) {
+	if !in.Has("TagKeys") {
+		return nil, NullError("tagKeys")
+	}
+	return ParseTagKeys(in, "TagKeys", "tagKeys")
+}
