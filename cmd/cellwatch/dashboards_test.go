@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +169,33 @@ print(json.dumps({"Put": put["DashboardValidationMessages"], "Body": got["Dashbo
 	}
 	if len(got.Messages) != 1 || got.Messages[0]["DataPath"] != "/widgets/0/properties" {
 		t.Errorf("boto3 validation messages: %+v", got.Messages)
+	}
+}
+
+// The dashboard operations in the Query protocol (older SDKs).
+func TestDashboardsWireQuery(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir()))
+	status, body := tn.postQuery(t, url.Values{"Action": {"PutDashboard"}, "Version": {"2010-08-01"}, "DashboardName": {"q"},
+		"DashboardBody": {`{"widgets":[]}`}, "Tags.member.1.Key": {"team"}, "Tags.member.1.Value": {"db"}})
+	if status != 200 || !strings.Contains(body, "<PutDashboardResult><DashboardValidationMessages/></PutDashboardResult>") {
+		t.Errorf("PutDashboard Query: %d %s", status, body)
+	}
+	status, body = tn.postQuery(t, url.Values{"Action": {"ListDashboards"}, "Version": {"2010-08-01"}})
+	if status != 200 || !strings.Contains(body, "<DashboardName>q</DashboardName>") || !strings.Contains(body, "<Size>14</Size>") ||
+		!strings.Contains(body, "<LastModified>") {
+		t.Errorf("ListDashboards Query: %d %s", status, body)
+	}
+	status, body = tn.postQuery(t, url.Values{"Action": {"PutDashboard"}, "Version": {"2010-08-01"}, "DashboardName": {"q"}, "DashboardBody": {`{}`}})
+	if status != 400 || !strings.Contains(body, "<Code>InvalidParameterInput</Code>") {
+		t.Errorf("bad body Query: %d %s", status, body)
+	}
+	status, body = tn.postQuery(t, url.Values{"Action": {"GetDashboard"}, "Version": {"2010-08-01"}, "DashboardName": {"none"}})
+	if status != 404 || !strings.Contains(body, "<Code>ResourceNotFound</Code>") {
+		t.Errorf("GetDashboard unknown Query: %d %s", status, body)
+	}
+	status, body = tn.postQuery(t, url.Values{"Action": {"ListTagsForResource"}, "Version": {"2010-08-01"},
+		"ResourceARN": {"arn:aws:cloudwatch::000000000000:dashboard/q"}})
+	if status != 200 || !strings.Contains(body, "<Key>team</Key><Value>db</Value>") {
+		t.Errorf("ListTagsForResource Query: %d %s", status, body)
 	}
 }
