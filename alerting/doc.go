@@ -4,7 +4,8 @@
 // history, and the Evaluator that decides a metric alarm's state from its
 // evaluation range exactly as CloudWatch documents it
 // (docs/cloudwatch-api.md §4.3), plus the coverage rule of docs/design.md
-// §6. Composite alarms are re-evaluated whenever one of their children
+// §6. Composite alarms are evaluated when they are put (created or
+// updated) and re-evaluated whenever one of their children
 // changes state. The AWS API over the store is package alarmapi; the
 // notifications of transitions are delivered by package notify.
 //

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 // Alarm states.
@@ -48,11 +50,8 @@ type Dimension struct {
 	Value string `json:"value"`
 }
 
-// Tag is one key/value tag of an alarm.
-type Tag struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+// Tag is one key/value tag of an alarm (the API's, with the same JSON).
+type Tag = awsapi.Tag
 
 // Metric names the single metric an alarm watches.
 type Metric struct {

@@ -11,8 +11,9 @@ import (
 
 // Put creates the alarm a (its Tenant and Name set, a composite one's rule
 // parsed) or overwrites the configuration of the one of that name: the
-// state and tags stay. A composite alarm's rule is re-evaluated at once on
-// update.
+// state and tags stay. A composite alarm's rule is evaluated at once, on
+// create as on update, as AWS does: a rule already true puts a new
+// composite in ALARM (with its notification and history item) right away.
 func (s *Store) Put(a Any) error {
 	b := a.Common()
 	now := s.cfg.Now().UTC()
@@ -41,13 +42,16 @@ func (s *Store) Put(a Any) error {
 		b.State = initialState(now)
 	}
 	hist := []HistoryItem{configItem(kind, old, a, now)}
-	next := a
-	if composite && old != nil {
+	prev, next := old, a
+	if composite {
 		var h []HistoryItem
 		next, h = transition(c, s.evalComposite(c, nil, now, s.stateOf))
 		hist = append(hist, h...)
+		if old == nil {
+			prev = a // the created version, INSUFFICIENT_DATA: its transition notifies
+		}
 	}
-	if err := s.commit([]Any{old}, []Any{next}, nil, hist); err != nil {
+	if err := s.commit([]Any{prev}, []Any{next}, nil, hist); err != nil {
 		return err
 	}
 	s.onChildTransitions(hist)

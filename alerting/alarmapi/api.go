@@ -31,5 +31,8 @@ func (s *API) Handlers() map[string]Handler {
 		"EnableAlarmActions":      s.EnableAlarmActions,
 		"DisableAlarmActions":     s.DisableAlarmActions,
 		"PutCompositeAlarm":       s.PutCompositeAlarm,
+		"TagResource":             s.TagResource,
+		"UntagResource":           s.UntagResource,
+		"ListTagsForResource":     s.ListTagsForResource,
 	}
 }

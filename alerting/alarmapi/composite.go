@@ -12,7 +12,7 @@ import (
 const maxRuleLen = 10240
 
 // PutCompositeAlarm creates a composite alarm or overwrites one's
-// configuration; an update re-evaluates the rule at once.
+// configuration; the rule is evaluated at once, on create as on update.
 func (s *API) PutCompositeAlarm(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	c, err := parseComposite(req.Input)
 	if err != nil {

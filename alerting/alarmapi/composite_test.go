@@ -26,13 +26,7 @@ func apiErr(err error) string {
 func TestCompositeAlarmService(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	open := func() *testService {
-		s, err := openService(t, alerting.Config{Dir: dir, Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	open := func() *testService { return mustOpen(t, dir, func() time.Time { return now }) }
 	s := open()
 	for _, n := range []string{"a", "b"} {
 		if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"`+n+`","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":1,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold"}`); err != nil {
@@ -68,7 +62,8 @@ func TestCompositeAlarmService(t *testing.T) {
 		t.Helper()
 		return s.Composite(awsapi.DefaultTenant, name).State
 	}
-	if st := comp("c"); st.Value != alerting.StateInsufficientData || st.Reason != "Unchecked: Initial alarm creation" {
+	// Evaluated on create: a and b are INSUFFICIENT_DATA, so the rule is false.
+	if st := comp("c"); st.Value != alerting.StateOK || st.Reason != "Alarm rule evaluated to FALSE" {
 		t.Errorf("new composite: %+v", st)
 	}
 	set := func(name, value string) {
@@ -209,5 +204,51 @@ func TestCompositeActionsEnabled(t *testing.T) {
 		if got := s.Composite(awsapi.DefaultTenant, "c").ActionsEnabled; got != tc.want {
 			t.Errorf("ActionsEnabled: got %v; want %v", got, tc.want)
 		}
+	}
+}
+
+// A composite whose rule is already true is in ALARM right after its
+// PutCompositeAlarm, with the history of the transition; an update that
+// makes the rule false moves it to OK at once.
+func TestCompositeEvaluatedOnPut(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s, err := openService(t, alerting.Config{Dir: t.TempDir(), Now: func() time.Time { return now }}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(t, s.PutMetricAlarm, `{"AlarmName":"a","Namespace":"ns","MetricName":"m","Statistic":"Average","Period":60,"EvaluationPeriods":1,"Threshold":5,"ComparisonOperator":"GreaterThanThreshold"}`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(t, s.SetAlarmState, `{"AlarmName":"a","StateValue":"ALARM","StateReason":"test"}`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ rule, want, reason string }{
+		{`ALARM(a)`, alerting.StateAlarm, "Alarm rule evaluated to TRUE"},
+		{`TRUE`, alerting.StateAlarm, "Alarm rule evaluated to TRUE"},
+		{`OK(a) OR FALSE`, alerting.StateOK, "Alarm rule evaluated to FALSE"},
+		{`ALARM(a) AND NOT INSUFFICIENT_DATA(a)`, alerting.StateAlarm, "Alarm rule evaluated to TRUE"}, // update: back to ALARM
+	} {
+		if _, err := call(t, s.PutCompositeAlarm, `{"AlarmName":"c","AlarmRule":`+jsonString(tc.rule)+`}`); err != nil {
+			t.Fatalf("put %s: %v", tc.rule, err)
+		}
+		if st := s.Composite(awsapi.DefaultTenant, "c").State; st.Value != tc.want || st.Reason != tc.reason {
+			t.Errorf("after put %s: %+v; want %s", tc.rule, st, tc.want)
+		}
+	}
+	out, err := call(t, s.DescribeAlarmHistory, `{"AlarmName":"c","HistoryItemType":"StateUpdate","ScanBy":"TimestampAscending"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summaries []string
+	for _, it := range out[0].Value.(awsapi.List) {
+		for _, f := range it.(awsapi.Object) {
+			if f.Name == "HistorySummary" {
+				summaries = append(summaries, f.Value.(string))
+			}
+		}
+	}
+	want := []string{"Alarm updated from INSUFFICIENT_DATA to ALARM", "Alarm updated from ALARM to OK", "Alarm updated from OK to ALARM"}
+	if strings.Join(summaries, "|") != strings.Join(want, "|") {
+		t.Errorf("state history: %q; want %q", summaries, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,4 +77,15 @@ func (s *testService) EvaluateDue(ctx context.Context, last map[string]int64) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// mustOpen opens the service over dir with the clock now, failing the test
+// when it cannot.
+func mustOpen(t testing.TB, dir string, now func() time.Time) *testService {
+	t.Helper()
+	s, err := openService(t, alerting.Config{Dir: dir, Now: now}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -16,7 +16,6 @@ import (
 const (
 	maxActions       = 5
 	maxDimensions    = 30
-	maxTags          = 50
 	maxNameLen       = 255
 	maxDescLen       = 1024
 	maxActionLen     = 1024
@@ -117,9 +116,7 @@ func parseBase(in awsapi.Input, b *alerting.Base) error {
 	return nil
 }
 
-func nullError(member string) error {
-	return awsapi.ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
-}
+func nullError(member string) error { return awsapi.NullError(member) }
 
 func checkName(name, member string) error {
 	if len(name) < 1 || len(name) > maxNameLen {
@@ -267,22 +264,15 @@ func parseEvaluation(in awsapi.Input, a *alerting.Alarm) error {
 	return nil
 }
 
+// parseTags reads the Tags of a Put; they apply only when it creates the
+// alarm (the store keeps an existing alarm's tags).
 func parseTags(in awsapi.Input, a *alerting.Base) error {
-	tags := in.Structs("Tags")
-	if len(tags) > maxTags {
-		return awsapi.ConstraintError(len(tags), "tags", "have length less than or equal to 50")
+	tags, err := awsapi.ParseTags(in, "Tags", "tags")
+	if err != nil {
+		return err
 	}
-	for i, t := range tags {
-		tag := alerting.Tag{Key: t.String("Key"), Value: t.String("Value")}
-		if len(tag.Key) < 1 || len(tag.Key) > 128 {
-			return awsapi.ConstraintError(tag.Key, "tags."+strconv.Itoa(i+1)+".member.key", "have length between 1 and 128")
-		}
-		if len(tag.Value) > 256 {
-			return awsapi.ConstraintError(tag.Value, "tags."+strconv.Itoa(i+1)+".member.value", "have length between 0 and 256")
-		}
-		a.Tags = append(a.Tags, tag)
-	}
-	return nil
+	a.Tags, err = awsapi.MergeTags(nil, tags)
+	return err
 }
 
 // alarmStatistic reports whether an alarm takes ext as its

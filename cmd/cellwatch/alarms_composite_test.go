@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -40,7 +45,8 @@ func TestCompositeAlarmThroughSDK(t *testing.T) {
 		t.Fatalf("PutCompositeAlarm: %v", err)
 	}
 	c := describeComposite(t, cw, "both")
-	if c.StateValue != types.StateValueInsufficientData || aws.ToString(c.StateReason) != "Unchecked: Initial alarm creation" ||
+	// Evaluated on create: a and b are INSUFFICIENT_DATA, so the rule is false.
+	if c.StateValue != types.StateValueOk || aws.ToString(c.StateReason) != "Alarm rule evaluated to FALSE" ||
 		aws.ToString(c.AlarmRule) != rule || aws.ToString(c.AlarmArn) != "arn:aws:cloudwatch:us-east-1:000000000000:alarm:both" ||
 		len(c.AlarmActions) != 1 || c.OKActions == nil || !aws.ToBool(c.ActionsEnabled) || c.AlarmConfigurationUpdatedTimestamp == nil {
 		t.Errorf("new composite: %+v", c)
@@ -156,7 +162,7 @@ func TestCompositeAlarmWireJSONAndQuery(t *testing.T) {
 		t.Errorf("bad rule JSON: %d %s", status, body)
 	}
 	status, body = tn.postJSON(t, "DescribeAlarms", `{"AlarmTypes":["CompositeAlarm"]}`)
-	for _, want := range []string{`"MetricAlarms":[]`, `"AlarmRule":"ALARM(\"a\") OR FALSE"`, `"OKActions":[]`, `"StateValue":"INSUFFICIENT_DATA"`} {
+	for _, want := range []string{`"MetricAlarms":[]`, `"AlarmRule":"ALARM(\"a\") OR FALSE"`, `"OKActions":[]`, `"StateValue":"OK"`} {
 		if status != 200 || !strings.Contains(body, want) {
 			t.Errorf("DescribeAlarms JSON: %d %s; want %s", status, body, want)
 		}
@@ -174,5 +180,50 @@ func TestCompositeAlarmWireJSONAndQuery(t *testing.T) {
 	status, body = tn.postQuery(t, url.Values{"Action": {"DeleteAlarms"}, "AlarmNames.member.1": {"c"}, "AlarmNames.member.2": {"q"}})
 	if status != 400 || !strings.Contains(body, "<Code>ValidationError</Code>") {
 		t.Errorf("DeleteAlarms two composites, Query: %d %s", status, body)
+	}
+}
+
+// A composite whose rule is already true when it is created is in ALARM
+// right after PutCompositeAlarm: its webhook is notified and the transition
+// is a StateUpdate history item, as for any transition.
+func TestCompositeAlarmOnCreateThroughSDK(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	tn := startNode(t, testConfig(t, t.TempDir()))
+	cw, ctx := tn.sdk(), context.Background()
+	if _, err := cw.PutMetricAlarm(ctx, alarmInput("child")); err != nil {
+		t.Fatalf("PutMetricAlarm: %v", err)
+	}
+	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("child"), StateValue: types.StateValueAlarm,
+		StateReason: aws.String("test")}); err != nil {
+		t.Fatalf("SetAlarmState: %v", err)
+	}
+	if _, err := cw.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("parent"),
+		AlarmRule: aws.String(`ALARM("child")`), AlarmActions: []string{hook.URL + "/parent"}}); err != nil {
+		t.Fatalf("PutCompositeAlarm: %v", err)
+	}
+	if c := describeComposite(t, cw, "parent"); c.StateValue != types.StateValueAlarm || aws.ToString(c.StateReason) != "Alarm rule evaluated to TRUE" {
+		t.Errorf("new composite: %s %q; want ALARM", c.StateValue, aws.ToString(c.StateReason))
+	}
+	h, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("parent"), HistoryItemType: types.HistoryItemTypeStateUpdate})
+	if err != nil || len(h.AlarmHistoryItems) != 1 || aws.ToString(h.AlarmHistoryItems[0].HistorySummary) != "Alarm updated from INSUFFICIENT_DATA to ALARM" {
+		t.Errorf("state history: %+v %v", h, err)
+	}
+	waitFor(t, 10*time.Second, "the composite's webhook notification", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(bodies) > 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(bodies[0], `"AlarmName":"parent"`) || !strings.Contains(bodies[0], `"NewStateValue":"ALARM"`) {
+		t.Errorf("webhook body: %s", bodies[0])
 	}
 }

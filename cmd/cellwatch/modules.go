@@ -10,6 +10,7 @@ import (
 
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/alerting/alarmapi"
+	"github.com/cellwatch/cellwatch/dashboards"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -34,6 +35,7 @@ const (
 	modAlarms    = "alarm-store"
 	modOutbox    = "alarm-notifications"
 	modEvaluator = "alarm-evaluator"
+	modDash      = "dashboards"
 	modAPI       = "api-server"
 	modAll       = "all"
 )
@@ -59,7 +61,8 @@ var moduleDeps = map[string][]string{
 	modAlarms:    {modQuery},               // the alarm database; its evaluations read through query
 	modOutbox:    {modAlarms},              // delivers what transitions stage in the alarm store
 	modEvaluator: {modOutbox, modQuery},    // evaluates through query, notifies through the outbox
-	modAPI:       {modLiveness, modQuery, modOutbox},
+	modDash:      {modAdmin},               // the dashboard database
+	modAPI:       {modLiveness, modQuery, modOutbox, modDash},
 	modAll:       {modAPI, modConsumer, modRetention, modEvaluator},
 }
 
@@ -88,6 +91,7 @@ func (n *node) inits() map[string]func() (services.Service, error) {
 		modLongTerm: n.initLongTerm, modConsumer: n.initConsumer, modShipper: n.initShipper,
 		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
 		modAlarms: n.initAlarms, modOutbox: n.initOutbox, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
+		modDash: n.initDashboards,
 	}
 }
 
@@ -199,7 +203,7 @@ func (n *node) initEvaluator() (_ services.Service, err error) {
 }
 
 // initAPI builds the CloudWatch API: PutMetricData into the WAL and the
-// local store, reads through query, the alarm API.
+// local store, reads through query, the alarm and dashboard APIs.
 func (n *node) initAPI() (services.Service, error) {
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
 	if file := n.cfg.Auth.CredentialsFile; file != "" {
@@ -214,9 +218,20 @@ func (n *node) initAPI() (services.Service, error) {
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
 	srv.Register("GetMetricData", n.query.GetMetricData)
 	srv.Register("ListMetrics", n.query.ListMetrics)
-	for op, h := range alarmapi.New(n.alarms).Handlers() {
-		srv.Register(op, h)
+	alarms, dash := alarmapi.New(n.alarms).Handlers(), dashboards.New(n.dashboards)
+	// Registered last, the dashboards' tagging operations serve dashboard
+	// ARNs and pass the others to the alarms' own.
+	for _, ops := range []map[string]alarmapi.Handler{alarms, dash.Handlers(), dash.TagHandlers(alarms)} {
+		for op, h := range ops {
+			srv.Register(op, h)
+		}
 	}
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
 	return n.apiServer, nil
+}
+
+func (n *node) initDashboards() (_ services.Service, err error) {
+	n.dashboards, err = dashboards.NewStore(dashboards.Config{Dir: filepath.Join(n.cfg.Data, "dashboards")}, n.reg,
+		n.logger.With("component", "dashboards"))
+	return n.dashboards, err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/dashboards"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
@@ -45,6 +46,7 @@ type node struct {
 	query       *query.Service
 	alarms      *alerting.Store
 	evaluator   *alerting.Evaluator
+	dashboards  *dashboards.Store
 	apiServer   *httpServer
 	adminServer *httpServer
 

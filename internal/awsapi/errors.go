@@ -12,6 +12,15 @@ type Error struct {
 	Status   int    // HTTP status in Query and query-compatible mode
 	Message  string
 	Receiver bool // server fault
+	// Unmodeled marks an error of AWS's service framework rather than one
+	// CloudWatch's model declares (an unknown operation): JSON and CBOR
+	// answers carry only its __type, with no X-Amzn-Query-Error, so the
+	// SDKs surface the shape name; Query answers carry Code and Message.
+	Unmodeled bool
+	// Members are the error shape's modeled members beside the message
+	// (ResourceNotFoundException's ResourceType and ResourceId), written in
+	// JSON and CBOR bodies; Query errors carry only Code and Message.
+	Members Object
 }
 
 func (e *Error) Error() string {
@@ -62,6 +71,11 @@ func ConstraintError(value any, member, constraint string) *Error {
 	return ValidationError("1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: Member must %s", value, member, constraint)
 }
 
+// NullError is the coral error for a required member left out.
+func NullError(member string) *Error {
+	return ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+}
+
 // InternalFailure is CloudWatch's InternalServiceFault.
 func InternalFailure(format string, args ...any) *Error {
 	return newError("InternalServiceError", cwShape+"InternalServiceFault", http.StatusInternalServerError, format, args...)
@@ -73,10 +87,19 @@ func ServiceUnavailable(format string, args ...any) *Error {
 	return newError("ServiceUnavailable", cwShape+"ServiceUnavailableException", http.StatusServiceUnavailable, format, args...)
 }
 
-// UnknownOperation answers an operation cellwatch does not serve.
+// UnknownOperation answers an operation cellwatch does not serve, as AWS's
+// framework answers an operation the service does not have: a 400 in every
+// protocol; JSON and CBOR say only
+// {"__type":"com.amazon.coral.service#UnknownOperationException"} (what
+// botocore and the Go SDK show as UnknownOperationException), Query says
+// InvalidAction with "Could not find operation <op> for version
+// 2010-08-01". The exact Query message is AWS's for its other Query
+// services (STS, IAM); for CloudWatch it is unverified.
 func UnknownOperation(op string) *Error {
-	return newError("InvalidAction", cwShape+"UnknownOperationException", http.StatusBadRequest,
-		"The action %s is not valid for this web service.", op)
+	e := newError("InvalidAction", "com.amazon.coral.service#UnknownOperationException", http.StatusBadRequest,
+		"Could not find operation %s for version 2010-08-01", op)
+	e.Unmodeled = true
+	return e
 }
 
 // MalformedRequest answers a body that cannot be decoded.
@@ -106,4 +129,32 @@ func InvalidFormat(format string, args ...any) *Error {
 // alarm quota).
 func LimitExceeded(format string, args ...any) *Error {
 	return newError("LimitExceeded", cwShape+"LimitExceededFault", http.StatusBadRequest, format, args...)
+}
+
+// ResourceNotFoundException is CloudWatch's ResourceNotFoundException, the
+// tagging operations' unknown resource: 404 in Query and query-compatible
+// mode, with the members ResourceType and ResourceId (and Message, the
+// shape's own spelling of the message).
+func ResourceNotFoundException(resourceType, id, format string, args ...any) *Error {
+	e := newError("ResourceNotFoundException", cwShape+"ResourceNotFoundException", http.StatusNotFound, format, args...)
+	e.Members = Obj("ResourceType", resourceType, "ResourceId", id, "Message", e.Message)
+	return e
+}
+
+// DashboardNotFound is CloudWatch's DashboardNotFoundError (GetDashboard,
+// DeleteDashboards): code ResourceNotFound, 404 in Query and
+// query-compatible mode.
+func DashboardNotFound(format string, args ...any) *Error {
+	return newError("ResourceNotFound", cwShape+"DashboardNotFoundError", http.StatusNotFound, format, args...)
+}
+
+// DashboardInvalidInput is CloudWatch's DashboardInvalidInputError
+// (PutDashboard): code InvalidParameterInput, 400, with the validation
+// messages as its member dashboardValidationMessages.
+func DashboardInvalidInput(messages List, format string, args ...any) *Error {
+	e := newError("InvalidParameterInput", cwShape+"DashboardInvalidInputError", http.StatusBadRequest, format, args...)
+	if messages != nil {
+		e.Members = Obj("dashboardValidationMessages", messages)
+	}
+	return e
 }

@@ -68,8 +68,13 @@ func Identify(r *http.Request) (p Protocol, op string, ok bool) {
 		return CBOR, rest, rest != ""
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		// Another service's target (Logs_20140328.PutLogEvents) is kept
+		// whole: no operation has that name, so it is an unknown one.
 		op, found := strings.CutPrefix(t, targetPrefix)
-		return JSON, op, found && op != ""
+		if !found {
+			op = t
+		}
+		return JSON, op, op != ""
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/x-www-form-urlencoded" || (r.Method == http.MethodGet && r.URL.Query().Has("Action")) {
@@ -239,11 +244,14 @@ func WriteError(w http.ResponseWriter, req *Request, err error) {
 	var body []byte
 	switch req.Protocol {
 	case CBOR, JSON:
-		h.Set("X-Amzn-Query-Error", aerr.Code+";"+fault)
+		if !aerr.Unmodeled {
+			h.Set("X-Amzn-Query-Error", aerr.Code+";"+fault)
+		}
 		out := Object{{"__type", aerr.Shape}}
-		if aerr.Message != "" {
+		if aerr.Message != "" && !aerr.Unmodeled {
 			out = out.Add("message", aerr.Message)
 		}
+		out = append(out, aerr.Members...)
 		if req.Protocol == CBOR {
 			h.Set("Smithy-Protocol", "rpc-v2-cbor")
 			h.Set("Content-Type", "application/cbor")
