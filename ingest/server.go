@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,20 @@ type Server struct {
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	panics   prometheus.Counter
+}
+
+// CrossSite reports whether r comes from a web page of another site: a
+// browser sends Origin with a cross-origin POST and Sec-Fetch-Site with
+// every request; SDKs, the CLI and curl send neither. A page in a browser
+// on the same machine could otherwise write to a node that takes unsigned
+// requests.
+func CrossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return r.Header.Get("Origin") != ""
 }
 
 // NewServer returns a server with no operations; add them with Register.
@@ -43,6 +58,10 @@ func NewServer(limits awsapi.Limits, reg prometheus.Registerer, logger *slog.Log
 			Name: "cellwatch_api_requests_total",
 			Help: "CloudWatch API requests by operation, protocol and error code (empty when it succeeded).",
 		}, []string{"operation", "protocol", "code"}),
+		panics: f.NewCounter(prometheus.CounterOpts{
+			Name: "cellwatch_api_panics_total",
+			Help: "API handlers that panicked (answered with a server error; the stack is in the log).",
+		}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cellwatch_api_request_duration_seconds",
 			Help:    "Time to answer a CloudWatch API request.",
@@ -58,12 +77,27 @@ func (s *Server) Authenticate(a awsapi.Authenticator) { s.auth = a }
 // Register serves operation op with h.
 func (s *Server) Register(op string, h Handler) { s.handlers[op] = h }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A handler that panics answers a
+// server error in the caller's protocol; the panic is logged with its stack
+// and counted, and the node goes on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	req, aerr := awsapi.ReadRequest(r, s.limits, s.auth)
-	if aerr != nil {
+	req := &awsapi.Request{}
+	defer func() {
+		if p := recover(); p != nil {
+			s.panics.Inc()
+			s.logger.Error("api handler panicked", "operation", req.Operation, "request_id", req.ID, "panic", p, "stack", string(debug.Stack()))
+			s.finish(w, req, start, awsapi.InternalFailure("The server failed to process the request (request %s).", req.ID))
+		}
+	}()
+	var aerr *awsapi.Error
+	if req, aerr = awsapi.ReadRequest(r, s.limits, s.auth); aerr != nil {
 		s.finish(w, req, start, aerr)
+		return
+	}
+	if s.auth == nil && CrossSite(r) {
+		s.finish(w, req, start, awsapi.AuthError("AccessDenied", http.StatusForbidden,
+			"A browser's cross-site request is refused by a node that takes unsigned requests."))
 		return
 	}
 	h, ok := s.handlers[req.Operation]

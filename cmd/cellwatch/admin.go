@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cellwatch/cellwatch/fallback"
+	"github.com/cellwatch/cellwatch/ingest"
 )
 
 // status is the JSON of GET /admin/status.
@@ -91,15 +94,15 @@ func (n *node) adminHandler() http.Handler {
 			fmt.Fprintf(w, "ready (%s)\n", mode)
 		}
 	})
-	mux.HandleFunc("GET /admin/status", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /admin/status", n.guardAdmin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !n.ready.Load() {
 			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
 			return
 		}
 		writeJSON(w, http.StatusOK, n.status(r.Context()))
-	})
-	mux.HandleFunc("POST /admin/stream/fault", n.setFault)
-	mux.HandleFunc("DELETE /admin/stream/fault", func(w http.ResponseWriter, _ *http.Request) {
+	})))
+	mux.Handle("POST /admin/stream/fault", n.guardAdmin(http.HandlerFunc(n.setFault)))
+	mux.Handle("DELETE /admin/stream/fault", n.guardAdmin(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if !n.ready.Load() { // the components are built once ready is set
 			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
 			return
@@ -107,8 +110,29 @@ func (n *node) adminHandler() http.Handler {
 		_ = n.faulty.Set(fallback.Fault{})
 		n.logger.Warn("stream fault cleared")
 		writeJSON(w, http.StatusOK, n.faulty.Current())
-	})
+	})))
 	return mux
+}
+
+// guardAdmin keeps the admin API from web pages and, with -admin.token, from
+// anyone without the token: a browser's cross-site request is refused (a
+// page open on the operator's machine could otherwise inject faults), and so
+// is a body of a type an HTML form can send.
+func (n *node) guardAdmin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		switch {
+		case ingest.CrossSite(r):
+			http.Error(w, "forbidden: the admin API refuses a browser's cross-site request", http.StatusForbidden)
+		case ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" || ct == "text/plain":
+			http.Error(w, "forbidden: the admin API refuses "+ct+" bodies (an HTML form can send those); send parameters in the URL", http.StatusForbidden)
+		case n.cfg.AdminToken != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+n.cfg.AdminToken)) != 1:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cellwatch admin"`)
+			http.Error(w, "unauthorized: the admin API needs Authorization: Bearer <-admin.token>", http.StatusUnauthorized)
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
 }
 
 // setFault serves POST /admin/stream/fault?mode=down|slow|hang|flaky[&delay=2s].

@@ -41,6 +41,7 @@ type NodeConfig struct {
 	AdminListen string `yaml:"admin_listen"`
 	Data        string `yaml:"data"`
 	LogLevel    string `yaml:"log_level"`
+	AdminToken  string `yaml:"admin_token"`
 }
 
 // RegisterFlags binds the node's own settings to flags on fs.
@@ -49,6 +50,7 @@ func (c *NodeConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:4591", "address of /metrics, /-/ready, /-/healthy and the admin API")
 	fs.StringVar(&c.Data, "data", "./data", "directory of the node's WAL and state")
 	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.AdminToken, "admin.token", "", "when set, /admin/* needs the header Authorization: Bearer <token> (/metrics and /-/* stay open)")
 }
 
 // Validate checks the node's own settings.
@@ -164,6 +166,7 @@ var flagGroups = []struct{ prefix, title string }{
 	{"", "Node"},
 	{"log", "Logging"},
 	{"auth", "Authentication (ingest)"},
+	{"admin", "Admin API"},
 	{"wal", "Write-ahead log (fallback)"},
 	{"store", "Local store"},
 	{"stream", "Embedded stream"},

@@ -24,8 +24,14 @@ func (tn *testNode) adminURL() string { return "http://" + tn.adminServer.Addr()
 
 func (tn *testNode) admin(t *testing.T, method, path string, form url.Values) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, tn.adminURL()+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(form) > 0 { // in the URL, as curl users send them: the admin API refuses form bodies
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + form.Encode()
+	}
+	req, _ := http.NewRequest(method, tn.adminURL()+path, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
