@@ -71,8 +71,9 @@ type series struct {
 	next   uint32     // next slot+1 in the hash chain; 0 ends it
 	gen    uint8
 	kb     int32 // accounted bytes of the key
-	acct   int64 // bytes currently accounted for this series
-	newest int64 // newest datum timestamp, Unix seconds
+	acct   int64  // bytes currently accounted for this series
+	newest int64  // newest datum timestamp, Unix seconds
+	nsPos  uint32 // position of the slot in its shard's byNS list
 
 	// open buckets, ascending by (Start, Width); all are after every sealed
 	// bucket.
@@ -90,8 +91,16 @@ var (
 	chunkSize     = int64(unsafe.Sizeof(chunk{}))
 )
 
-// indexEntryBytes approximates the index map's cost per series.
-const indexEntryBytes = 24
+// indexEntryBytes approximates the index map's cost per series (the
+// identity map entry and the slot in its namespace list); nsEntryBytes the
+// cost of one namespace list of a shard (map entry and slice header).
+const (
+	indexEntryBytes = 24 + 4
+	nsEntryBytes    = 64
+)
+
+// nsKey names the series of one tenant and namespace (interned strings).
+type nsKey struct{ tenant, namespace string }
 
 // Series slots live in fixed pages, so that growing a shard neither copies
 // series nor leaves half of a doubled slice unused.
@@ -103,6 +112,7 @@ const (
 type shard struct {
 	mu     sync.RWMutex
 	index  map[uint64]uint32 // identity hash -> first slot of its chain
+	byNS   map[nsKey][]uint32 // tenant and namespace -> slots, unordered
 	pages  []*[pageSize]series
 	nslots uint32 // slots in use or free
 	free   []uint32
@@ -197,8 +207,44 @@ func (sh *shard) create(h uint64, tenant, namespace, name string, dims []record.
 		s.next = head + 1
 	}
 	sh.index[h] = slot
+	sh.addToNamespace(k, slot)
 	sh.count.Add(1)
 	return int(slot)
+}
+
+// addToNamespace lists slot under its tenant and namespace. The caller holds
+// sh.mu for writing.
+func (sh *shard) addToNamespace(k *SeriesKey, slot uint32) {
+	nk := nsKey{k.Tenant, k.Namespace}
+	list, ok := sh.byNS[nk]
+	if !ok {
+		sh.bytes.Add(nsEntryBytes)
+	}
+	sh.slot(slot).nsPos = uint32(len(list))
+	sh.byNS[nk] = append(list, slot)
+}
+
+// removeFromNamespace takes slot out of its namespace list (the last slot
+// moves into its place). The caller holds sh.mu for writing.
+func (sh *shard) removeFromNamespace(s *series, slot uint32) {
+	nk := nsKey{s.key.Tenant, s.key.Namespace}
+	list := sh.byNS[nk]
+	if int(s.nsPos) >= len(list) || list[s.nsPos] != slot {
+		return // not listed; cannot happen
+	}
+	last := list[len(list)-1]
+	list[s.nsPos] = last
+	sh.slot(last).nsPos = s.nsPos
+	list = list[:len(list)-1]
+	if len(list) == 0 {
+		delete(sh.byNS, nk)
+		sh.bytes.Add(-nsEntryBytes)
+		return
+	}
+	if cap(list) > 16 && len(list) <= cap(list)/4 {
+		list = slices.Clone(list)
+	}
+	sh.byNS[nk] = list
 }
 
 // remove frees a series slot. The caller holds sh.mu for writing.
@@ -224,6 +270,7 @@ func (sh *shard) remove(slot uint32) {
 			i = p.next - 1
 		}
 	}
+	sh.removeFromNamespace(s, slot)
 	sh.bytes.Add(-s.acct)
 	sh.count.Add(-1)
 	*s = series{gen: (s.gen + 1) & genMask}
