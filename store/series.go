@@ -70,7 +70,7 @@ type series struct {
 	hash   uint64     // of the metric identity, without unit
 	next   uint32     // next slot+1 in the hash chain; 0 ends it
 	gen    uint8
-	kb     int32 // accounted bytes of the key
+	kb     int32  // accounted bytes of the key
 	acct   int64  // bytes currently accounted for this series
 	newest int64  // newest datum timestamp, Unix seconds
 	nsPos  uint32 // position of the slot in its shard's byNS list
@@ -111,7 +111,7 @@ const (
 
 type shard struct {
 	mu     sync.RWMutex
-	index  map[uint64]uint32 // identity hash -> first slot of its chain
+	index  map[uint64]uint32  // identity hash -> first slot of its chain
 	byNS   map[nsKey][]uint32 // tenant and namespace -> slots, unordered
 	pages  []*[pageSize]series
 	nslots uint32 // slots in use or free
