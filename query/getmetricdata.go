@@ -36,6 +36,7 @@ type dataQuery struct {
 	returnData bool
 	expression string   // metric math (mathquery.go), else a MetricStat
 	ast        mathNode // the parsed expression
+	idLabel    bool     // an expression labelled by its Id (no Label given)
 }
 
 // dataResult is one MetricDataResult before paging.
@@ -102,6 +103,9 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 	if len(used.unknown) > 0 {
 		messages = append(messages, unknownMessage(used.unknown))
 	}
+	if len(used.limited) > 0 {
+		messages = append(messages, limitedMessage(used.limited))
+	}
 	return out.Add("Messages", messages), nil
 }
 
@@ -150,6 +154,9 @@ func parseDataQuery(in awsapi.Input, path string) (dataQuery, error) {
 	case ms != nil && hasExpr:
 		return q, awsapi.InvalidParameterValue("The parameters %s.MetricStat and %s.Expression are mutually exclusive and you have specified both.", path, path)
 	case hasExpr:
+		if err := parseExpressionPeriod(in, path, &q); err != nil {
+			return q, err
+		}
 		return q, parseExpression(in.String("Expression"), path+".Expression", &q)
 	case ms == nil:
 		return q, awsapi.MissingParameter("The parameter %s.MetricStat or %s.Expression is required.", path, path)
@@ -215,7 +222,7 @@ func labelQueries(queries []dataQuery) {
 			continue
 		}
 		if q.ast != nil {
-			q.label = q.id
+			q.label, q.idLabel = q.id, true
 			continue
 		}
 		parts := []string{q.metric.name}

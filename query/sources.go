@@ -30,6 +30,7 @@ type source struct {
 type answered struct {
 	names   []string
 	unknown intervals.Set
+	limited []string // queries whose SEARCH found more series than it returns
 }
 
 func (a *answered) add(name string) {
