@@ -91,6 +91,7 @@ type (
 		exact   string
 		isExact bool
 		pieces  []piece
+		whole   string // a partial term's letters and digits: it also matches s's, ignoring case
 	}
 	piece struct {
 		text string
@@ -164,11 +165,10 @@ func (v *searchValue) matches(s string, m *searchMetric) bool {
 		return s == v.exact
 	}
 	m.toks = tokenize(s, m.toks[:0])
-	return matchPieces(s, m.toks, v.pieces)
+	return matchPieces(s, m.toks, v.pieces) || len(m.toks) > 1 && equalFoldAlnum(s, v.whole)
 }
 
-// matchPieces: the pieces equal consecutive tokens of s; a single folded
-// piece may also equal s's letters and digits taken together.
+// matchPieces: the pieces equal consecutive tokens of s.
 func matchPieces(s string, toks []tokSpan, ps []piece) bool {
 	for i := 0; i+len(ps) <= len(toks); i++ {
 		ok := true
@@ -183,7 +183,7 @@ func matchPieces(s string, toks []tokSpan, ps []piece) bool {
 			return true
 		}
 	}
-	return len(ps) == 1 && ps[0].fold && len(toks) > 1 && equalFoldAlnum(s, ps[0].text)
+	return false
 }
 
 // equalFoldAlnum compares s without its delimiters to t, ignoring case.
@@ -256,6 +256,11 @@ func partialValue(text string, pos int) (searchValue, error) {
 		toks := tokenize(word, nil)
 		for _, t := range toks {
 			v.pieces = append(v.pieces, piece{text: word[t.lo:t.hi], fold: len(toks) == 1})
+		}
+	}
+	for i := 0; i < len(text); i++ {
+		if isAlnum(text[i]) {
+			v.whole += text[i : i+1]
 		}
 	}
 	if len(v.pieces) == 0 {
