@@ -92,6 +92,8 @@ type (
 		isExact bool
 		pieces  []piece
 		whole   string // a partial term's letters and digits: it also matches s's, ignoring case
+		// otherCase is whole[0] in the other case (or itself).
+		otherCase byte
 	}
 	piece struct {
 		text string
@@ -164,6 +166,11 @@ func (v *searchValue) matches(s string, m *searchMetric) bool {
 	if v.isExact {
 		return s == v.exact
 	}
+	// Any match holds the term's first letter or digit: most properties
+	// are rejected without tokenizing them.
+	if strings.IndexByte(s, v.whole[0]) < 0 && (v.whole[0] == v.otherCase || strings.IndexByte(s, v.otherCase) < 0) {
+		return false
+	}
 	m.toks = tokenize(s, m.toks[:0])
 	return matchPieces(s, m.toks, v.pieces) || len(m.toks) > 1 && equalFoldAlnum(s, v.whole)
 }
@@ -208,12 +215,35 @@ func lower(c byte) byte {
 	return c
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
-func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+// Character classes of the tokenizer: letters, digits, and any non-ASCII
+// byte (kept inside tokens) are alphanumeric; the rest delimits.
+const (
+	classDigit = 1 << iota
+	classUpper
+	classLower
+	classAlnum
+)
 
-// isAlnum: letters, digits, and any non-ASCII byte (kept inside tokens).
-func isAlnum(c byte) bool { return isDigit(c) || isUpper(c) || isLower(c) || c >= 0x80 }
+var charClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = classDigit | classAlnum
+		case c >= 'A' && c <= 'Z':
+			t[c] = classUpper | classAlnum
+		case c >= 'a' && c <= 'z':
+			t[c] = classLower | classAlnum
+		case c >= 0x80:
+			t[c] = classAlnum
+		}
+	}
+	return t
+}()
+
+func isDigit(c byte) bool { return charClass[c]&classDigit != 0 }
+func isUpper(c byte) bool { return charClass[c]&classUpper != 0 }
+func isLower(c byte) bool { return charClass[c]&classLower != 0 }
+func isAlnum(c byte) bool { return charClass[c]&classAlnum != 0 }
 
 // tokenize appends the tokens of s: runs of letters and digits, split where
 // a digit run begins or ends and at camel-case humps ("SDBFailure" is SDB,
@@ -261,6 +291,12 @@ func partialValue(text string, pos int) (searchValue, error) {
 	for i := 0; i < len(text); i++ {
 		if isAlnum(text[i]) {
 			v.whole += text[i : i+1]
+		}
+	}
+	if len(v.pieces) > 0 {
+		v.otherCase = lower(v.whole[0])
+		if v.otherCase == v.whole[0] {
+			v.otherCase = strings.ToUpper(v.whole[:1])[0]
 		}
 	}
 	if len(v.pieces) == 0 {

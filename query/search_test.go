@@ -162,10 +162,10 @@ func TestSearchParseErrors(t *testing.T) {
 
 func TestSearchCallForms(t *testing.T) {
 	for expr, want := range map[string]string{
-		`SEARCH('{AWS/EC2,InstanceId} CPUUtilization', 'Average', 300)`:                     `SEARCH("{AWS/EC2,InstanceId} CPUUtilization", "Average", 300)`,
-		`search(' x ', 'p99')`:                                                              `SEARCH(" x ", "p99")`,
-		`SUM(SEARCH('x', 'Sum', 60))`:                                                       `SUM(SEARCH("x", "Sum", 60))`,
-		`REMOVE_EMPTY(SEARCH('{"A","B"} "B"="it\'s"', 'Sum', 60))`:                          `REMOVE_EMPTY(SEARCH("{\"A\",\"B\"} \"B\"=\"it\\'s\"", "Sum", 60))`,
+		`SEARCH('{AWS/EC2,InstanceId} CPUUtilization', 'Average', 300)`: `SEARCH("{AWS/EC2,InstanceId} CPUUtilization", "Average", 300)`,
+		`search(' x ', 'p99')`:                                     `SEARCH(" x ", "p99")`,
+		`SUM(SEARCH('x', 'Sum', 60))`:                              `SUM(SEARCH("x", "Sum", 60))`,
+		`REMOVE_EMPTY(SEARCH('{"A","B"} "B"="it\'s"', 'Sum', 60))`: `REMOVE_EMPTY(SEARCH("{\"A\",\"B\"} \"B\"=\"it\\'s\"", "Sum", 60))`,
 		`AVG(SEARCH('{AWS/EC2,InstanceId} MetricName="CPUUtilization"', 'Maximum', 60)) * 2`: `(AVG(SEARCH("{AWS/EC2,InstanceId} MetricName=\"CPUUtilization\"", "Maximum", 60)) * 2)`,
 	} {
 		n, err := parseMath(expr)

@@ -1,0 +1,68 @@
+package query
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/record"
+	"github.com/cellwatch/cellwatch/store"
+)
+
+// BenchmarkSearch: SEARCH over 100,000 series of one namespace (Latency by
+// Service svc0000-svc0999 and Host host00-host99, one datum each) in the
+// local store, each query matching 100 series that are then read (Average,
+// 60 s, over 10 minutes). Target: at most 50 ms per query.
+func BenchmarkSearch(b *testing.B) {
+	now := time.Unix(1_767_225_600, 0)
+	clock := func() time.Time { return now }
+	l, err := store.NewLocal(store.LocalConfig{Now: clock}, nil, prometheus.NewRegistry(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for svc := range 1000 {
+		m := &record.Metrics{Tenant: awsapi.DefaultTenant, Namespace: "Fleet"}
+		for host := range 100 {
+			m.Datums = append(m.Datums, record.Datum{MetricName: "Latency", Value: float64(host),
+				Timestamp:  now.Add(-5 * time.Minute).UnixMilli(),
+				Dimensions: []record.Dimension{{Name: "Host", Value: fmt.Sprintf("host%02d", host)}, {Name: "Service", Value: fmt.Sprintf("svc%04d", svc)}}})
+		}
+		l.Apply(m)
+	}
+	if n := l.NumSeries(); n != 100_000 {
+		b.Fatalf("got %d series; want 100000", n)
+	}
+	s := New(Config{Local: l, Now: clock}, nil)
+	start, end := now.Add(-10*time.Minute), now
+	for name, expr := range map[string]string{
+		"schema+exact": `SEARCH('{Fleet,Host,Service} Service="svc0042"', 'Average', 60)`,
+		"partial":      `SEARCH('Fleet Latency svc0042', 'Average', 60)`,
+		"sum":          `SUM(SEARCH('{Fleet,Host,Service} MetricName="Latency" Service=svc0042', 'Average', 60))`,
+	} {
+		b.Run(name, func(b *testing.B) {
+			q := dataQuery{id: "e1", returnData: true}
+			if err := parseExpression(expr, "Expression", &q); err != nil {
+				b.Fatal(err)
+			}
+			labelQueries([]dataQuery{q})
+			view, err := s.view(nil, start.Unix(), end.Unix())
+			if err != nil {
+				b.Fatal(err)
+			}
+			want := 100
+			if name == "sum" {
+				want = 1
+			}
+			for b.Loop() {
+				var used answered
+				results, err := s.runQueries(view, awsapi.DefaultTenant, []dataQuery{q}, start, end, scanAscending, &used)
+				if err != nil || len(results) != want {
+					b.Fatalf("got %d results, %v; want %d", len(results), err, want)
+				}
+			}
+		})
+	}
+}
