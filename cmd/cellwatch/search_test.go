@@ -204,6 +204,24 @@ func TestSearchThroughSDK(t *testing.T) {
 		}
 	})
 
+	t.Run("at most 500 series, MaxMetricsExceeded", func(t *testing.T) {
+		var data []types.MetricDatum
+		for i := range 520 {
+			data = append(data, types.MetricDatum{MetricName: aws.String("Queue"), Dimensions: dims("Q", fmt.Sprintf("q%03d", i)),
+				Value: aws.Float64(1), Timestamp: aws.Time(f.start)})
+		}
+		if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Big"), MetricData: data}); err != nil {
+			t.Fatal(err)
+		}
+		out := f.get(t, cw, searchQuery("big", `SEARCH('{Big,Q} Queue', 'Sum', 60)`))
+		if len(out.MetricDataResults) != 500 || *out.MetricDataResults[0].Label != "q000" || *out.MetricDataResults[499].Label != "q499" {
+			t.Errorf("got %d results; want the first 500 (q000-q499)", len(out.MetricDataResults))
+		}
+		if len(out.Messages) != 1 || *out.Messages[0].Code != "MaxMetricsExceeded" {
+			t.Errorf("got messages %+v; want MaxMetricsExceeded", out.Messages)
+		}
+	})
+
 	for name, tc := range map[string]struct{ expr, msg string }{
 		"unclosed schema": {`SEARCH('{Shop,Host', 'Sum', 60)`, `Invalid SEARCH expression in query bad: the search expression ends where "," or "}" in the schema opened at position 9 is expected.`},
 		"bad statistic":   {`SUM(SEARCH('Latency', 'Median', 60))`, `Invalid SEARCH expression in query bad: the statistic "Median" of SEARCH is not supported`},
