@@ -2,8 +2,10 @@ package query
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -67,16 +69,21 @@ func (s *Service) search(view *coverageView, tenant, id string, n searchNode, pe
 // searchMetrics returns the metrics (units folded) that q matches, sorted.
 func searchMetrics(view *coverageView, tenant string, q *searchQuery, since int64) []listedMetric {
 	ns, hasNS := q.fixedNamespace()
+	var keys []*store.SeriesKey
+	for _, src := range view.listSources() {
+		listSeries(src.st, tenant, ns, hasNS, func(_ store.SeriesRef, key *store.SeriesKey, newest int64) bool {
+			if newest >= since {
+				keys = append(keys, key)
+			}
+			return true
+		})
+	}
+	matched := matchKeys(q, tenant, keys)
 	seen := map[string]bool{}
 	var found []listedMetric
-	m := &searchMetric{tenant: tenant}
-	visit := func(_ store.SeriesRef, key *store.SeriesKey, newest int64) bool {
-		if newest < since {
-			return true
-		}
-		m.key = key
-		if !q.matches(m) {
-			return true
+	for i, key := range keys {
+		if !matched[i] {
+			continue
 		}
 		lm := listedMetric{namespace: key.Namespace, name: key.MetricName, dims: key.Dimensions}
 		lm.sortKey = metricSortKey(lm)
@@ -84,13 +91,31 @@ func searchMetrics(view *coverageView, tenant string, q *searchQuery, since int6
 			seen[lm.sortKey] = true
 			found = append(found, lm)
 		}
-		return true
-	}
-	for _, src := range view.listSources() {
-		listSeries(src.st, tenant, ns, hasNS, visit)
 	}
 	slices.SortFunc(found, func(a, b listedMetric) int { return strings.Compare(a.sortKey, b.sortKey) })
 	return found
+}
+
+// matchKeys matches every key, on all cores for many keys: matching is
+// bound by memory latency (each key, its dimensions and values are
+// separate allocations), so parallel misses pay.
+func matchKeys(q *searchQuery, tenant string, keys []*store.SeriesKey) []bool {
+	matched := make([]bool, len(keys))
+	const minPart = 8192
+	parts := min(runtime.GOMAXPROCS(0), max(1, len(keys)/minPart))
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(keys)/parts, (p+1)*len(keys)/parts
+		wg.Go(func() {
+			m := &searchMetric{tenant: tenant}
+			for i := lo; i < hi; i++ {
+				m.key = keys[i]
+				matched[i] = q.matches(m)
+			}
+		})
+	}
+	wg.Wait()
+	return matched
 }
 
 // searchLabels gives each found metric its default label: the values of
