@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // searchFixture is what putSearchFixture wrote: for each series (by
@@ -94,10 +96,29 @@ func has(parts ...string) func(string) bool {
 
 func (f searchFixture) get(t *testing.T, cw *cloudwatch.Client, queries ...types.MetricDataQuery) *cloudwatch.GetMetricDataOutput {
 	t.Helper()
-	out, err := cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(f.start), EndTime: aws.Time(f.start.Add(3 * time.Minute)),
-		ScanBy: types.ScanByTimestampAscending, MetricDataQueries: queries})
+	out, err := f.read(cw, "", queries...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// read asks GetMetricData over the fixture's three minutes, from one store
+// when source is given.
+func (f searchFixture) read(cw *cloudwatch.Client, source string, queries ...types.MetricDataQuery) (*cloudwatch.GetMetricDataOutput, error) {
+	var opts []func(*cloudwatch.Options)
+	if source != "" {
+		opts = append(opts, from(source))
+	}
+	return cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(f.start), EndTime: aws.Time(f.start.Add(3 * time.Minute)),
+		ScanBy: types.ScanByTimestampAscending, MetricDataQueries: queries}, opts...)
+}
+
+// byLabel maps results to their values by label.
+func byLabel(rs []types.MetricDataResult) map[string][]float64 {
+	out := map[string][]float64{}
+	for _, r := range rs {
+		out[*r.Label] = r.Values
 	}
 	return out
 }
@@ -202,6 +223,20 @@ func TestSearchThroughSDK(t *testing.T) {
 		if len(out.MetricDataResults) != 1 || len(out.MetricDataResults[0].Values) != 1 || math.Abs(out.MetricDataResults[0].Values[0]-want) > 1e-9 {
 			t.Errorf("got %+v; want one 180 s value %v", out.MetricDataResults, want)
 		}
+	})
+
+	t.Run("from the long-term store", func(t *testing.T) {
+		q := searchQuery("s", `SEARCH('{Shop,Host,Service} MetricName="Latency" Service=api', 'Sum', 60)`)
+		want := f.where(has("Shop|Latency|", "Service=api"))
+		var got map[string][]float64
+		waitFor(t, 90*time.Second, "the long-term store to answer the SEARCH", func() bool {
+			out, err := f.read(cw, query.SourceLongTerm, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = byLabel(out.MetricDataResults)
+			return maps.EqualFunc(got, want, slices.Equal)
+		})
 	})
 
 	t.Run("at most 500 series, MaxMetricsExceeded", func(t *testing.T) {
