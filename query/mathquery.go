@@ -217,6 +217,7 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 		return nil, err
 	}
 	all := map[string][]dataResult{}
+	var searchLabelled []dataQuery // queries whose results have SEARCH's default labels
 	env := &mathEnv{series: map[string]mathSeries{}, lists: map[string][]mathSeries{}}
 	for _, q := range queries {
 		if q.ast != nil {
@@ -305,7 +306,11 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 		if len(out) == 0 {
 			all[q.id] = []dataResult{}
 		}
+		if v.kind == kindList && defaultSearchLabels(q) {
+			searchLabelled = append(searchLabelled, q)
+		}
 	}
+	uniqueSearchLabels(searchLabelled, all)
 	return all, nil
 }
 

@@ -185,10 +185,37 @@ func valuesOf(m listedMetric, names []string, value func(listedMetric, string) (
 // member has its default label, after the query's Label when one is given;
 // other members are "<label> <metric label>".
 func memberLabel(q dataQuery, label string) string {
-	if q.idLabel && len(searchesOf(q.ast)) > 0 {
+	if defaultSearchLabels(q) {
 		return label
 	}
 	return strings.TrimSpace(q.label + " " + label)
+}
+
+// defaultSearchLabels: the query has no Label and a SEARCH, so the members
+// of its array result carry SEARCH's default labels.
+func defaultSearchLabels(q dataQuery) bool { return q.idLabel && len(searchesOf(q.ast)) > 0 }
+
+// uniqueSearchLabels tells apart default labels that several queries of a
+// request give (two SEARCHes over the same metrics with other statistics):
+// each such label gets its query's statistic appended, as AWS does.
+func uniqueSearchLabels(queries []dataQuery, all map[string][]dataResult) {
+	owners := map[string]map[string]bool{}
+	for _, q := range queries {
+		for _, r := range all[q.id] {
+			if owners[r.label] == nil {
+				owners[r.label] = map[string]bool{}
+			}
+			owners[r.label][q.id] = true
+		}
+	}
+	for _, q := range queries {
+		stat := searchesOf(q.ast)[0].stat.name
+		for i, r := range all[q.id] {
+			if len(owners[r.label]) > 1 {
+				all[q.id][i].label = r.label + " " + stat
+			}
+		}
+	}
 }
 
 // limitedMessage is the request message for SEARCHes that found more

@@ -78,3 +78,50 @@ func TestSearchNotInAlarms(t *testing.T) {
 		t.Errorf("got %v; want InvalidParameterValue: SEARCH expressions are not allowed in alarms", err)
 	}
 }
+
+// TestSearchLabelsUniqueInRequest: two SEARCHes over the same metrics with
+// other statistics label their series "<label> <stat>".
+func TestSearchLabelsUniqueInRequest(t *testing.T) {
+	now := time.Unix(1_767_225_600, 0)
+	clock := func() time.Time { return now }
+	l, err := store.NewLocal(store.LocalConfig{Now: clock}, nil, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &record.Metrics{Tenant: awsapi.DefaultTenant, Namespace: "App"}
+	for _, host := range []string{"a", "b"} {
+		m.Datums = append(m.Datums, record.Datum{MetricName: "Req", Value: 1, Timestamp: now.Add(-time.Minute).UnixMilli(),
+			Dimensions: []record.Dimension{{Name: "Host", Value: host}}})
+	}
+	l.Apply(m)
+	s := New(Config{Local: l, Now: clock}, nil)
+	var queries []dataQuery
+	for _, src := range []struct{ id, expr, label string }{
+		{"s1", `SEARCH('{App,Host} Req', 'Sum', 60)`, ""},
+		{"s2", `SEARCH('{App,Host} Req', 'Average', 60)`, ""},
+		{"s3", `SEARCH('{App,Host} Host=a', 'Maximum', 60)`, "mine"},
+	} {
+		q := dataQuery{id: src.id, label: src.label, returnData: true}
+		if err := parseExpression(src.expr, "Expression", &q); err != nil {
+			t.Fatal(err)
+		}
+		queries = append(queries, q)
+	}
+	labelQueries(queries)
+	view, err := s.view(nil, now.Add(-10*time.Minute).Unix(), now.Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used answered
+	results, err := s.runQueries(view, awsapi.DefaultTenant, queries, now.Add(-10*time.Minute), now, scanAscending, &used)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range results {
+		got = append(got, r.id+":"+r.label)
+	}
+	if want := []string{"s1:a Sum", "s1:b Sum", "s2:a Average", "s2:b Average", "s3:mine a"}; !slices.Equal(got, want) {
+		t.Errorf("got labels %q; want %q", got, want)
+	}
+}
