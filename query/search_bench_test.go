@@ -5,11 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 	"github.com/cellwatch/cellwatch/internal/record"
-	"github.com/cellwatch/cellwatch/store"
 )
 
 // BenchmarkSearch: SEARCH over 100,000 series of one namespace (Latency by
@@ -19,11 +16,7 @@ import (
 // 100 series next to it is searched through the namespace index.
 func BenchmarkSearch(b *testing.B) {
 	now := time.Unix(1_767_225_600, 0)
-	clock := func() time.Time { return now }
-	l, err := store.NewLocal(store.LocalConfig{Now: clock}, nil, prometheus.NewRegistry(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, l := localService(b, now)
 	for svc := range 1000 {
 		m := &record.Metrics{Tenant: awsapi.DefaultTenant, Namespace: "Fleet"}
 		for host := range 100 {
@@ -42,7 +35,6 @@ func BenchmarkSearch(b *testing.B) {
 	if n := l.NumSeries(); n != 100_100 {
 		b.Fatalf("got %d series; want 100100", n)
 	}
-	s := New(Config{Local: l, Now: clock}, nil)
 	start, end := now.Add(-10*time.Minute), now
 	for name, expr := range map[string]string{
 		"schema+exact": `SEARCH('{Fleet,Host,Service} Service="svc0042"', 'Average', 60)`,

@@ -13,16 +13,23 @@ import (
 	"github.com/cellwatch/cellwatch/store"
 )
 
+// localService returns a Service on a fresh local store at now, and the store.
+func localService(tb testing.TB, now time.Time) (*Service, *store.Local) {
+	tb.Helper()
+	clock := func() time.Time { return now }
+	l, err := store.NewLocal(store.LocalConfig{Now: clock}, nil, prometheus.NewRegistry(), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return New(Config{Local: l, Now: clock}, nil), l
+}
+
 // TestSearchReadsLikeMetricStat: each SEARCH member is exactly what a
 // MetricStat query of its metric answers, unknown periods included
 // (PartialData), in a store whose coverage starts midway.
 func TestSearchReadsLikeMetricStat(t *testing.T) {
 	now := time.Unix(1_767_225_600, 0)
-	clock := func() time.Time { return now }
-	l, err := store.NewLocal(store.LocalConfig{Now: clock}, nil, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, l := localService(t, now)
 	m := &record.Metrics{Tenant: awsapi.DefaultTenant, Namespace: "App"}
 	for i := range 10 {
 		for _, host := range []string{"a", "b"} {
@@ -35,7 +42,6 @@ func TestSearchReadsLikeMetricStat(t *testing.T) {
 	for ms := now.Add(-5 * time.Minute).UnixMilli(); ms <= now.UnixMilli(); ms += 1000 {
 		l.ApplyLiveness(record.Liveness{UnixMs: ms})
 	}
-	s := New(Config{Local: l, Now: clock}, nil)
 	start, end := now.Add(-10*time.Minute), now
 	view, err := s.view(nil, start.Unix(), end.Unix())
 	if err != nil {
@@ -83,18 +89,13 @@ func TestSearchNotInAlarms(t *testing.T) {
 // other statistics label their series "<label> <stat>".
 func TestSearchLabelsUniqueInRequest(t *testing.T) {
 	now := time.Unix(1_767_225_600, 0)
-	clock := func() time.Time { return now }
-	l, err := store.NewLocal(store.LocalConfig{Now: clock}, nil, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, l := localService(t, now)
 	m := &record.Metrics{Tenant: awsapi.DefaultTenant, Namespace: "App"}
 	for _, host := range []string{"a", "b"} {
 		m.Datums = append(m.Datums, record.Datum{MetricName: "Req", Value: 1, Timestamp: now.Add(-time.Minute).UnixMilli(),
 			Dimensions: []record.Dimension{{Name: "Host", Value: host}}})
 	}
 	l.Apply(m)
-	s := New(Config{Local: l, Now: clock}, nil)
 	var queries []dataQuery
 	for _, src := range []struct{ id, expr, label string }{
 		{"s1", `SEARCH('{App,Host} Req', 'Sum', 60)`, ""},
