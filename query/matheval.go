@@ -136,6 +136,9 @@ func (e *mathEnv) eval(n mathNode) (mathValue, error) {
 	case callNode:
 		return e.call(n)
 	case searchNode:
+		if e.search == nil {
+			return mathValue{}, mathError("SEARCH cannot be evaluated here.")
+		}
 		l, err := e.search(n)
 		return listValue(l), err
 	}

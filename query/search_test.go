@@ -211,3 +211,30 @@ func TestSearchLabels(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveEmptySearch(t *testing.T) {
+	env := &mathEnv{search: func(searchNode) ([]mathSeries, error) {
+		return []mathSeries{{label: "empty"}, {times: []int64{60}, values: []float64{2}, label: "full"}}, nil
+	}}
+	for expr, want := range map[string][]string{
+		`SEARCH('x', 'Sum', 60)`:                   {"empty", "full"},
+		`REMOVE_EMPTY(SEARCH('x', 'Sum', 60))`:     {"full"},
+		`REMOVE_EMPTY(SEARCH('x', 'Sum', 60) * 2)`: {"full"},
+	} {
+		n, err := parseMath(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := env.eval(n)
+		if err != nil || v.kind != kindList {
+			t.Fatalf("%s: got %v, %v; want an array", expr, v, err)
+		}
+		var got []string
+		for _, s := range v.list {
+			got = append(got, s.label)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got members %q; want %q", expr, got, want)
+		}
+	}
+}
