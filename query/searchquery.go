@@ -44,12 +44,12 @@ func parseExpressionPeriod(in awsapi.Input, path string, q *dataQuery) error {
 }
 
 // search answers one SEARCH of query id: the metrics it matches among the
-// series with data since start (every store, as ListMetrics lists them), at
-// most maxSearchResults of them in metric order, each read like a
+// series with data since start (in the stores the read draws on), at most
+// maxSearchResults of them in metric order, each read like a
 // MetricStat query with n's statistic and period. It reports whether any
 // read touched unknown time.
 func (s *Service) search(view *coverageView, tenant, id string, n searchNode, period int64, start, end time.Time, used *answered) ([]mathSeries, bool) {
-	found := searchMetrics(view, tenant, n.query, start.Unix())
+	found := searchMetrics(view, tenant, n.query, start.Unix(), ceilSeconds(end))
 	if len(found) > maxSearchResults {
 		found = found[:maxSearchResults]
 		used.limited = append(used.limited, id)
@@ -66,13 +66,21 @@ func (s *Service) search(view *coverageView, tenant, id string, n searchNode, pe
 	return out, unknown
 }
 
-// searchMetrics returns the metrics (units folded) that q matches, sorted.
-func searchMetrics(view *coverageView, tenant string, q *searchQuery, since int64) []listedMetric {
+// searchMetrics returns the metrics (units folded) that q matches among the
+// series with data since from, sorted. Only the stores that the read plan of
+// [from, to) draws on are listed: a series of another store could not be
+// read (and listing the long-term store costs a lookup per series).
+func searchMetrics(view *coverageView, tenant string, q *searchQuery, from, to int64) []listedMetric {
 	ns, hasNS := q.fixedNamespace()
 	var keys []*store.SeriesKey
-	for _, src := range view.listSources() {
+	var listed []string
+	for _, src := range view.plan(floorDiv(from, 60)*60, ceilDiv(to, 60)*60, 60).sources {
+		if slices.Contains(listed, src.name) {
+			continue
+		}
+		listed = append(listed, src.name)
 		listSeries(src.st, tenant, ns, hasNS, func(_ store.SeriesRef, key *store.SeriesKey, newest int64) bool {
-			if newest >= since {
+			if newest >= from {
 				keys = append(keys, key)
 			}
 			return true

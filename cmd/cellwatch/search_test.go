@@ -239,6 +239,28 @@ func TestSearchThroughSDK(t *testing.T) {
 		})
 	})
 
+	t.Run("older than the local window: the long-term store lists and answers", func(t *testing.T) {
+		old := minute(5 * 60)
+		var data []types.MetricDatum
+		for i := range 5 {
+			data = append(data, types.MetricDatum{MetricName: aws.String("Gone"), Dimensions: dims("Q", fmt.Sprintf("q%d", i)), Value: aws.Float64(float64(i)), Timestamp: aws.Time(old)})
+		}
+		if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Old"), MetricData: data}); err != nil {
+			t.Fatal(err)
+		}
+		var got map[string][]float64
+		want := map[string][]float64{"q0": {0}, "q1": {1}, "q2": {2}, "q3": {3}, "q4": {4}}
+		waitFor(t, 90*time.Second, "SEARCH to find the old series", func() bool {
+			out, err := cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(old.Add(-time.Hour)), EndTime: aws.Time(old.Add(time.Hour)),
+				MetricDataQueries: []types.MetricDataQuery{searchQuery("s", `SEARCH('{Old,Q}', 'Sum', 3600)`)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = byLabel(out.MetricDataResults)
+			return maps.EqualFunc(got, want, slices.Equal)
+		})
+	})
+
 	t.Run("at most 500 series, MaxMetricsExceeded", func(t *testing.T) {
 		var data []types.MetricDatum
 		for i := range 520 {
