@@ -188,16 +188,13 @@ func (sh *shard) create(h uint64, tenant, namespace, name string, dims []record.
 		slot = sh.nslots
 		sh.nslots++
 	}
-	k := &SeriesKey{
-		Tenant:     sh.intern(tenant),
-		Namespace:  sh.intern(namespace),
-		MetricName: sh.intern(name),
-		Unit:       sh.intern(unit),
-		Dimensions: make([]record.Dimension, len(dims)),
-	}
+	k := newKey(len(dims))
+	k.Tenant, k.Namespace, k.MetricName, k.Unit = sh.intern(tenant), sh.intern(namespace), sh.intern(name), sh.intern(unit)
 	kb := keySize + int64(len(tenant)+len(namespace)+len(name)+len(unit))
+	values := joinValues(dims)
 	for i, d := range dims {
-		k.Dimensions[i] = record.Dimension{Name: sh.intern(d.Name), Value: strings.Clone(d.Value)}
+		k.Dimensions[i] = record.Dimension{Name: sh.intern(d.Name), Value: values[:len(d.Value)]}
+		values = values[len(d.Value):]
 		kb += dimensionSize + int64(len(d.Name)+len(d.Value))
 	}
 	s := sh.slot(slot)
@@ -245,6 +242,53 @@ func (sh *shard) removeFromNamespace(s *series, slot uint32) {
 		list = slices.Clone(list)
 	}
 	sh.byNS[nk] = list
+}
+
+// keyWith is a series key allocated together with its dimensions, so that
+// matching many keys (SEARCH) touches one block per key, not two.
+type keyWith[D any] struct {
+	key  SeriesKey
+	dims D
+}
+
+// newKey returns a key whose Dimensions has length n.
+func newKey(n int) *SeriesKey {
+	switch n {
+	case 0:
+		return &SeriesKey{}
+	case 1:
+		kd := new(keyWith[[1]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	case 2:
+		kd := new(keyWith[[2]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	case 3:
+		kd := new(keyWith[[3]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	case 4:
+		kd := new(keyWith[[4]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	}
+	return &SeriesKey{Dimensions: make([]record.Dimension, n)}
+}
+
+// joinValues copies the dimension values into one string (one allocation,
+// one block to read).
+func joinValues(dims []record.Dimension) string {
+	n := 0
+	for _, d := range dims {
+		n += len(d.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, d := range dims {
+		b.WriteString(d.Value)
+	}
+	return b.String()
 }
 
 // remove frees a series slot. The caller holds sh.mu for writing.
