@@ -1,5 +1,6 @@
 // Package query answers CloudWatch's read operations (GetMetricStatistics,
-// GetMetricData, ListMetrics) from the stores.
+// GetMetricData, ListMetrics) from the stores, including metric math and
+// SEARCH expressions (docs/search.md).
 //
 // It reads aggregates (count, sum, min, max and a percentile sketch per
 // series and bucket) through the small [Store] interface it declares, merges

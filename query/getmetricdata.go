@@ -40,6 +40,7 @@ type dataQuery struct {
 	expression   string         // metric math (mathquery.go), else a MetricStat
 	ast          mathNode       // the parsed expression
 	insights     *insightsQuery // a Metrics Insights Expression (insights_eval.go)
+	idLabel      bool           // an expression labelled by its Id (no Label given)
 }
 
 // dataResult is one MetricDataResult before paging.
@@ -115,6 +116,9 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 		messages = append(messages, unknownMessage(used.unknown))
 	}
 	messages = append(messages, used.notes...)
+	if len(used.limited) > 0 {
+		messages = append(messages, limitedMessage(used.limited))
+	}
 	return out.Add("Messages", messages), nil
 }
 
@@ -172,6 +176,9 @@ func parseDataQuery(in awsapi.Input, path string) (dataQuery, error) {
 	case hasExpr && isInsights(in.String("Expression")):
 		return q, parseInsightsQuery(in, in.String("Expression"), path, &q)
 	case hasExpr:
+		if err := parseExpressionPeriod(in, path, &q); err != nil {
+			return q, err
+		}
 		return q, parseExpression(in.String("Expression"), path+".Expression", &q)
 	case ms == nil:
 		return q, awsapi.MissingParameter("The parameter %s.MetricStat or %s.Expression is required.", path, path)
@@ -237,7 +244,7 @@ func labelQueries(queries []dataQuery) {
 			continue // an Insights query labels its results itself
 		}
 		if q.ast != nil {
-			q.defaultLabel = q.id
+			q.defaultLabel, q.idLabel = q.id, q.label == ""
 		} else {
 			parts := []string{q.metric.name}
 			if statsDiffer {

@@ -61,8 +61,9 @@ func parseInsightsQuery(in awsapi.Input, src, path string, q *dataQuery) error {
 
 // seriesInNamespace visits every series of tenant in namespace ns that st
 // holds, until fn returns false.
+// It reads the store's namespace index (listSeries) when the store has one.
 func seriesInNamespace(st Store, tenant, ns string, fn func(ref store.SeriesRef, key *store.SeriesKey, newest int64) bool) {
-	st.Series(tenant, func(ref store.SeriesRef, key *store.SeriesKey, newest int64) bool {
+	listSeries(st, tenant, ns, true, func(ref store.SeriesRef, key *store.SeriesKey, newest int64) bool {
 		return key.Namespace != ns || fn(ref, key, newest)
 	})
 }

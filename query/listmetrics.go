@@ -82,7 +82,7 @@ func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, hdr http.H
 	// Every store lists its series: a metric is listed when any store has it.
 	for _, src := range view.listSources() {
 		used.add(src.name)
-		src.st.Series(awsapi.TenantOf(req), visit)
+		listSeries(src.st, awsapi.TenantOf(req), ns, ns != "", visit)
 	}
 	used.write(hdr)
 	slices.SortFunc(found, func(a, b listedMetric) int { return strings.Compare(a.sortKey, b.sortKey) })

@@ -181,7 +181,6 @@ func TestEvalMathErrors(t *testing.T) {
 	env := &mathEnv{series: map[string]mathSeries{"m1": sr(0, 1)}, metricIDs: []string{"m1"}, grid: func() []int64 { return []int64{0} }}
 	for src, want := range map[string]string{
 		"ANOMALY_DETECTION_BAND(m1, 2)": "The function ANOMALY_DETECTION_BAND is not supported by this server",
-		"SEARCH('x', 'Sum', 60)":        "The function SEARCH is not supported by this server",
 		"m9 + 1":                        "The Id m9 used in the expression is not defined",
 		"FILL(m1)":                      "FILL takes 2 argument(s), not 1",
 		"FILL(1, 0)":                    "FILL takes a time series first",

@@ -77,11 +77,12 @@ type mathEnv struct {
 	grid      func() []int64          // every period start of the request range
 	unknown   func(t int64) bool      // the period at t touches time no store vouches for
 	period    int64                   // of the expression's inputs
+	search    func(n searchNode) ([]mathSeries, error)
 }
 
 // supportedFunctions are the functions this server evaluates; any other
 // name is refused as not supported.
-var supportedFunctions = []string{"ABS", "AVG", "CEIL", "DIFF", "DIFF_TIME", "FILL", "FLOOR", "IF", "LOG", "LOG10", "MAX", "METRICS", "MIN", "PERIOD", "RATE", "SAMPLE_COUNT", "SQRT", "STDDEV", "SUM", "TIME_SERIES"}
+var supportedFunctions = []string{"ABS", "AVG", "CEIL", "DIFF", "DIFF_TIME", "FILL", "FLOOR", "IF", "LOG", "LOG10", "MAX", "METRICS", "MIN", "PERIOD", "RATE", "REMOVE_EMPTY", "SAMPLE_COUNT", "SQRT", "STDDEV", "SUM", "TIME_SERIES"}
 
 func (e *mathEnv) eval(n mathNode) (mathValue, error) {
 	switch n := n.(type) {
@@ -135,6 +136,12 @@ func (e *mathEnv) eval(n mathNode) (mathValue, error) {
 		return arith(n.op, l, r)
 	case callNode:
 		return e.call(n)
+	case searchNode:
+		if e.search == nil {
+			return mathValue{}, mathError("SEARCH cannot be evaluated here.")
+		}
+		l, err := e.search(n)
+		return listValue(l), err
 	}
 	return mathValue{}, mathError("The expression %s cannot be evaluated.", n)
 }
@@ -298,6 +305,11 @@ func (e *mathEnv) call(n callNode) (mathValue, error) {
 		return args[0].mapSeries(func(s mathSeries) mathSeries { return diff(s, n.name == "RATE") }), nil
 	case "IF":
 		return ifValue(args)
+	case "REMOVE_EMPTY": // the members of an array that have points
+		if args[0].kind != kindList {
+			return args[0], nil
+		}
+		return listValue(slices.DeleteFunc(slices.Clone(args[0].list), func(s mathSeries) bool { return len(s.times) == 0 })), nil
 	}
 	f := map[string]func(float64) float64{"ABS": math.Abs, "CEIL": math.Ceil, "FLOOR": math.Floor, "LOG": math.Log, "LOG10": math.Log10, "SQRT": math.Sqrt}[n.name]
 	switch v := args[0]; v.kind {

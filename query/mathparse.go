@@ -107,12 +107,17 @@ func lexMath(src string) ([]token, error) {
 			toks = append(toks, token{kind: 'i', text: src[i:j], pos: i})
 			i = j
 		case c == '"' || c == '\'':
-			j := strings.IndexByte(src[i+1:], c)
-			if j < 0 {
+			j := i + 1 // a backslash escapes the next character; the text stays raw (SEARCH reads it)
+			for ; j < len(src) && src[j] != c; j++ {
+				if src[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(src) {
 				return nil, mathError("The expression has an unterminated string at position %d.", i+1)
 			}
-			toks = append(toks, token{kind: 's', text: src[i+1 : i+1+j], pos: i})
-			i += j + 2
+			toks = append(toks, token{kind: 's', text: src[i+1 : j], pos: i})
+			i = j + 1
 		default:
 			op := string(c)
 			if i+1 < len(src) {
@@ -290,9 +295,13 @@ func (p *mathParser) primary() (mathNode, error) {
 		return strNode{t.text}, nil
 	case 'i':
 		if _, ok := p.isOp("("); ok {
+			base := p.peek().pos + 1 // where a SEARCH body starts
 			args, err := p.items(")")
 			if err != nil {
 				return nil, err
+			}
+			if strings.ToUpper(t.text) == "SEARCH" {
+				return parseSearchCall(args, base)
 			}
 			call := callNode{strings.ToUpper(t.text), args}
 			return call, checkCall(call)
@@ -345,33 +354,55 @@ func (p *mathParser) items(closing string) ([]mathNode, error) {
 	}
 }
 
+// walkMath calls fn for n and every node below it, parents first.
+func walkMath(n mathNode, fn func(mathNode)) {
+	fn(n)
+	switch n := n.(type) {
+	case negNode:
+		walkMath(n.x, fn)
+	case binNode:
+		walkMath(n.l, fn)
+		walkMath(n.r, fn)
+	case listNode:
+		for _, x := range n.items {
+			walkMath(x, fn)
+		}
+	case callNode:
+		for _, x := range n.args {
+			walkMath(x, fn)
+		}
+	}
+}
+
 // mathRefs returns the Ids an expression names, and whether it calls
 // METRICS (which takes every MetricStat query, or those with a prefix).
 func mathRefs(n mathNode, fn func(id string), metrics func(prefix string)) {
-	switch n := n.(type) {
-	case refNode:
-		fn(n.id)
-	case negNode:
-		mathRefs(n.x, fn, metrics)
-	case binNode:
-		mathRefs(n.l, fn, metrics)
-		mathRefs(n.r, fn, metrics)
-	case listNode:
-		for _, x := range n.items {
-			mathRefs(x, fn, metrics)
-		}
-	case callNode:
-		if n.name == "METRICS" {
+	walkMath(n, func(x mathNode) {
+		switch x := x.(type) {
+		case refNode:
+			fn(x.id)
+		case callNode:
+			if x.name != "METRICS" {
+				return
+			}
 			prefix := ""
-			if len(n.args) == 1 {
-				if s, ok := n.args[0].(strNode); ok {
+			if len(x.args) == 1 {
+				if s, ok := x.args[0].(strNode); ok {
 					prefix = s.s
 				}
 			}
 			metrics(prefix)
 		}
-		for _, x := range n.args {
-			mathRefs(x, fn, metrics)
+	})
+}
+
+// searchesOf returns the SEARCH calls of an expression.
+func searchesOf(n mathNode) []searchNode {
+	var out []searchNode
+	walkMath(n, func(x mathNode) {
+		if sn, ok := x.(searchNode); ok {
+			out = append(out, sn)
 		}
-	}
+	})
+	return out
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,8 +23,8 @@ import (
 // arrays [a, b], and the functions SUM AVG MIN MAX SAMPLE_COUNT,
 // STDDEV, METRICS() and METRICS("prefix"), FILL(x, number|REPEAT|LINEAR),
 // RATE, DIFF, DIFF_TIME, PERIOD, TIME_SERIES, IF(cond, a[, b]), ABS CEIL
-// FLOOR LOG LOG10 SQRT. Any other function
-// (ANOMALY_DETECTION_BAND, SEARCH, ...) is refused with
+// FLOOR LOG LOG10 SQRT, REMOVE_EMPTY, and SEARCH (search.go; not in
+// alarms). Any other function (ANOMALY_DETECTION_BAND, ...) is refused with
 // InvalidParameterValue naming it. An Expression starting with SELECT is a
 // Metrics Insights query (insights_eval.go) in GetMetricData, where math may
 // use its results by Id; alarms refuse it.
@@ -55,6 +56,9 @@ func parseExpression(src, path string, q *dataQuery) error {
 		return awsapi.ConstraintError(src, awsapi.CoralPath(path), "have length between 1 and 2048")
 	}
 	n, err := parseMath(src)
+	if se, ok := errors.AsType[*searchError](err); ok {
+		return awsapi.ValidationError("Invalid SEARCH expression in query %s: %s.", q.id, se.msg)
+	}
 	if err != nil {
 		return awsapi.InvalidParameterValue("The parameter %s is invalid: %s", path, errMessage(err))
 	}
@@ -125,6 +129,15 @@ func planMath(queries []dataQuery) (mathPlan, error) {
 		stack = append(stack, id)
 		var period int64
 		var periodFrom string
+		share := func(from string, p int64) error {
+			switch {
+			case period == 0:
+				period, periodFrom = p, from
+			case p != period:
+				return awsapi.InvalidParameterValue("The inputs of the expression of query %s must share one period: %s has %d seconds and %s has %d.", id, periodFrom, period, from, p)
+			}
+			return nil
+		}
 		for _, d := range deps(q) {
 			if _, ok := byID[d]; !ok {
 				return awsapi.InvalidParameterValue("The expression of query %s uses the Id %s, which no query of the request has.", id, d)
@@ -132,11 +145,17 @@ func planMath(queries []dataQuery) (mathPlan, error) {
 			if err := visit(d); err != nil {
 				return err
 			}
-			switch p := plan.period[d]; {
-			case period == 0:
-				period, periodFrom = p, d
-			case p != period:
-				return awsapi.InvalidParameterValue("The inputs of the expression of query %s must share one period: %s has %d seconds and %s has %d.", id, periodFrom, period, d, p)
+			if err := share(d, plan.period[d]); err != nil {
+				return err
+			}
+		}
+		for _, sn := range searchesOf(q.ast) {
+			p := cmp.Or(sn.period, q.period)
+			if p == 0 {
+				return awsapi.ValidationError("Invalid SEARCH expression in query %s: it has no period: give SEARCH a third argument or the query a Period.", id)
+			}
+			if err := share(sn.String(), p); err != nil {
+				return err
 			}
 		}
 		if period == 0 {
@@ -211,6 +230,7 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 		return nil, err
 	}
 	all := map[string][]dataResult{}
+	var searchLabelled []dataQuery // queries whose results have SEARCH's default labels
 	env := &mathEnv{series: map[string]mathSeries{}, lists: map[string][]mathSeries{}}
 	for _, q := range queries {
 		if q.ast != nil {
@@ -253,6 +273,12 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 			return grid
 		}
 		env.period = period
+		searchUnknown := false
+		env.search = func(n searchNode) ([]mathSeries, error) {
+			list, unknown := s.search(view, tenant, q.id, n, cmp.Or(n.period, q.period), start, end, used)
+			searchUnknown = searchUnknown || unknown
+			return list, nil
+		}
 		env.unknown = func(t int64) bool {
 			return len(intervals.Intersect(used.unknown, intervals.Set{{From: t, To: t + period}})) > 0
 		}
@@ -284,7 +310,7 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 		default:
 			return nil, awsapi.InvalidParameterValue("The expression of query %s returns %s, not a time series.", q.id, v.kindName())
 		}
-		unknown := false
+		unknown := searchUnknown
 		touched := func(id string) {
 			for _, r := range all[id] {
 				unknown = unknown || r.unknown
@@ -301,7 +327,7 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 			r := dataResult{id: q.id, label: q.label, times: m.times, values: m.values, unknown: unknown}
 			defaultLabel := q.defaultLabel
 			if v.kind == kindList {
-				r.label, r.props, defaultLabel = strings.TrimSpace(q.label+" "+m.label), m.props, m.label
+				r.label, r.props, defaultLabel = memberLabel(q, m.label), m.props, m.label
 			}
 			if q.template.text != "" { // ${LABEL} of an array's member is the member's label
 				r.label = q.template.fill(r.props, r.times, r.values, defaultLabel)
@@ -311,7 +337,11 @@ func (s *Service) evaluate(view *coverageView, tenant string, queries []dataQuer
 		if len(out) == 0 {
 			all[q.id] = []dataResult{}
 		}
+		if v.kind == kindList && defaultSearchLabels(q) {
+			searchLabelled = append(searchLabelled, q)
+		}
 	}
+	uniqueSearchLabels(searchLabelled, all)
 	return all, nil
 }
 
@@ -413,6 +443,9 @@ func toDataQueries(queries []MetricQuery) ([]dataQuery, error) {
 		if mq.Expression != "" {
 			if err := parseExpression(mq.Expression, path+".Expression", &q); err != nil {
 				return nil, err
+			}
+			if len(searchesOf(q.ast)) > 0 {
+				return nil, awsapi.InvalidParameterValue("The parameter %s.Expression is invalid: SEARCH expressions are not allowed in alarms.", path)
 			}
 			qs = append(qs, q)
 			continue

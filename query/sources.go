@@ -33,6 +33,7 @@ type answered struct {
 	names   []string
 	unknown intervals.Set
 	notes   awsapi.List // request-level Messages besides PartialData, one per code
+	limited []string    // queries whose SEARCH found more series than it returns
 }
 
 // note adds a request-level message, once per code.

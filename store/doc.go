@@ -48,9 +48,13 @@
 // kept in 64 shards, each with its own lock, a map from a seeded hash of the
 // metric identity to a chain of series slots, and a slice of series; the
 // unit is part of the series key but not of the hash, so Lookup finds every
-// unit of a metric in one chain. Apply is safe from many goroutines; reads
-// (Range, Lookup, Series) take read locks only briefly and call back
-// without locks.
+// unit of a metric in one chain. Each shard also lists its slots by tenant
+// and namespace (kept as series are created and removed, accounted in
+// Bytes), so SeriesOf visits one namespace without scanning the others; the
+// long-term store answers SeriesOf with a prefix scan of its series keys,
+// which begin with tenant and namespace. Apply is safe from many goroutines;
+// reads (Range, Lookup, Series, SeriesOf) take read locks only briefly and
+// call back without locks.
 //
 // The newest buckets of a series stay open (plain Aggregates) until 90 s
 // after their end (10 s for 1 s buckets); then they are sealed into

@@ -131,6 +131,7 @@ func NewLocal(cfg LocalConfig, src RecordSource, reg prometheus.Registerer, logg
 	}
 	for i := range l.shards {
 		l.shards[i].index = make(map[uint64]uint32)
+		l.shards[i].byNS = make(map[nsKey][]uint32)
 		l.shards[i].names = make(map[string]string)
 	}
 
@@ -457,6 +458,31 @@ var rangePool = sync.Pool{New: func() any { return new(rangeScratch) }}
 // the newest datum timestamp seen (Unix seconds), until fn returns false. fn
 // runs without locks held; key must not be modified.
 func (l *Local) Series(tenant string, fn func(ref SeriesRef, key *SeriesKey, newest int64) bool) {
+	l.visitShards(fn, func(sh *shard, add func(uint32, *series)) {
+		for slot := range sh.nslots {
+			if s := sh.slot(slot); s.key != nil && s.key.Tenant == tenant {
+				add(slot, s)
+			}
+		}
+	})
+}
+
+// SeriesOf calls fn for every series of tenant in namespace, in no
+// particular order, with the newest datum timestamp seen (Unix seconds),
+// until fn returns false. It reads each shard's namespace index, so it costs
+// the namespace's series, not the store's. fn runs without locks held; key
+// must not be modified.
+func (l *Local) SeriesOf(tenant, namespace string, fn func(ref SeriesRef, key *SeriesKey, newest int64) bool) {
+	l.visitShards(fn, func(sh *shard, add func(uint32, *series)) {
+		for _, slot := range sh.byNS[nsKey{tenant, namespace}] {
+			add(slot, sh.slot(slot))
+		}
+	})
+}
+
+// visitShards collects, shard by shard under its read lock, the series that
+// pick adds, and calls fn for them after releasing the lock.
+func (l *Local) visitShards(fn func(ref SeriesRef, key *SeriesKey, newest int64) bool, pick func(sh *shard, add func(uint32, *series))) {
 	type item struct {
 		ref    SeriesRef
 		key    *SeriesKey
@@ -467,12 +493,9 @@ func (l *Local) Series(tenant string, fn func(ref SeriesRef, key *SeriesKey, new
 		sh := &l.shards[si]
 		buf = buf[:0]
 		sh.mu.RLock()
-		for slot := range sh.nslots {
-			s := sh.slot(slot)
-			if s.key != nil && s.key.Tenant == tenant {
-				buf = append(buf, item{makeRef(uint32(si), slot, s.gen), s.key, s.newest})
-			}
-		}
+		pick(sh, func(slot uint32, s *series) {
+			buf = append(buf, item{makeRef(uint32(si), slot, s.gen), s.key, s.newest})
+		})
 		sh.mu.RUnlock()
 		for _, it := range buf {
 			if !fn(it.ref, it.key, it.newest) {

@@ -230,7 +230,17 @@ func (lt *LongTerm) Key(ref SeriesRef) SeriesKey {
 // Series calls fn for every series of tenant, in key order, with the newest
 // datum timestamp applied (Unix seconds), until fn returns false.
 func (lt *LongTerm) Series(tenant string, fn func(ref SeriesRef, key *SeriesKey, newest int64) bool) {
-	prefix := appendString([]byte{prefixKey}, tenant)
+	lt.seriesWithPrefix(appendString([]byte{prefixKey}, tenant), fn)
+}
+
+// SeriesOf calls fn for every series of tenant in namespace, in key order,
+// with the newest datum timestamp applied (Unix seconds), until fn returns
+// false. Series keys begin with tenant and namespace, so it is a prefix scan.
+func (lt *LongTerm) SeriesOf(tenant, namespace string, fn func(ref SeriesRef, key *SeriesKey, newest int64) bool) {
+	lt.seriesWithPrefix(appendString(appendString([]byte{prefixKey}, tenant), namespace), fn)
+}
+
+func (lt *LongTerm) seriesWithPrefix(prefix []byte, fn func(ref SeriesRef, key *SeriesKey, newest int64) bool) {
 	err := lt.scan(prefix, func(k, v []byte) bool {
 		if len(v) != 4 {
 			return true
@@ -251,7 +261,7 @@ func (lt *LongTerm) Series(tenant string, fn func(ref SeriesRef, key *SeriesKey,
 		return fn(SeriesRef(id), &key, newest)
 	})
 	if err != nil {
-		lt.log.Error("long-term store: series", "tenant", tenant, "err", err)
+		lt.log.Error("long-term store: series", "prefix", prefix, "err", err)
 	}
 }
 

@@ -70,9 +70,10 @@ type series struct {
 	hash   uint64     // of the metric identity, without unit
 	next   uint32     // next slot+1 in the hash chain; 0 ends it
 	gen    uint8
-	kb     int32 // accounted bytes of the key
-	acct   int64 // bytes currently accounted for this series
-	newest int64 // newest datum timestamp, Unix seconds
+	kb     int32  // accounted bytes of the key
+	acct   int64  // bytes currently accounted for this series
+	newest int64  // newest datum timestamp, Unix seconds
+	nsPos  uint32 // position of the slot in its shard's byNS list
 
 	// open buckets, ascending by (Start, Width); all are after every sealed
 	// bucket.
@@ -90,8 +91,16 @@ var (
 	chunkSize     = int64(unsafe.Sizeof(chunk{}))
 )
 
-// indexEntryBytes approximates the index map's cost per series.
-const indexEntryBytes = 24
+// indexEntryBytes approximates the index map's cost per series (the
+// identity map entry and the slot in its namespace list); nsEntryBytes the
+// cost of one namespace list of a shard (map entry and slice header).
+const (
+	indexEntryBytes = 24 + 4
+	nsEntryBytes    = 64
+)
+
+// nsKey names the series of one tenant and namespace (interned strings).
+type nsKey struct{ tenant, namespace string }
 
 // Series slots live in fixed pages, so that growing a shard neither copies
 // series nor leaves half of a doubled slice unused.
@@ -102,7 +111,8 @@ const (
 
 type shard struct {
 	mu     sync.RWMutex
-	index  map[uint64]uint32 // identity hash -> first slot of its chain
+	index  map[uint64]uint32  // identity hash -> first slot of its chain
+	byNS   map[nsKey][]uint32 // tenant and namespace -> slots, unordered
 	pages  []*[pageSize]series
 	nslots uint32 // slots in use or free
 	free   []uint32
@@ -178,16 +188,13 @@ func (sh *shard) create(h uint64, tenant, namespace, name string, dims []record.
 		slot = sh.nslots
 		sh.nslots++
 	}
-	k := &SeriesKey{
-		Tenant:     sh.intern(tenant),
-		Namespace:  sh.intern(namespace),
-		MetricName: sh.intern(name),
-		Unit:       sh.intern(unit),
-		Dimensions: make([]record.Dimension, len(dims)),
-	}
+	k := newKey(len(dims))
+	k.Tenant, k.Namespace, k.MetricName, k.Unit = sh.intern(tenant), sh.intern(namespace), sh.intern(name), sh.intern(unit)
 	kb := keySize + int64(len(tenant)+len(namespace)+len(name)+len(unit))
+	values := joinValues(dims)
 	for i, d := range dims {
-		k.Dimensions[i] = record.Dimension{Name: sh.intern(d.Name), Value: strings.Clone(d.Value)}
+		k.Dimensions[i] = record.Dimension{Name: sh.intern(d.Name), Value: values[:len(d.Value)]}
+		values = values[len(d.Value):]
 		kb += dimensionSize + int64(len(d.Name)+len(d.Value))
 	}
 	s := sh.slot(slot)
@@ -197,8 +204,91 @@ func (sh *shard) create(h uint64, tenant, namespace, name string, dims []record.
 		s.next = head + 1
 	}
 	sh.index[h] = slot
+	sh.addToNamespace(k, slot)
 	sh.count.Add(1)
 	return int(slot)
+}
+
+// addToNamespace lists slot under its tenant and namespace. The caller holds
+// sh.mu for writing.
+func (sh *shard) addToNamespace(k *SeriesKey, slot uint32) {
+	nk := nsKey{k.Tenant, k.Namespace}
+	list, ok := sh.byNS[nk]
+	if !ok {
+		sh.bytes.Add(nsEntryBytes)
+	}
+	sh.slot(slot).nsPos = uint32(len(list))
+	sh.byNS[nk] = append(list, slot)
+}
+
+// removeFromNamespace takes slot out of its namespace list (the last slot
+// moves into its place). The caller holds sh.mu for writing.
+func (sh *shard) removeFromNamespace(s *series, slot uint32) {
+	nk := nsKey{s.key.Tenant, s.key.Namespace}
+	list := sh.byNS[nk]
+	if int(s.nsPos) >= len(list) || list[s.nsPos] != slot {
+		return // not listed; cannot happen
+	}
+	last := list[len(list)-1]
+	list[s.nsPos] = last
+	sh.slot(last).nsPos = s.nsPos
+	list = list[:len(list)-1]
+	if len(list) == 0 {
+		delete(sh.byNS, nk)
+		sh.bytes.Add(-nsEntryBytes)
+		return
+	}
+	if cap(list) > 16 && len(list) <= cap(list)/4 {
+		list = slices.Clone(list)
+	}
+	sh.byNS[nk] = list
+}
+
+// keyWith is a series key allocated together with its dimensions, so that
+// matching many keys (SEARCH) touches one block per key, not two.
+type keyWith[D any] struct {
+	key  SeriesKey
+	dims D
+}
+
+// newKey returns a key whose Dimensions has length n.
+func newKey(n int) *SeriesKey {
+	switch n {
+	case 0:
+		return &SeriesKey{}
+	case 1:
+		kd := new(keyWith[[1]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	case 2:
+		kd := new(keyWith[[2]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	case 3:
+		kd := new(keyWith[[3]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	case 4:
+		kd := new(keyWith[[4]record.Dimension])
+		kd.key.Dimensions = kd.dims[:]
+		return &kd.key
+	}
+	return &SeriesKey{Dimensions: make([]record.Dimension, n)}
+}
+
+// joinValues copies the dimension values into one string (one allocation,
+// one block to read).
+func joinValues(dims []record.Dimension) string {
+	n := 0
+	for _, d := range dims {
+		n += len(d.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, d := range dims {
+		b.WriteString(d.Value)
+	}
+	return b.String()
 }
 
 // remove frees a series slot. The caller holds sh.mu for writing.
@@ -224,6 +314,7 @@ func (sh *shard) remove(slot uint32) {
 			i = p.next - 1
 		}
 	}
+	sh.removeFromNamespace(s, slot)
 	sh.bytes.Add(-s.acct)
 	sh.count.Add(-1)
 	*s = series{gen: (s.gen + 1) & genMask}
