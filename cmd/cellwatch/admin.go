@@ -13,8 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cellwatch/cellwatch/dashboards/ui"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 // status is the JSON of GET /admin/status.
@@ -168,4 +170,33 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// uiConfig is what the status page reads: the shipper's status and the
+// local store's size (never the stream: the page works while it is down),
+// the alarms, the dashboards and the read path. A signed node shows no
+// tenant's data (a browser cannot sign).
+func (n *node) uiConfig() ui.Config {
+	tenant := awsapi.DefaultTenant
+	if n.cfg.Auth.CredentialsFile != "" {
+		tenant = ""
+	}
+	return ui.Config{Tenant: tenant, Alarms: n.alarms, Dashboards: n.dashboards, Reader: n.query, Window: n.cfg.Store.Window,
+		Logger: n.logger.With("component", "ui"), Status: func() ui.Status {
+			sh := n.shipper.Status()
+			return ui.Status{NodeID: n.wal.NodeID(), Ready: n.isReady(), Mode: string(sh.Mode), ModeSince: sh.ModeSince,
+				LastError: sh.LastError, Fault: faultText(sh.Fault), BacklogBytes: sh.BacklogBytes, BacklogRecords: sh.BacklogRecords,
+				OldestUnshippedAge: sh.OldestUnshippedAge, CatchUpETA: sh.CatchUpETA, DroppedBytes: sh.DroppedBytes,
+				GapPending: sh.GapPending, LocalSeries: n.local.NumSeries(), LocalBytes: n.local.Bytes(), LocalMaxBytes: n.cfg.Store.MaxBytes}
+		}}
+}
+
+func faultText(f fallback.Fault) string {
+	if f.Mode == fallback.FaultNone {
+		return ""
+	}
+	if f.Delay > 0 {
+		return fmt.Sprintf("%s (delay %s)", f.Mode, f.Delay)
+	}
+	return string(f.Mode)
 }

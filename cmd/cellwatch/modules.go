@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/alerting/alarmapi"
 	"github.com/cellwatch/cellwatch/dashboards"
+	"github.com/cellwatch/cellwatch/dashboards/ui"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -226,8 +228,21 @@ func (n *node) initAPI() (services.Service, error) {
 			srv.Register(op, h)
 		}
 	}
-	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
+	n.apiServer = newHTTPServer("api", n.cfg.Listen, n.withUI(srv), shutdownGrace, n.logger)
 	return n.apiServer, nil
+}
+
+// withUI puts the status page (GET / and /ui/) in front of the CloudWatch
+// API, which serves everything else (POST /, and GET / with an Action).
+func (n *node) withUI(api http.Handler) http.Handler {
+	page := ui.New(n.uiConfig())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ui.IsPage(r) {
+			page.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 func (n *node) initDashboards() (_ services.Service, err error) {
