@@ -99,6 +99,23 @@ func TestUIRouting(t *testing.T) {
 	if _, err := tn.sdk().ListMetrics(context.Background(), &cloudwatch.ListMetricsInput{}); err != nil {
 		t.Errorf("the API behind the page: %v", err)
 	}
+	// A stream that takes writes and never answers: the page does not wait on it.
+	if code, body := tn.admin(t, "POST", "/admin/stream/fault", url.Values{"mode": {"hang"}}); code != http.StatusOK {
+		t.Fatalf("inject the hang: %d %s", code, body)
+	}
+	putUIData(t, context.Background(), tn.sdk(), 2)
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range 3 {
+		resp, err := client.Get(tn.url() + "/")
+		if err != nil {
+			t.Fatalf("GET / while the stream hangs: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `Injected fault</dt><dd class="err">hang`) {
+			t.Errorf("GET / while the stream hangs = %d:\n%.300s", resp.StatusCode, b)
+		}
+	}
 }
 
 func putUIData(t *testing.T, ctx context.Context, cw *cloudwatch.Client, minutes int) {

@@ -98,8 +98,8 @@ type line struct {
 }
 
 type tick struct {
-	At    float64
-	Label string
+	At            float64
+	Label, Anchor string
 }
 
 type band struct{ X, W float64 }
@@ -154,10 +154,11 @@ func (c *svgChart) layout(all []series, unknown intervals.Set, from, to int64) {
 	if hi <= lo {
 		hi = lo + 1
 	}
+	step := niceStep((hi - lo) / 4)
+	lo, hi = math.Floor(lo/step)*step, math.Ceil(hi/step)*step
 	x := func(t int64) float64 { return c.Left + (c.Right-c.Left)*float64(t-from)/float64(max(1, to-from)) }
 	y := func(v float64) float64 { return c.Bott - (c.Bott-c.Top)*(v-lo)/(hi-lo) }
-	for i := range 5 {
-		v := lo + (hi-lo)*float64(i)/4
+	for v := lo; v <= hi+step/2; v += step {
 		c.YTicks = append(c.YTicks, tick{At: y(v), Label: strconv.FormatFloat(v, 'g', 4, 64)})
 	}
 	layout := "15:04"
@@ -166,7 +167,14 @@ func (c *svgChart) layout(all []series, unknown intervals.Set, from, to int64) {
 	}
 	for i := range 5 {
 		t := from + (to-from)*int64(i)/4
-		c.XTicks = append(c.XTicks, tick{At: x(t), Label: time.Unix(t, 0).UTC().Format(layout)})
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case 4:
+			anchor = "end"
+		}
+		c.XTicks = append(c.XTicks, tick{At: x(t), Label: time.Unix(t, 0).UTC().Format(layout), Anchor: anchor})
 	}
 	for _, iv := range unknown {
 		a, b := max(iv.From, from), min(iv.To, to)
@@ -220,4 +228,18 @@ func path(s series, from, to int64, x func(int64) float64, y func(float64) float
 func sortDims(ds []record.Dimension) []record.Dimension {
 	slices.SortFunc(ds, func(a, b record.Dimension) int { return strings.Compare(a.Name, b.Name) })
 	return ds
+}
+
+// niceStep rounds raw up to 1, 2 or 5 times a power of ten.
+func niceStep(raw float64) float64 {
+	if raw <= 0 || math.IsNaN(raw) || math.IsInf(raw, 0) {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if raw <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
 }

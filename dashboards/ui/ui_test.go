@@ -273,3 +273,11 @@ func TestPeriodFor(t *testing.T) {
 		}
 	}
 }
+
+func TestNiceStep(t *testing.T) {
+	for _, tc := range []struct{ raw, want float64 }{{29, 50}, {0.3, 0.5}, {1, 1}, {1.5, 2}, {120, 200}, {0, 1}, {7, 10}} {
+		if got := niceStep(tc.raw); got != tc.want {
+			t.Errorf("niceStep(%v) = %v, want %v", tc.raw, got, tc.want)
+		}
+	}
+}
