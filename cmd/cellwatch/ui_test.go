@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -171,4 +172,48 @@ func sizeOf(st os.FileInfo) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// BenchmarkUIPage: GET / of a node with 100 alarms and a 10-widget
+// dashboard (30 metrics with 3 hours of minutes each, read from the local
+// store, and 10 expressions noted), through HTTP.
+func BenchmarkUIPage(b *testing.B) {
+	tn := startBenchNode(b, testConfig(b, b.TempDir()))
+	cw, ctx := tn.sdk(), context.Background()
+	for _, name := range []string{"Latency", "Errors", "Requests"} {
+		for h := range 10 {
+			var data []types.MetricDatum
+			for i := range 180 {
+				data = append(data, types.MetricDatum{MetricName: aws.String(name), Dimensions: dims("Host", fmt.Sprintf("h%d", h)),
+					Timestamp: aws.Time(minute(i)), Value: aws.Float64(float64(i % 13))})
+			}
+			if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("MyApp"), MetricData: data}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for i := range 100 {
+		if _, err := cw.PutMetricAlarm(ctx, alarmInput(fmt.Sprintf("alarm-%03d", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := cw.PutDashboard(ctx, &cloudwatch.PutDashboardInput{DashboardName: aws.String("ten"), DashboardBody: aws.String(widgetBody(10))}); err != nil {
+		b.Fatal(err)
+	}
+	paths := regexp.MustCompile(`<path class="series" d="M[^"]* L`)
+	b.ResetTimer()
+	for range b.N {
+		resp, err := http.Get(tn.url() + "/")
+		if err != nil {
+			b.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if b.N == 1 || resp.StatusCode != http.StatusOK {
+			if n := len(paths.FindAll(page, -1)); resp.StatusCode != http.StatusOK || n != 30 || !strings.Contains(string(page), "alarm-099") {
+				b.Fatalf("GET / = %d with %d lines", resp.StatusCode, n)
+			}
+		}
+		b.SetBytes(int64(len(page)))
+	}
 }
