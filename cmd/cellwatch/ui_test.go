@@ -21,7 +21,7 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 )
 
-const uiBoard = `{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"title":"Checkout latency","metrics":[["Shop","Latency","Host","a"],[".",".",".","b"]],"region":"us-east-1","stat":"Average","period":60}},{"type":"text","x":12,"y":0,"width":12,"height":6,"properties":{"markdown":"Runbook: restart the <cart> service"}}]}`
+const uiBoard = `{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"title":"Checkout latency","metrics":[["Shop","Latency","Host","a"],[".",".",".","b"],[{"expression":"(m1+m2)/2","label":"mean of both hosts"}]],"region":"us-east-1","stat":"Average","period":60}},{"type":"text","x":12,"y":0,"width":12,"height":6,"properties":{"markdown":"Runbook: restart the <cart> service"}}]}`
 
 // The status page, loaded in headless Chromium while the stream is down,
 // shows the degraded mode, the alarms with their states and a dashboard's
@@ -59,8 +59,11 @@ func TestUIInChromium(t *testing.T) {
 	if !strings.Contains(dom, "checkout is slow") && !strings.Contains(dom, "Threshold Crossed") {
 		t.Error("the page lacks the alarm's reason")
 	}
-	if n := len(regexp.MustCompile(`<path class="series" d="M[0-9.]+,[0-9.]+ L[0-9.]+,[0-9.]+ L`).FindAllString(dom, -1)); n != 2 {
-		t.Errorf("%d chart lines with points, want 2 (hosts a and b):\n%s", n, dom)
+	if n := len(regexp.MustCompile(`<path class="series" d="M[0-9.]+,[0-9.]+ L[0-9.]+,[0-9.]+ L`).FindAllString(dom, -1)); n != 3 {
+		t.Errorf("%d chart lines with points, want 3 (hosts a and b, and their mean):\n%s", n, dom)
+	}
+	if !regexp.MustCompile(`mean of both hosts <span class="last">last 10[0-9.]+</span> <span class="pts">3[0-9] points`).MatchString(dom) {
+		t.Error("the expression's line lacks its label, latest value or points")
 	}
 	dir := os.Getenv("CELLWATCH_ARTIFACTS")
 	if dir == "" {

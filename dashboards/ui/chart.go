@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/cellwatch/cellwatch/internal/intervals"
 	"github.com/cellwatch/cellwatch/internal/record"
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // timeRange is one choice of the time-range picker: the last Dur.
@@ -59,6 +61,8 @@ func periodFor(want int64, span time.Duration) int64 {
 
 // metricSpec is one line of a chart: a metric, its statistic and period.
 type metricSpec struct {
+	ID, Expression  string // an expression has no metric
+	Hidden          bool   // read for the expressions, not drawn
 	Namespace, Name string
 	Dims            []record.Dimension // sorted by name
 	Stat            string
@@ -67,8 +71,11 @@ type metricSpec struct {
 }
 
 func (m metricSpec) label() string {
-	if m.Label != "" {
+	switch {
+	case m.Label != "":
 		return m.Label
+	case m.Expression != "":
+		return m.Expression
 	}
 	var b strings.Builder
 	b.WriteString(m.Name)
@@ -114,33 +121,86 @@ type series struct {
 	err    error
 }
 
-// draw reads every spec over [now-rng, now) and lays the chart out.
+// draw reads every spec over [now-rng, now) and lays the chart out. A
+// chart without expressions reads each metric as alarms do; one with
+// expressions evaluates them all as GetMetricData does.
 func (h *Handler) draw(ctx context.Context, specs []metricSpec, defPeriod int64, rng timeRange, now time.Time) *svgChart {
 	to := now.Unix()
 	from := to - int64(rng.Dur/time.Second)
 	c := &svgChart{Width: 640, Height: 240, Left: 60, Top: 10, Right: 630, Bott: 214, Period: periodFor(defPeriod, rng.Dur)}
 	var all []series
 	var unknown intervals.Set
+	if slices.ContainsFunc(specs, func(m metricSpec) bool { return m.Expression != "" }) {
+		all, unknown = h.evaluate(ctx, specs, c.Period, rng, from, to)
+	} else {
+		all, unknown = h.readMetrics(ctx, specs, c.Period, rng, from, to)
+	}
+	c.layout(all, unknown, from, to, rng.Name)
+	return c
+}
+
+func (h *Handler) readMetrics(ctx context.Context, specs []metricSpec, period int64, rng timeRange, from, to int64) ([]series, intervals.Set) {
+	var all []series
+	var unknown intervals.Set
 	for _, m := range specs {
-		p := c.Period
+		p := period
 		if m.Period > 0 {
 			p = periodFor(m.Period, rng.Dur)
 		}
 		lo := from - ((from%p)+p)%p
 		dps, unk, err := h.cfg.Reader.AlarmPeriods(ctx, h.cfg.Tenant, m.Namespace, m.Name, m.Dims, m.Stat, "", p, lo, to)
+		unknown = intervals.Union(unknown, unk)
+		if m.Hidden {
+			continue
+		}
 		s := series{spec: m, period: p, values: make(map[int64]float64, len(dps)), err: err}
 		for t, dp := range dps {
 			s.values[t] = dp.Value
 		}
-		unknown = intervals.Union(unknown, unk)
 		all = append(all, s)
 	}
-	c.layout(all, unknown, from, to)
-	return c
+	return all, unknown
+}
+
+// evaluate reads the metrics and evaluates the expressions of one chart
+// through the metric math of GetMetricData.
+func (h *Handler) evaluate(ctx context.Context, specs []metricSpec, period int64, rng timeRange, from, to int64) ([]series, intervals.Set) {
+	qs := make([]query.MetricQuery, len(specs))
+	for i, m := range specs {
+		p := period
+		if m.Period > 0 {
+			p = periodFor(m.Period, rng.Dur)
+		}
+		qs[i] = query.MetricQuery{ID: m.ID, Expression: m.Expression, Namespace: m.Namespace, MetricName: m.Name, Dimensions: m.Dims, Stat: m.Stat, Period: p}
+		if m.Expression != "" {
+			qs[i].Stat, qs[i].Period = "", 0
+		}
+	}
+	lo := from - ((from%period)+period)%period
+	out, unknown, err := h.cfg.Reader.EvaluateQueries(ctx, h.cfg.Tenant, qs, lo, to)
+	var all []series
+	for i, m := range specs {
+		if m.Hidden {
+			continue
+		}
+		s := series{spec: m, period: qs[i].Period, values: map[int64]float64{}, err: err}
+		r, ok := out[m.ID]
+		switch {
+		case err == nil && !ok:
+			s.err = errors.New("returns several time series or none: not drawn")
+		case ok:
+			s.period = r.Period
+			for j, t := range r.Timestamps {
+				s.values[t] = r.Values[j]
+			}
+		}
+		all = append(all, s)
+	}
+	return all, unknown
 }
 
 // layout computes the scales, ticks, bands and paths.
-func (c *svgChart) layout(all []series, unknown intervals.Set, from, to int64) {
+func (c *svgChart) layout(all []series, unknown intervals.Set, from, to int64, rng string) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, s := range all {
 		for _, v := range s.values {
@@ -183,7 +243,10 @@ func (c *svgChart) layout(all []series, unknown intervals.Set, from, to int64) {
 		}
 	}
 	for i, s := range all {
-		ln := line{Label: s.spec.label(), Color: s.spec.Color, URL: chartURL(s.spec, "")}
+		ln := line{Label: s.spec.label(), Color: s.spec.Color}
+		if s.spec.Expression == "" {
+			ln.URL = chartURL(s.spec, rng)
+		}
 		if ln.Color == "" {
 			ln.Color = palette[i%len(palette)]
 		}

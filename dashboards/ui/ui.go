@@ -61,9 +61,11 @@ type Dashboards interface {
 }
 
 // Reader is the read path over both stores (query.Service): one metric's
-// statistic per period, and what of a time range no store vouches for.
+// statistic per period, metric math over several, and what of a time range
+// no store vouches for.
 type Reader interface {
 	AlarmPeriods(ctx context.Context, tenant, namespace, metricName string, dims []record.Dimension, stat, unit string, period, from, to int64) (map[int64]query.AlarmDatapoint, []intervals.Interval, error)
+	EvaluateQueries(ctx context.Context, tenant string, queries []query.MetricQuery, from, to int64) (map[string]query.Series, []intervals.Interval, error)
 	Coverage(tenant string, from, to int64) []intervals.Interval
 }
 

@@ -44,6 +44,46 @@ func (f *fakeReader) AlarmPeriods(_ context.Context, tenant, ns, name string, di
 	return out, []intervals.Interval{{From: to - 600, To: to}}, nil
 }
 
+// EvaluateQueries answers every metric with AlarmPeriods' ramp and every
+// expression with a constant 5, except expressions with METRICS(), which
+// return several series.
+func (f *fakeReader) EvaluateQueries(ctx context.Context, tenant string, qs []query.MetricQuery, from, to int64) (map[string]query.Series, []intervals.Interval, error) {
+	var ids []string
+	out := map[string]query.Series{}
+	period := int64(60)
+	for _, q := range qs {
+		ids = append(ids, q.ID)
+		if q.Expression != "" {
+			continue
+		}
+		period = q.Period
+		dps, _, err := f.AlarmPeriods(ctx, tenant, q.Namespace, q.MetricName, q.Dimensions, q.Stat, q.Unit, q.Period, from, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := query.Series{ID: q.ID, Period: q.Period}
+		for t := from; t < to; t += q.Period {
+			if dp, ok := dps[t]; ok {
+				s.Timestamps, s.Values = append(s.Timestamps, t), append(s.Values, dp.Value)
+			}
+		}
+		out[q.ID] = s
+	}
+	for _, q := range qs {
+		if q.Expression != "" && !strings.Contains(q.Expression, "METRICS(") {
+			s := query.Series{ID: q.ID, Period: period}
+			for t := from; t < to; t += period {
+				s.Timestamps, s.Values = append(s.Timestamps, t), append(s.Values, 5)
+			}
+			out[q.ID] = s
+		}
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, fmt.Sprintf("eval %v", ids))
+	f.mu.Unlock()
+	return out, nil, nil
+}
+
 func (f *fakeReader) Coverage(string, int64, int64) []intervals.Interval {
 	return []intervals.Interval{{From: testNow.Unix() - 3600, To: testNow.Unix() - 3000}}
 }
@@ -81,7 +121,10 @@ const opsBody = `{"widgets":[
  {"type":"metric","properties":{"title":"Latency","stat":"p99","period":60,"metrics":[
    ["App","Latency","Host","a"],
    [".",".",".","b",{"stat":"Maximum","color":"#ff0000","label":"host b"}],
-   [{"expression":"m1*2","id":"e1"}]]}},
+   [{"expression":"m1*2","label":"doubled"}],
+   [{"expression":"SEARCH('{App,Host} Latency', 'Average')"}]]}},
+ {"type":"metric","properties":{"title":"Math","metrics":[["App","Errors",{"visible":false,"id":"errs"}],
+   [{"expression":"METRICS()","id":"all"}],[{"expression":"errs/60","id":"rate","label":"per second"}]]}},
  {"type":"text","properties":{"markdown":"# <b>runbook</b>"}},
  {"type":"metric","properties":{"view":"singleValue","metrics":[["App","Empty"]]}},
  {"type":"log","properties":{"query":"x"}}]}`
@@ -152,19 +195,21 @@ func TestDashboardsDrawn(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET / = %d", code)
 	}
-	if n := len(pathWithPoints.FindAllString(body, -1)); n != 2 {
-		t.Errorf("%d series paths with points, want 2 (host a and host b)", n)
+	if n := len(pathWithPoints.FindAllString(body, -1)); n != 4 {
+		t.Errorf("%d series paths with points, want 4 (host a, host b, doubled, per second)", n)
 	}
-	mustContain(t, body, `id="dashboard-ops"`, "<h4>Latency</h4>", "host b", `stroke="#ff0000"`, "expression not drawn: m1*2",
+	mustContain(t, body, `id="dashboard-ops"`, "<h4>Latency</h4>", "host b", `stroke="#ff0000"`, "SEARCH expressions are not drawn yet: SEARCH(&#39;{App,Host} Latency&#39;, &#39;Average&#39;)",
+		"</svg>doubled <span", `href="/ui/chart?dim=Host%3Da&amp;metric=Latency&amp;namespace=App&amp;range=1h&amp;stat=p99"`, "per second", "METRICS()", "returns several time series or none: not drawn",
 		"# &lt;b&gt;runbook&lt;/b&gt;", "view singleValue drawn as a line chart", "No data in this range",
 		"widgets of type log are not drawn", "parse dashboard body", `<option value="1h" selected>`, "period 60s")
-	want := []string{"default App Latency [{Host a}] p99 60", "default App Latency [{Host b}] Maximum 60", "default App Empty [] Average 60"}
+	want := []string{"default App Latency [{Host a}] p99 60", "default App Latency [{Host b}] Maximum 60", "eval [m1 m2 e1]",
+		"default App Errors [] Average 60", "eval [errs all rate]", "default App Empty [] Average 60"}
 	if fmt.Sprint(r.calls) != fmt.Sprint(want) {
 		t.Errorf("reads = %q, want %q", r.calls, want)
 	}
 	code, body, _ = get(t, h, "/ui/dashboard?name=ops&range=1w")
-	if code != http.StatusOK || !strings.Contains(body, "period 3600s") || len(pathWithPoints.FindAllString(body, -1)) != 2 {
-		t.Errorf("GET /ui/dashboard?name=ops&range=1w = %d; want two lines at a 3600s period: %s", code, body)
+	if code != http.StatusOK || !strings.Contains(body, "period 3600s") || len(pathWithPoints.FindAllString(body, -1)) != 4 {
+		t.Errorf("GET /ui/dashboard?name=ops&range=1w = %d; want four lines at a 3600s period: %s", code, body)
 	}
 	mustContain(t, body, `<input type="hidden" name="name" value="ops">`)
 	if code, _, _ := get(t, h, "/ui/dashboard?name=nope"); code != http.StatusNotFound {
@@ -248,9 +293,14 @@ func TestMetricSpecs(t *testing.T) {
 		{".", "NetworkIn", ".", ".", ".", ".", map[string]any{"visible": false}},
 		{map[string]any{"expression": "SEARCH('x', 'Average')"}},
 		{"OnlyNamespace"},
+		{map[string]any{"expression": "m1+m3", "label": "sum"}},
+		{"AWS/EC2", "DiskReadOps", map[string]any{"id": "disk", "color": "red"}},
 	}})
 	got := fmt.Sprint(specs)
-	want := "[{AWS/EC2 CPUUtilization [{AutoScalingGroupName g} {InstanceId i-1}] Average 0  } {AWS/EC2 CPUUtilization [{AutoScalingGroupName g} {InstanceId i-2}] Average 300  }]"
+	want := "[{m1  false AWS/EC2 CPUUtilization [{AutoScalingGroupName g} {InstanceId i-1}] Average 0  } " +
+		"{m2  false AWS/EC2 CPUUtilization [{AutoScalingGroupName g} {InstanceId i-2}] Average 300  } " +
+		"{m3  true AWS/EC2 NetworkIn [{AutoScalingGroupName g} {InstanceId i-2}] Average 0  } " +
+		"{e1 m1+m3 false   [] Average 0 sum } {disk  false AWS/EC2 DiskReadOps [] Average 0  }]"
 	if got != want {
 		t.Errorf("specs = %s\nwant %s", got, want)
 	}

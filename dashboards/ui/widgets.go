@@ -112,57 +112,79 @@ func (h *Handler) drawBoard(ctx context.Context, d *dashboards.Dashboard, rng ti
 
 // metricSpecs reads a metric widget's metrics arrays: [Namespace,
 // MetricName, Dim1Name, Dim1Value, ..., {options}], where "." repeats the
-// value at the same place in the previous array. Expressions are noted,
-// not drawn.
+// value at the same place in the previous array, and [{"expression": ...}].
+// A metric or expression without an id gets m1, m2, ... or e1, e2, ... by
+// its place among its kind (the console's naming; AWS's rule for bodies
+// that omit ids is unverified). SEARCH expressions are noted, not drawn.
 func metricSpecs(props metricProps) (specs []metricSpec, notes []string) {
 	stat := props.Stat
 	if stat == "" {
 		stat = "Average"
 	}
 	var prev []string
+	var metrics, exprs int
 	for _, row := range props.Metrics {
-		var strs []string
-		var opts map[string]any
-		for _, el := range row {
-			switch v := el.(type) {
-			case string:
-				if v == "." && len(strs) < len(prev) {
-					v = prev[len(strs)]
-				}
-				strs = append(strs, v)
-			case map[string]any:
-				opts = v
+		strs, opts := splitRow(row, prev)
+		m := metricSpec{Stat: stat}
+		expr, isExpr := opts["expression"].(string)
+		switch {
+		case isExpr && strings.Contains(strings.ToUpper(expr), "SEARCH("):
+			notes = append(notes, "SEARCH expressions are not drawn yet: "+expr)
+			continue
+		case isExpr:
+			exprs++
+			m.Expression, m.ID = expr, fmt.Sprintf("e%d", exprs)
+		case len(strs) >= 2:
+			prev = strs
+			metrics++
+			m.Namespace, m.Name, m.ID = strs[0], strs[1], fmt.Sprintf("m%d", metrics)
+			for i := 2; i+1 < len(strs); i += 2 {
+				m.Dims = append(m.Dims, record.Dimension{Name: strs[i], Value: strs[i+1]})
 			}
-		}
-		if expr, ok := opts["expression"].(string); ok {
-			notes = append(notes, "expression not drawn: "+expr)
+			sortDims(m.Dims)
+		default:
 			continue
 		}
-		if len(strs) < 2 {
-			continue
-		}
-		prev = strs
-		m := metricSpec{Namespace: strs[0], Name: strs[1], Stat: stat}
-		for i := 2; i+1 < len(strs); i += 2 {
-			m.Dims = append(m.Dims, record.Dimension{Name: strs[i], Value: strs[i+1]})
-		}
-		sortDims(m.Dims)
-		if v, ok := opts["visible"].(bool); ok && !v {
-			continue
-		}
-		if s, ok := opts["stat"].(string); ok && s != "" {
-			m.Stat = s
-		}
-		if p, ok := opts["period"].(float64); ok {
-			m.Period = int64(p)
-		}
-		m.Label, _ = opts["label"].(string)
-		if c, ok := opts["color"].(string); ok && hexColor.MatchString(c) {
-			m.Color = c
-		}
+		applyOptions(&m, opts)
 		specs = append(specs, m)
 	}
 	return specs, notes
+}
+
+// splitRow returns a metrics array's strings ("." taken from prev) and its
+// options object.
+func splitRow(row []any, prev []string) (strs []string, opts map[string]any) {
+	for _, el := range row {
+		switch v := el.(type) {
+		case string:
+			if v == "." && len(strs) < len(prev) {
+				v = prev[len(strs)]
+			}
+			strs = append(strs, v)
+		case map[string]any:
+			opts = v
+		}
+	}
+	return strs, opts
+}
+
+func applyOptions(m *metricSpec, opts map[string]any) {
+	if id, ok := opts["id"].(string); ok && id != "" {
+		m.ID = id
+	}
+	if v, ok := opts["visible"].(bool); ok && !v {
+		m.Hidden = true
+	}
+	if s, ok := opts["stat"].(string); ok && s != "" {
+		m.Stat = s
+	}
+	if p, ok := opts["period"].(float64); ok {
+		m.Period = int64(p)
+	}
+	m.Label, _ = opts["label"].(string)
+	if c, ok := opts["color"].(string); ok && hexColor.MatchString(c) {
+		m.Color = c
+	}
 }
 
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
