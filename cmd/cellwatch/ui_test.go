@@ -179,7 +179,7 @@ func sizeOf(st os.FileInfo) int64 {
 
 // BenchmarkUIPage: GET / of a node with 100 alarms and a 10-widget
 // dashboard (30 metrics with 3 hours of minutes each, read from the local
-// store, and 10 expressions noted), through HTTP.
+// store, and 10 metric math expressions over them), through HTTP.
 func BenchmarkUIPage(b *testing.B) {
 	tn := startBenchNode(b, testConfig(b, b.TempDir()))
 	cw, ctx := tn.sdk(), context.Background()
@@ -213,7 +213,7 @@ func BenchmarkUIPage(b *testing.B) {
 		page, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		if b.N == 1 || resp.StatusCode != http.StatusOK {
-			if n := len(paths.FindAll(page, -1)); resp.StatusCode != http.StatusOK || n != 30 || !strings.Contains(string(page), "alarm-099") {
+			if n := len(paths.FindAll(page, -1)); resp.StatusCode != http.StatusOK || n != 40 || !strings.Contains(string(page), "alarm-099") {
 				b.Fatalf("GET / = %d with %d lines", resp.StatusCode, n)
 			}
 		}
