@@ -44,11 +44,14 @@ var autoPeriods = []int64{60, 300, 900, 3600, 6 * 3600, 86400}
 // maxPoints bounds the points of one line: a chart is ~600 pixels wide.
 const maxPoints = 360
 
-// periodFor returns want when it gives at most 1,440 points over span (the
-// read API's own limit), else the finest period that gives at most maxPoints.
+// periodFor returns want, when it is a period the read API takes (1, 5,
+// 10, 30 or a multiple of 60 seconds) and gives at most 1,440 points over
+// span (the API's own limit), else the finest of autoPeriods that gives at
+// most maxPoints.
 func periodFor(want int64, span time.Duration) int64 {
 	secs := int64(span / time.Second)
-	if want >= 60 && want%60 == 0 && secs/want <= 1440 {
+	valid := want == 1 || want == 5 || want == 10 || want == 30 || want >= 60 && want%60 == 0
+	if valid && secs/want <= 1440 {
 		return want
 	}
 	for _, p := range autoPeriods {

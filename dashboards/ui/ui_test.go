@@ -217,6 +217,22 @@ func TestDashboardsDrawn(t *testing.T) {
 	}
 }
 
+func TestOverviewBoundsLargeDashboards(t *testing.T) {
+	widgets := make([]string, 25)
+	for i := range widgets {
+		widgets[i] = fmt.Sprintf(`{"type":"metric","properties":{"title":"w%d","metrics":[["App","Latency","Host","h%d"]]}}`, i, i)
+	}
+	h, r := testHandler("default", nil, fakeBoards{"web": `{"widgets":[` + strings.Join(widgets, ",") + `]}`})
+	_, body, _ := get(t, h, "/")
+	if n := strings.Count(body, `<path class="series"`); n != maxOverviewWidgets || len(r.calls) != maxOverviewWidgets {
+		t.Errorf("the overview draws %d lines from %d reads, want %d", n, len(r.calls), maxOverviewWidgets)
+	}
+	mustContain(t, body, `5 more widgets: <a href="/ui/dashboard?name=web">`)
+	if _, body, _ = get(t, h, "/ui/dashboard?name=web"); strings.Count(body, `<path class="series"`) != 25 {
+		t.Error("the dashboard's own page does not draw every widget")
+	}
+}
+
 func TestAdhocChart(t *testing.T) {
 	h, r := testHandler("default", nil, nil)
 	code, body, _ := get(t, h, "/ui/chart?namespace=App&metric=Latency&stat=p90&dim=Zone%3Dz1%0D%0AHost%3Da&range=15m")
@@ -316,7 +332,8 @@ func TestPeriodFor(t *testing.T) {
 		got  int64
 	}{
 		{0, time.Hour, 60}, {0, 3 * time.Hour, 60}, {0, 12 * time.Hour, 300}, {0, 7 * 24 * time.Hour, 3600},
-		{300, time.Hour, 300}, {60, 7 * 24 * time.Hour, 3600}, {10, time.Hour, 60}, {90, time.Hour, 60},
+		{300, time.Hour, 300}, {60, 7 * 24 * time.Hour, 3600}, {10, time.Hour, 10}, {90, time.Hour, 60},
+		{10, 3 * time.Hour, 10}, {10, 12 * time.Hour, 300}, {10, 15 * time.Minute, 10}, {1, 15 * time.Minute, 1}, {7, 15 * time.Minute, 60},
 	} {
 		if got := periodFor(tc.want, tc.span); got != tc.got {
 			t.Errorf("periodFor(%d, %s) = %d, want %d", tc.want, tc.span, got, tc.got)

@@ -19,6 +19,7 @@ type board struct {
 	Name    string
 	Err     string
 	Widgets []widgetView
+	Hidden  int // widgets left out of the overview
 }
 
 // widgetView is one widget: a chart, or a note on what is not drawn.
@@ -75,18 +76,32 @@ func (h *Handler) drawBoards(ctx context.Context, p *page, only string) {
 		case d == nil: // deleted since listed, or never there
 			continue
 		}
-		p.Boards = append(p.Boards, h.drawBoard(ctx, d, p.Range, p.Now))
+		limit := maxOverviewWidgets
+		if only != "" {
+			limit = -1
+		}
+		p.Boards = append(p.Boards, h.drawBoard(ctx, d, p.Range, p.Now, limit))
 	}
 }
 
-func (h *Handler) drawBoard(ctx context.Context, d *dashboards.Dashboard, rng timeRange, now time.Time) board {
+// maxOverviewWidgets bounds the widgets of one dashboard drawn on the
+// overview, so a large dashboard does not slow every reload; its own page
+// draws them all.
+const maxOverviewWidgets = 20
+
+// drawBoard draws d's widgets, at most limit of them (limit < 0: all).
+func (h *Handler) drawBoard(ctx context.Context, d *dashboards.Dashboard, rng timeRange, now time.Time, limit int) board {
 	b := board{Name: d.Name}
 	var parsed body
 	if err := json.Unmarshal([]byte(d.Body), &parsed); err != nil {
 		b.Err = "parse dashboard body: " + err.Error()
 		return b
 	}
-	for _, w := range parsed.Widgets {
+	for i, w := range parsed.Widgets {
+		if i == limit {
+			b.Hidden = len(parsed.Widgets) - limit
+			break
+		}
 		var props metricProps
 		_ = json.Unmarshal(w.Properties, &props) // the body was validated when put; what does not fit is left out
 		wv := widgetView{Type: w.Type, Title: props.Title}
