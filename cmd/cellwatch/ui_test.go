@@ -76,10 +76,12 @@ func TestUIInChromium(t *testing.T) {
 	}
 	t.Logf("screenshot: %s", shot)
 
-	chart := runChromium(t, chromium, tn.url()+"/ui/chart?namespace=Shop&metric=Latency&dim=Host%3Da&stat=p90&range=1h", "--dump-dom")
+	chartURL := tn.url() + "/ui/chart?namespace=Shop&metric=Latency&dim=Host%3Da&stat=p90&range=1h"
+	chart := runChromium(t, chromium, chartURL, "--dump-dom")
 	if !regexp.MustCompile(`<path class="series" d="M[0-9.]+,[0-9.]+ L`).MatchString(chart) {
 		t.Errorf("the ad-hoc chart has no line:\n%s", chart)
 	}
+	runChromium(t, chromium, chartURL, "--screenshot="+filepath.Join(dir, "ui-chart.png"), "--window-size=1280,700")
 }
 
 // The page and the CloudWatch API share the port: GET / and /ui/ are the
