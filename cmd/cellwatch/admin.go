@@ -174,8 +174,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // uiConfig is what the status page reads: the shipper's status and the
 // local store's size (never the stream: the page works while it is down),
-// the alarms, the dashboards and the read path. A signed node shows no
-// tenant's data (a browser cannot sign).
+// the alarms, the dashboards and the read path. On a signed node the page
+// is off (a browser cannot sign, and it would show anyone the node).
 func (n *node) uiConfig() ui.Config {
 	tenant := awsapi.DefaultTenant
 	if n.cfg.Auth.CredentialsFile != "" {

@@ -222,3 +222,18 @@ func BenchmarkUIPage(b *testing.B) {
 		b.SetBytes(int64(len(page)))
 	}
 }
+
+// On a node that takes only signed requests the page is off: a browser
+// cannot sign, and the page would show anyone the node.
+func TestUIOffOnSignedNode(t *testing.T) {
+	tn := authNode(t)
+	resp, err := http.Get(tn.url() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "a browser cannot sign") || strings.Contains(string(b), "<html") {
+		t.Errorf("GET / on a signed node = %d %q, want 403", resp.StatusCode, b)
+	}
+}

@@ -73,8 +73,9 @@ type Reader interface {
 // required.
 type Config struct {
 	// Tenant is whose alarms, dashboards and metrics the page shows; ""
-	// shows the node's status alone (a node that takes only signed
-	// requests: a browser cannot sign).
+	// turns the page off (403): on a node that takes only signed requests
+	// a browser cannot sign, and the page would show anyone the node's
+	// state.
 	Tenant     string
 	Status     func() Status
 	Alarms     Alarms
@@ -123,6 +124,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("Referrer-Policy", "no-referrer")
+	if h.cfg.Tenant == "" {
+		http.Error(w, "the status page is off on a node that takes only signed requests (a browser cannot sign); "+
+			"read /admin/status on the admin port", http.StatusForbidden)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -140,22 +146,20 @@ func IsPage(r *http.Request) bool {
 
 // page is the data of every template.
 type page struct {
-	Title     string
-	Now       time.Time
-	Range     timeRange
-	Ranges    []timeRange
-	Status    Status
-	Window    time.Duration
-	Unknown   []span // unknown intervals of the local window
-	HasTenant bool
-	Tenant    string
-	Alarms    []alarmRow
-	AlarmErr  string
-	Boards    []board
-	More      []string // dashboards listed but not drawn
-	BoardErr  string
-	Chart     *chartForm
-	Hidden    map[string]string // the range picker's other parameters
+	Title    string
+	Now      time.Time
+	Range    timeRange
+	Ranges   []timeRange
+	Status   Status
+	Window   time.Duration
+	Unknown  []span // unknown intervals of the local window
+	Alarms   []alarmRow
+	AlarmErr string
+	Boards   []board
+	More     []string // dashboards listed but not drawn
+	BoardErr string
+	Chart    *chartForm
+	Hidden   map[string]string // the range picker's other parameters
 }
 
 type span struct{ From, To time.Time }
@@ -163,7 +167,7 @@ type span struct{ From, To time.Time }
 func (h *Handler) base(r *http.Request, title string) *page {
 	now := h.cfg.Now().UTC()
 	p := &page{Title: title, Now: now, Range: parseRange(r.URL.Query().Get("range")), Ranges: ranges,
-		Status: h.cfg.Status(), Window: h.cfg.Window, HasTenant: h.cfg.Tenant != "", Tenant: h.cfg.Tenant}
+		Status: h.cfg.Status(), Window: h.cfg.Window}
 	return p
 }
 
@@ -175,20 +179,14 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 			p.Unknown = append(p.Unknown, span{time.Unix(iv.From, 0).UTC(), time.Unix(iv.To, 0).UTC()})
 		}
 	}
-	if p.HasTenant {
-		p.Alarms = alarmRows(h.cfg.Alarms.List(h.cfg.Tenant))
-		h.drawBoards(r.Context(), p, "")
-	}
+	p.Alarms = alarmRows(h.cfg.Alarms.List(h.cfg.Tenant))
+	h.drawBoards(r.Context(), p, "")
 	h.render(w, "overview.html", p)
 }
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")
 	p := h.base(r, "dashboard "+name)
-	if !p.HasTenant {
-		http.Error(w, "dashboards are not shown on a node that takes only signed requests", http.StatusForbidden)
-		return
-	}
 	p.Hidden = map[string]string{"name": name}
 	h.drawBoards(r.Context(), p, name)
 	if len(p.Boards) == 0 && p.BoardErr == "" {
@@ -200,10 +198,6 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) chart(w http.ResponseWriter, r *http.Request) {
 	p := h.base(r, "chart")
-	if !p.HasTenant {
-		http.Error(w, "metrics are not shown on a node that takes only signed requests", http.StatusForbidden)
-		return
-	}
 	p.Chart = h.adhoc(r.Context(), r.URL.Query(), p.Range, p.Now)
 	if p.Chart.Err != "" {
 		w.WriteHeader(http.StatusBadRequest)
