@@ -108,6 +108,7 @@ func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /{$}", h.overview)
 	h.mux.HandleFunc("GET /ui/{$}", h.overview)
+	h.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusFound))
 	h.mux.HandleFunc("GET /ui/dashboard", h.dashboard)
 	h.mux.HandleFunc("GET /ui/chart", h.chart)
 	h.mux.HandleFunc("GET /ui/style.css", func(w http.ResponseWriter, r *http.Request) {

@@ -281,6 +281,9 @@ func TestAssetsAreLocal(t *testing.T) {
 	if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/css") || !strings.Contains(css, ".mode-degraded") {
 		t.Errorf("GET /ui/style.css = %d %q", code, hdr.Get("Content-Type"))
 	}
+	if code, _, hdr := get(t, h, "/ui"); code != http.StatusFound || hdr.Get("Location") != "/ui/" {
+		t.Errorf("GET /ui = %d to %q, want a redirect to /ui/", code, hdr.Get("Location"))
+	}
 	if code, _, _ := get(t, h, "/ui/nothing"); code != http.StatusNotFound {
 		t.Errorf("GET /ui/nothing = %d, want 404", code)
 	}
