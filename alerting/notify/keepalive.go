@@ -62,7 +62,8 @@ func (o *Outbox) keepalive(ctx context.Context) {
 		o.mu.Unlock()
 		o.poke()
 	}()
-	now := o.now().UTC()
+	// Real time, not the records' clock: endsAt is read by Alertmanager's clock.
+	now := time.Now().UTC()
 	end := now.Add(KeepaliveLead * o.cfg.Keepalive)
 	byTarget := map[string][]AMAlert{}
 	for _, f := range o.src.Firing() {
