@@ -106,3 +106,26 @@ func TestAlertmanagerAlertsResolveOutsideAlarm(t *testing.T) {
 		}
 	}
 }
+
+// While a keepalive pass runs, the durable entries of Alertmanager targets
+// wait (so a resolve staged meanwhile is posted after the pass); webhook
+// entries go on.
+func TestKeepalivePassHoldsAlertmanagerEntries(t *testing.T) {
+	o := &Outbox{queues: map[string]*targetQueue{}}
+	for _, target := range []string{"http://hook", alertmanagerPref + "http://am"} {
+		o.push(&Entry{Target: target})
+	}
+	for _, tc := range []struct {
+		pausing bool
+		want    int
+	}{{true, 1}, {false, 2}} {
+		for _, q := range o.queues {
+			q.busy = false
+		}
+		o.pausing = tc.pausing
+		start, _ := o.due(10)
+		if len(start) != tc.want || tc.pausing && IsAlertmanager(start[0].Target) {
+			t.Errorf("pausing %v: started %d entries (%v); want %d", tc.pausing, len(start), start, tc.want)
+		}
+	}
+}
