@@ -20,7 +20,7 @@ type Config struct {
 	EvalDelay      time.Duration    `yaml:"-"` // how long after a period boundary an alarm is evaluated (default 10 s)
 	EvalTickPeriod time.Duration    `yaml:"-"` // how often the evaluator looks for due alarms (default 10 s)
 
-	Notify notify.Config `yaml:",inline"` // notify_timeout, notify_backoff_max, notify_max_entries, notify_max_bytes
+	Notify notify.Config `yaml:",inline"` // notify_timeout, notify_backoff_max, notify_max_entries, notify_max_bytes, alertmanager_keepalive
 }
 
 // RegisterFlags binds the settings to their -alarms.* flags, with defaults.

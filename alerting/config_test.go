@@ -16,6 +16,7 @@ func TestConfigFlagsAndYAML(t *testing.T) {
 	for name, want := range map[string]string{
 		"alarms.notify-timeout": "5s", "alarms.notify-backoff-max": "5m0s",
 		"alarms.notify-max-entries": "10000", "alarms.notify-max-bytes": "33554432",
+		"alarms.alertmanager-keepalive": "1m0s",
 	} {
 		f := fs.Lookup(name)
 		if f == nil || f.DefValue != want {
@@ -24,14 +25,14 @@ func TestConfigFlagsAndYAML(t *testing.T) {
 	}
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != 4 {
-		t.Errorf("%d flags; want the 4 notify ones", n)
+	if n != 5 {
+		t.Errorf("%d flags; want the 5 notify ones", n)
 	}
-	in := "notify_timeout: 3s\nnotify_backoff_max: 1m\nnotify_max_entries: 7\nnotify_max_bytes: 1024\n"
+	in := "notify_timeout: 3s\nnotify_backoff_max: 1m\nnotify_max_entries: 7\nnotify_max_bytes: 1024\nalertmanager_keepalive: 30s\n"
 	if err := yaml.Unmarshal([]byte(in), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Notify.Timeout != 3*time.Second || c.Notify.BackoffMax != time.Minute || c.Notify.MaxEntries != 7 || c.Notify.MaxBytes != 1024 {
+	if c.Notify.Timeout != 3*time.Second || c.Notify.BackoffMax != time.Minute || c.Notify.MaxEntries != 7 || c.Notify.MaxBytes != 1024 || c.Notify.Keepalive != 30*time.Second {
 		t.Errorf("yaml: %+v", c.Notify)
 	}
 	if err := c.Validate(); err != nil {

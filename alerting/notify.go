@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,11 @@ import (
 // them (webhooks, Alertmanagers); every other target (SNS, Auto Scaling,
 // EC2 ARNs) is recorded as an Action history item saying it is not
 // supported here.
+//
+// An Alertmanager alert fires exactly while its alarm is in ALARM: the
+// outbox re-sends it as a keepalive (Store.Firing) and an alarm leaving
+// ALARM, for OK or INSUFFICIENT_DATA, resolves it at the Alertmanagers of
+// its AlarmActions as well as at those of the new state's actions.
 
 // notifications returns the outbox entries and the Results (targets not
 // supported) of the transitions from prev[i] to next[i]. Alarms whose state
@@ -25,10 +31,54 @@ func notifications(prev, next []Any, now time.Time) ([]*notify.Entry, []notify.R
 		if p == nil || p.Common().State.Value == b.State.Value || !b.ActionsEnabled {
 			continue
 		}
-		e, r := notify.Deliveries(Message(n, p.Common().State.Value), b.actionsFor(b.State.Value), now)
+		old := p.Common().State.Value
+		e, r := notify.Deliveries(Message(n, old), targets(b, old), now)
 		out, res = append(out, e...), append(res, r...)
 	}
 	return out, res
+}
+
+// targets are the actions of b's new state plus, when it leaves ALARM, the
+// Alertmanagers of its alarm actions (to resolve their alert).
+func targets(b *Base, old string) []string {
+	out := b.actionsFor(b.State.Value)
+	if old != StateAlarm {
+		return out
+	}
+	out = slices.Clone(out)
+	for _, t := range b.AlarmActions {
+		if notify.IsAlertmanager(t) && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Firing lists the alarms to keep firing at their Alertmanagers: those in
+// ALARM with actions enabled and Alertmanagers among their alarm actions
+// (notify.Source of the outbox's keepalives).
+func (s *Store) Firing() []notify.Firing {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []notify.Firing
+	for _, alarms := range s.alarms {
+		for _, a := range alarms {
+			b := a.Common()
+			if b.State.Value != StateAlarm || !b.ActionsEnabled {
+				continue
+			}
+			var ts []string
+			for _, t := range b.AlarmActions {
+				if notify.IsAlertmanager(t) {
+					ts = append(ts, t)
+				}
+			}
+			if len(ts) > 0 {
+				out = append(out, notify.Firing{Alarm: Message(a, ""), Targets: ts})
+			}
+		}
+	}
+	return out
 }
 
 // Message is what a's notifications say of its transition from old.

@@ -55,6 +55,7 @@ func NewStore(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Stor
 	if err != nil {
 		return nil, fmt.Errorf("build alarm outbox: %w", err)
 	}
+	o.KeepFiring(s)
 	s.outbox = o
 	f := promauto.With(reg)
 	s.transitions = f.NewCounterVec(prometheus.CounterOpts{

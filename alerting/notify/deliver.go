@@ -1,11 +1,8 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"time"
 
@@ -22,6 +19,21 @@ func (o *Outbox) running(ctx context.Context) error {
 	sem := make(chan struct{}, o.cfg.Workers)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	keep := time.NewTicker(o.cfg.Keepalive)
+	defer keep.Stop()
+	keeping := false // a keepalive pass runs; only this loop reads or sets it
+	passDone := make(chan struct{}, 1)
+	startPass := func() {
+		if o.src == nil || keeping {
+			return
+		}
+		keeping = true
+		wg.Go(func() {
+			o.keepalive(context.WithoutCancel(ctx))
+			passDone <- struct{}{}
+		})
+	}
+	startPass() // at start too: after a restart the alarms in ALARM fire again at once
 	for {
 		start, earliest := o.due(cap(sem) - len(sem))
 		for _, e := range start {
@@ -42,6 +54,10 @@ func (o *Outbox) running(ctx context.Context) error {
 			return nil
 		case <-o.wake:
 		case <-timer.C:
+		case <-keep.C:
+			startPass()
+		case <-passDone:
+			keeping = false
 		}
 	}
 }
@@ -55,8 +71,8 @@ func (o *Outbox) due(free int) ([]*Entry, time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, q := range o.queues {
-		if q.busy || len(q.entries) == 0 {
-			continue
+		if q.busy || len(q.entries) == 0 || o.pausing && IsAlertmanager(q.entries[0].Target) {
+			continue // a keepalive pass holds back the Alertmanager entries (keepalive.go)
 		}
 		if q.next.After(now) {
 			if earliest.IsZero() || q.next.Before(earliest) {
@@ -79,24 +95,7 @@ func (o *Outbox) deliver(ctx context.Context, e *Entry) error {
 	if targetKind(e.Target) == kindAlertmanager {
 		url = alertmanagerURL(e.Target)
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(e.Body))
-	if err != nil {
-		return fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "cellwatch-alarm-notifier")
-	resp, err := o.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("post notification: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("post notification: %s", resp.Status)
-	}
-	return nil
+	return o.post(ctx, url, e.Body)
 }
 
 // backoff is the wait after the n-th consecutive failure (n >= 1).

@@ -11,6 +11,11 @@
 // attempt, dropped, not supported) is a Result, which the outbox hands to
 // its Journal to record (alerting writes them as Action history items).
 //
+// An alarm in ALARM is kept firing at its Alertmanagers by keepalives
+// (keepalive.go): every Config.Keepalive the running outbox posts the
+// firing alerts its Source lists, with endsAt ahead. They are derived from
+// the current state, never stored in the outbox, and record no Result.
+//
 // # Durability
 //
 // The outbox shares the alarm database: its Journal gives it the open

@@ -11,7 +11,7 @@ const (
 	accountID        = "000000000000"
 	regionName       = "US East (N. Virginia)"
 	alertmanagerPref = "alertmanager+"
-	stateOK          = "OK"
+	stateAlarm       = "ALARM"
 )
 
 // Alarm is what a notification says about an alarm that transitioned.
@@ -153,10 +153,25 @@ type AMAlert struct {
 }
 
 // AlertmanagerAlerts renders the one-alert array posted to Alertmanager for
-// a's new state: firing from its transition, resolved (endsAt now) when the
-// state is OK. The state is an annotation, with summary (the reason) and
-// description.
+// a's new state: firing when the state is ALARM (with no endsAt: until the
+// keepalives take over, Alertmanager's resolve_timeout bounds it), resolved
+// (endsAt now) in OK and INSUFFICIENT_DATA alike, since only ALARM fires.
+// The state is an annotation, with summary (the reason) and description.
 func AlertmanagerAlerts(a Alarm, now time.Time) ([]byte, error) {
+	al := amAlert(a, now)
+	if a.State != stateAlarm {
+		end := now.UTC()
+		al.EndsAt = &end
+	}
+	v, err := json.Marshal([]AMAlert{al})
+	if err != nil {
+		return nil, fmt.Errorf("encode alertmanager alert: %w", err)
+	}
+	return v, nil
+}
+
+// amAlert is a's alert without endsAt.
+func amAlert(a Alarm, now time.Time) AMAlert {
 	ann := make(map[string]string, len(a.Annotations)+3)
 	for k, v := range a.Annotations {
 		ann[k] = v
@@ -169,13 +184,9 @@ func AlertmanagerAlerts(a Alarm, now time.Time) ([]byte, error) {
 	if al.StartsAt.IsZero() {
 		al.StartsAt = now.UTC()
 	}
-	if a.State == stateOK {
-		end := now.UTC()
-		al.EndsAt = &end
-	}
-	v, err := json.Marshal([]AMAlert{al})
-	if err != nil {
-		return nil, fmt.Errorf("encode alertmanager alert: %w", err)
-	}
-	return v, nil
+	return al
 }
+
+// IsAlertmanager tells whether target is an Alertmanager
+// ("alertmanager+http(s)://host:port").
+func IsAlertmanager(target string) bool { return targetKind(target) == kindAlertmanager }

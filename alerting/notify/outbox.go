@@ -75,6 +75,11 @@ type Outbox struct {
 
 	wake chan struct{}
 
+	src     Source // of the keepalives (keepalive.go); nil: none
+	pausing bool   // a keepalive pass runs; under mu
+
+	keepalives *prometheus.CounterVec
+
 	delivered prometheus.Counter
 	failed    prometheus.Counter
 	dropped   prometheus.Counter
@@ -109,6 +114,8 @@ func (o *Outbox) metrics(reg prometheus.Registerer) {
 		Help: "Alarm notifications delivered."})
 	o.failed = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_alarm_notifications_failed_attempts_total",
 		Help: "Alarm notification delivery attempts that failed (retried)."})
+	o.keepalives = f.NewCounterVec(prometheus.CounterOpts{Name: "cellwatch_alarm_alertmanager_keepalives_total",
+		Help: "Keepalive posts of alarms in ALARM to Alertmanagers, by outcome (sent, failed)."}, []string{"outcome"})
 	o.dropped = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_alarm_notifications_dropped_total",
 		Help: "Alarm notifications dropped undelivered because the outbox was full."})
 	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "cellwatch_alarm_notifications_outbox_entries",

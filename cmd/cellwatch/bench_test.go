@@ -36,13 +36,18 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(bytes.NewReader(nil)), Request: req}, nil
 }
 
+// client is a Go SDK client whose every call rec captures.
+func (r *recorder) client() *cloudwatch.Client {
+	return cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://capture"), HTTPClient: r,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+}
+
 // sdkPayloads has the Go SDK encode (CBOR, gzip) PutMetricData calls of 20
 // datums each covering `series` distinct series, so a load generator can
 // replay the SDK's exact bytes without paying the SDK's cost per request.
 func sdkPayloads(b *testing.B, series int, ts time.Time) []capturedCall {
 	rec := &recorder{}
-	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://capture"), HTTPClient: rec,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	cw := rec.client()
 	for first := 0; first < series; first += 20 {
 		data := make([]types.MetricDatum, 20)
 		for i := range data {

@@ -33,29 +33,40 @@ func decodeJSON(body []byte) (Input, error) {
 }
 
 // decodeQuery turns Query form values (MetricData.member.1.Dimensions.member.2.Name=x)
-// into the same tree the other protocols give.
+// into the same tree the other protocols give. Keys are taken in sorted
+// order and a structure wins over a leaf of the same name (A=1&A.B=2 reads
+// A as {B: 2}), so the tree does not depend on map order.
 func decodeQuery(form url.Values) Input {
 	root := map[string]any{}
+	keys := make([]string, 0, len(form))
 	for key, vals := range form {
-		if key == "Action" || key == "Version" || len(vals) == 0 {
-			continue
+		if key != "Action" && key != "Version" && len(vals) > 0 {
+			keys = append(keys, key)
 		}
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
 		parts := strings.Split(key, ".")
 		node := root
 		for i, p := range parts {
+			next, isMap := node[p].(map[string]any)
 			if i == len(parts)-1 {
-				node[p] = vals[0]
+				if !isMap {
+					node[p] = form[key][0]
+				}
 				break
 			}
-			next, ok := node[p].(map[string]any)
-			if !ok {
+			if !isMap {
 				next = map[string]any{}
 				node[p] = next
 			}
 			node = next
 		}
 	}
-	return listify(root).(map[string]any)
+	for k, e := range root { // the root stays a structure: member.1=x at the top is no list
+		root[k] = listify(e)
+	}
+	return root
 }
 
 // listify turns {"member": {"1": a, "2": b}} into [a, b], depth first.
@@ -72,7 +83,7 @@ func listify(v any) any {
 			idx := make([]int, 0, len(members))
 			for k := range members {
 				n, err := strconv.Atoi(k)
-				if err != nil || n < 1 {
+				if err != nil || n < 1 || strconv.Itoa(n) != k { // member.01 is no index
 					return m
 				}
 				idx = append(idx, n)
