@@ -3,23 +3,30 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/util/teststorage"
+
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // promClient is client_golang's Prometheus API client on the node.
@@ -299,4 +306,118 @@ func toModel(m promql.Matrix) model.Matrix {
 		out = append(out, ms)
 	}
 	return out
+}
+
+// TestPromQLOutageAndCoverage: with the stream down, query_range over the
+// last 15 minutes still answers from the local store; a read forced onto
+// the long-term store, which the down stream cannot fill, names the time it
+// cannot vouch for in warnings.
+func TestPromQLOutageAndCoverage(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir()))
+	if code, body := tn.admin(t, "POST", "/admin/stream/fault?mode=down", nil); code != 200 {
+		t.Fatalf("fault: %d %s", code, body)
+	}
+	f := promFixture{base: time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute), n: 10}
+	putShop(t, tn.sdk(), f)
+	ctx := context.Background()
+	now := time.Now()
+	r := v1.Range{Start: now.Add(-15 * time.Minute), End: now, Step: 15 * time.Second}
+	v, warns, _, err := tn.promClient(t, nil).QueryRange(ctx, `sum by (Host) (Requests{stat="count"})`, r)
+	if err != nil || len(warns) > 0 {
+		t.Fatalf("query_range during the outage: %v, warnings %v", err, warns)
+	}
+	if m := v.(model.Matrix); len(m) != 2 || len(m[0].Values) == 0 || m[0].Values[len(m[0].Values)-1].Value != 2 {
+		t.Fatalf("got %v; want both hosts, 2 datapoints a bucket", m)
+	}
+	longTerm := headerTransport{query.HeaderReadSource: query.SourceLongTerm}
+	v, warns, _, err = tn.promClient(t, longTerm).QueryRange(ctx, `Requests{stat="count"}`, r)
+	if err != nil || len(warns) != 1 || !strings.Contains(warns[0], "no store can vouch for") {
+		t.Fatalf("long-term read: %v, %v, warnings %v; want one warning naming the unknown time", v, err, warns)
+	}
+	t.Logf("warning: %s", warns[0])
+}
+
+// headerTransport adds headers to every request.
+type headerTransport map[string]string
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range h {
+		r.Header.Set(k, v)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestPromQLBasicAuth: with -auth.credentials, the API takes HTTP basic
+// auth with a key of the file and reads that key's account only.
+func TestPromQLBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	creds := dir + "/creds"
+	if err := os.WriteFile(creds, []byte("AKIDPROM secretprom 123456789012\nAKIDOTHER secretother 210987654321\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tn := startNode(t, testConfig(t, dir+"/data", "-auth.credentials", creds))
+	cw := cloudwatch.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDPROM", "secretprom", "")},
+		func(o *cloudwatch.Options) { o.BaseEndpoint = aws.String(tn.url()) })
+	f := promFixture{base: time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Minute), n: 3}
+	putShop(t, cw, f)
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		user, pass string
+		want       int // series of Requests{stat="sum"}; -1: refused
+	}{
+		"owner":        {"AKIDPROM", "secretprom", 2},
+		"other":        {"AKIDOTHER", "secretother", 0},
+		"wrong secret": {"AKIDPROM", "nope", -1},
+		"none":         {"", "", -1},
+	} {
+		rt := http.RoundTripper(http.DefaultTransport)
+		if c.user != "" {
+			rt = basicAuth{c.user, c.pass}
+		}
+		v, _, _, err := tn.promClient(t, rt).Query(ctx, `Requests{stat="sum"}`, f.base.Add(2*time.Minute))
+		switch {
+		case c.want < 0 && (err == nil || !strings.Contains(err.Error(), "401")):
+			t.Errorf("%s: %v; want 401", name, err)
+		case c.want >= 0 && (err != nil || len(v.(model.Vector)) != c.want):
+			t.Errorf("%s: %v, %v; want %d series", name, v, err, c.want)
+		}
+	}
+}
+
+type basicAuth struct{ user, pass string }
+
+func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.SetBasicAuth(b.user, b.pass)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestPromRouterRecovers: a panic under /api/v1/ answers Prometheus' error
+// JSON with a request ID; other paths reach the fallback.
+func TestPromRouterRecovers(t *testing.T) {
+	fallback := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	cfg := query.PromConfig{Timeout: time.Second, MaxSamples: 1}
+	r := newPublicRouter(query.NewPromAPI(query.New(query.Config{Local: nil}, nil), cfg, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)), cfg, fallback, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	// The Service has no store: the first read panics.
+	status, body := do(t, mustRequest(t, "GET", srv.URL+"/api/v1/query?query=up", nil))
+	if status != 500 || !strings.Contains(body, `"errorType":"internal"`) {
+		t.Errorf("panic: %d %s; want 500 internal", status, body)
+	}
+	for _, path := range []string{"/", "/service/x", "/api/v1/write"} {
+		if status, _ := do(t, mustRequest(t, "POST", srv.URL+path, nil)); status != http.StatusTeapot {
+			t.Errorf("POST %s: %d; want the fallback", path, status)
+		}
+	}
+	req := mustRequest(t, "PUT", srv.URL+"/api/v1/query", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("PUT: %d, request id %q; want 405 with an id", resp.StatusCode, resp.Header.Get("X-Request-Id"))
+	}
 }
