@@ -174,6 +174,7 @@ var flagGroups = []struct{ prefix, title string }{
 	{"stream", "Embedded stream"},
 	{"shipper", "Shipper: WAL to stream (fallback)"},
 	{"alarms", "Alarms and notifications"},
+	{"query", "Prometheus API (PromQL)"},
 }
 
 // flagGroup returns the prefix of name's group.
