@@ -335,6 +335,13 @@ func (a *PromAPI) run(w http.ResponseWriter, r *http.Request, qs string, build f
 		a.respond(w, nil, res.Warnings, qs, engineError(res.Err))
 		return
 	}
+	if m, ok := res.Value.(promql.Matrix); ok {
+		warns, infos := res.Warnings.AsStrings(qs, 10, 10)
+		if err := writeMatrix(w, m, warns, infos); err != nil {
+			a.logger.Debug("write matrix", "err", err)
+		}
+		return
+	}
 	a.respond(w, map[string]any{"resultType": res.Value.Type(), "result": res.Value}, res.Warnings, qs, nil)
 }
 
@@ -440,7 +447,7 @@ func (a *PromAPI) labels(w http.ResponseWriter, r *http.Request) {
 
 func (a *PromAPI) labelValues(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
-	if !model.LabelName(name).IsValid() {
+	if !model.UTF8Validation.IsValidLabelName(name) {
 		a.respond(w, nil, nil, "", badData("invalid label name: %q", name))
 		return
 	}
@@ -499,7 +506,7 @@ func (a *PromAPI) metadata(w http.ResponseWriter, r *http.Request) {
 	metric := r.Form.Get("metric")
 	out := map[string][]promMetadata{}
 	q.matching(nil, func(key *store.SeriesKey, lbls labels.Labels) {
-		name := lbls.Get(labels.MetricName)
+		name := lbls.Get(model.MetricNameLabel)
 		if metric != "" && name != metric {
 			return
 		}

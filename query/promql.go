@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -70,7 +71,7 @@ func dimensionName(d string) string {
 func seriesLabels(key *store.SeriesKey, b *labels.ScratchBuilder) labels.Labels {
 	b.Reset()
 	name := PromName(key.MetricName)
-	b.Add(labels.MetricName, name)
+	b.Add(model.MetricNameLabel, name)
 	if name != key.MetricName {
 		b.Add(LabelMetric, key.MetricName)
 	}
@@ -365,6 +366,7 @@ func (it *promIterator) Next() chunkenc.ValueType {
 	return chunkenc.ValFloat
 }
 
+//nolint:govet // chunkenc.Iterator's Seek, not io.Seeker's
 func (it *promIterator) Seek(t int64) chunkenc.ValueType {
 	if it.i < 0 {
 		it.i = 0

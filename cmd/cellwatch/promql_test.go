@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -179,7 +180,7 @@ func TestPromQLAPI(t *testing.T) {
 			}
 		}
 		_, _, _, err := prom.Query(ctx, "sum((", at)
-		if e, ok := err.(*v1.Error); !ok || e.Type != v1.ErrBadData {
+		if e, ok := errors.AsType[*v1.Error](err); !ok || e.Type != v1.ErrBadData {
 			t.Errorf("client error %#v; want bad_data", err)
 		}
 		// The CloudWatch API still answers on the same port.
