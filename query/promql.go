@@ -124,6 +124,8 @@ func statsFor(ms []*labels.Matcher) []promStat {
 // applies, as on the CloudWatch API).
 func (s *Service) Queryable(tenant string, hdr http.Header) storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		const bound = 1 << 53 // ms; keeps the second arithmetic below from overflowing
+		mint, maxt = min(max(mint, -bound), bound), min(max(maxt, -bound), bound)
 		lo, hi := floorDiv(mint, 60_000)*60, ceilDiv(maxt+1, 60_000)*60
 		view, err := s.view(&awsapi.Request{Header: hdr, Tenant: tenant}, lo, hi)
 		if err != nil {

@@ -1,6 +1,8 @@
 package query
 
 import (
+	"context"
+	"math"
 	"slices"
 	"testing"
 
@@ -82,3 +84,23 @@ func TestPromIteratorSeek(t *testing.T) {
 		t.Errorf("Next visited %d samples; want 3", n)
 	}
 }
+
+// TestQueryableExtremes: the engine may ask for any time range.
+func TestQueryableExtremes(t *testing.T) {
+	s := New(Config{Local: emptyStore{}}, nil)
+	q, err := s.Queryable("default", nil).Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "x"))
+	if ss.Next() || ss.Err() != nil {
+		t.Errorf("select over everything: %v", ss.Err())
+	}
+}
+
+type emptyStore struct{}
+
+func (emptyStore) Lookup(string, string, string, []record.Dimension) []store.SeriesRef { return nil }
+func (emptyStore) Key(store.SeriesRef) store.SeriesKey                                 { return store.SeriesKey{} }
+func (emptyStore) Range(store.SeriesRef, int64, int64, func(*store.Aggregate))         {}
+func (emptyStore) Series(string, func(store.SeriesRef, *store.SeriesKey, int64) bool)  {}
