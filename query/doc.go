@@ -22,6 +22,15 @@
 // dims...) with WHERE (=, !=, AND, OR), GROUP BY, ORDER BY FUNC() and
 // LIMIT, over the last three hours, one result per group.
 //
+// # PromQL
+//
+// [Service.Queryable] is the stores as a Prometheus storage.Queryable: one
+// series per CloudWatch series and statistic (labels __name__, namespace,
+// the dimensions, unit, stat), one sample per bucket at its start, the
+// unknown intervals as warnings (promql.go). [PromAPI] serves Prometheus'
+// HTTP query API over it with Prometheus' engine (promapi.go, promjson.go;
+// docs/promql.md).
+//
 // # Coverage
 //
 // A read merges the stores bucket by bucket by what each can vouch for

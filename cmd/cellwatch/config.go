@@ -15,6 +15,7 @@ import (
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
+	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
 	"github.com/cellwatch/cellwatch/stream"
 )
@@ -32,6 +33,7 @@ type Config struct {
 	Stream     stream.Config          `yaml:"stream"`
 	Shipper    fallback.ShipperConfig `yaml:"shipper"`
 	Alarms     alerting.Config        `yaml:"alarms"`
+	PromQL     query.PromConfig       `yaml:"query"`
 }
 
 // NodeConfig is the part of Config that belongs to the node itself: where it
@@ -72,7 +74,7 @@ type validator interface{ Validate() error }
 
 // parts are the component configs of c, in the order of -help.
 func (c *Config) parts() []flagRegisterer {
-	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
+	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms, &c.PromQL}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.
@@ -172,6 +174,7 @@ var flagGroups = []struct{ prefix, title string }{
 	{"stream", "Embedded stream"},
 	{"shipper", "Shipper: WAL to stream (fallback)"},
 	{"alarms", "Alarms and notifications"},
+	{"query", "Prometheus API (PromQL)"},
 }
 
 // flagGroup returns the prefix of name's group.

@@ -208,9 +208,10 @@ func (n *node) initEvaluator() (_ services.Service, err error) {
 // local store, reads through query, the alarm and dashboard APIs.
 func (n *node) initAPI() (services.Service, error) {
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
+	var keys map[string]sigv4.Credential
 	if file := n.cfg.Auth.CredentialsFile; file != "" {
-		keys, err := sigv4.LoadCredentials(file)
-		if err != nil {
+		var err error
+		if keys, err = sigv4.LoadCredentials(file); err != nil {
 			return nil, err
 		}
 		srv.Authenticate(ingest.NewSigV4Authenticator(keys, n.reg))
@@ -228,7 +229,9 @@ func (n *node) initAPI() (services.Service, error) {
 			srv.Register(op, h)
 		}
 	}
-	n.apiServer = newHTTPServer("api", n.cfg.Listen, n.withUI(srv), shutdownGrace, n.logger)
+	prom := query.NewPromAPI(n.query, n.cfg.PromQL, keys, n.reg, n.logger.With("component", "promql"))
+	router := newPublicRouter(prom, n.cfg.PromQL, n.withUI(srv), n.logger.With("component", "promql"))
+	n.apiServer = newHTTPServer("api", n.cfg.Listen, router, shutdownGrace, n.logger)
 	return n.apiServer, nil
 }
 
