@@ -27,6 +27,7 @@ import (
 type Config struct {
 	NodeConfig `yaml:",inline"`
 	Auth       ingest.AuthConfig      `yaml:"auth"`
+	Limits     ingest.LimitsConfig    `yaml:"limits"`
 	WAL        fallback.WALConfig     `yaml:"wal"`
 	Store      store.LocalConfig      `yaml:"store"`
 	Stream     stream.Config          `yaml:"stream"`
@@ -72,7 +73,7 @@ type validator interface{ Validate() error }
 
 // parts are the component configs of c, in the order of -help.
 func (c *Config) parts() []flagRegisterer {
-	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
+	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.Limits, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.

@@ -206,6 +206,8 @@ func (n *node) initEvaluator() (_ services.Service, err error) {
 // local store, reads through query, the alarm and dashboard APIs.
 func (n *node) initAPI() (services.Service, error) {
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
+	tenants := ingest.NewTenantLimits(n.cfg.Limits)
+	srv.Guard(n.cfg.Limits, tenants)
 	if file := n.cfg.Auth.CredentialsFile; file != "" {
 		keys, err := sigv4.LoadCredentials(file)
 		if err != nil {
@@ -214,6 +216,7 @@ func (n *node) initAPI() (services.Service, error) {
 		srv.Authenticate(ingest.NewSigV4Authenticator(keys, n.reg))
 	}
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, n.logger)
+	metrics.RateLimit(tenants)
 	srv.Register("PutMetricData", metrics.PutMetricData)
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
 	srv.Register("GetMetricData", n.query.GetMetricData)
@@ -227,6 +230,7 @@ func (n *node) initAPI() (services.Service, error) {
 		}
 	}
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
+	n.apiServer.readTimeouts(n.cfg.Limits.ReadHeaderTimeout, n.cfg.Limits.ReadTimeout)
 	return n.apiServer, nil
 }
 
