@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -143,6 +144,17 @@ func readBody(r *http.Request, limits Limits, raw, plain *bytes.Buffer) ([]byte,
 	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
 		return raw.Bytes(), nil
 	}
+	// A gzip stream ends with its inflated size (mod 2^32): a body that
+	// says it is over the limit is refused before it is inflated, and one
+	// under it gets its buffer at once. The size may lie; the LimitReader
+	// below bounds a body that does.
+	if n := raw.Len(); n >= 18 {
+		size := int64(binary.LittleEndian.Uint32(raw.Bytes()[n-4:]))
+		if size > limits.MaxDecompressedBytes {
+			return nil, decompressedTooLarge(limits)
+		}
+		plain.Grow(int(size) + bytes.MinRead)
+	}
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	var err error
 	compressed := bytes.NewReader(raw.Bytes()) // raw keeps the bytes as sent: they are signed
@@ -159,11 +171,15 @@ func readBody(r *http.Request, limits Limits, raw, plain *bytes.Buffer) ([]byte,
 		return nil, MalformedRequest("read gzip body: %v", err)
 	}
 	if int64(plain.Len()) > limits.MaxDecompressedBytes {
-		e := RequestTooLarge("Decompressed request size exceeds the limit of %d bytes.", limits.MaxDecompressedBytes)
-		e.Limit = "decompressed_size"
-		return nil, e
+		return nil, decompressedTooLarge(limits)
 	}
 	return plain.Bytes(), nil
+}
+
+func decompressedTooLarge(limits Limits) *Error {
+	e := RequestTooLarge("Decompressed request size exceeds the limit of %d bytes.", limits.MaxDecompressedBytes)
+	e.Limit = "decompressed_size"
+	return e
 }
 
 var (
