@@ -24,8 +24,8 @@ func decodeQuery(form url.Values) Input {
 	slices.Sort(keys)
 	q := newQueryBuilder(DefaultLimits)
 	for _, k := range keys {
-		if len(form[k]) > 0 {
-			if err := q.add(k, form[k][0]); err != nil {
+		for _, v := range form[k] { // a second value is a duplicate
+			if err := q.add(k, v); err != nil {
 				return Input{}
 			}
 		}

@@ -2,6 +2,8 @@ package awsapi
 
 import (
 	"bytes"
+	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,3 +156,26 @@ func TestPrefixAndCheckName(t *testing.T) {
 }
 
 func jsonNum(s string) json.Number { return json.Number(s) }
+
+// TestDefaultLimitEntryPoints checks the decoders' DefaultLimits entry
+// points agree with the bounded ones ReadRequest calls.
+func TestDefaultLimitEntryPoints(t *testing.T) {
+	in, err := decodeJSON([]byte(`{"A":{"B":[1,"x"]}}`))
+	if err != nil || len(in.Struct("A").List("B")) != 2 {
+		t.Fatalf("decodeJSON: %v %v", in, err)
+	}
+	raw := "Action=X&L.member.2=b&L.member.1=a&S.K=v"
+	form, _ := url.ParseQuery(raw)
+	want, _, err := parseQuery(raw, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decodeQuery(form)
+	if !reflect.DeepEqual(got, want) || got.Strings("L")[0] != "a" || got.Struct("S").String("K") != "v" {
+		t.Fatalf("decodeQuery %v, parseQuery %v", got, want)
+	}
+	form.Add("S.K", "w") // given twice: no request
+	if got := decodeQuery(form); len(got) != 0 {
+		t.Fatalf("decodeQuery of a duplicate: %v", got)
+	}
+}
