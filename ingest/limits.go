@@ -31,6 +31,8 @@ type LimitsConfig struct {
 	TenantRequestBurst   int           `yaml:"tenant_request_burst"`
 	TenantDatumRate      float64       `yaml:"tenant_datum_rate"`
 	TenantDatumBurst     int           `yaml:"tenant_datum_burst"`
+	TenantNewSeriesRate  float64       `yaml:"tenant_new_series_rate"`
+	TenantNewSeriesBurst int           `yaml:"tenant_new_series_burst"`
 }
 
 // RegisterFlags binds the settings to -limits.* flags.
@@ -48,6 +50,8 @@ func (c *LimitsConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.TenantRequestBurst, "limits.tenant-request-burst", 4000, "requests a tenant may send at once above -limits.tenant-request-rate")
 	fs.Float64Var(&c.TenantDatumRate, "limits.tenant-datum-rate", 500_000, "PutMetricData datums per second per tenant (0: unlimited); over it: Throttling")
 	fs.IntVar(&c.TenantDatumBurst, "limits.tenant-datum-burst", 1_000_000, "datums a tenant may send at once above -limits.tenant-datum-rate (at least 1000, one full PutMetricData)")
+	fs.Float64Var(&c.TenantNewSeriesRate, "limits.tenant-new-series-rate", 2000, "series a tenant may create per second (a datum of a series the local store does not hold; 0: unlimited); over it: Throttling")
+	fs.IntVar(&c.TenantNewSeriesBurst, "limits.tenant-new-series-burst", 100_000, "series a tenant may create at once above -limits.tenant-new-series-rate (at least 1000)")
 }
 
 // Validate checks the settings.
@@ -73,8 +77,11 @@ func (c *LimitsConfig) Validate() error {
 	if c.MaxInflightBytes > 0 && c.MaxInflightBytes < c.MaxBodyBytes {
 		errs = append(errs, fmt.Errorf("-limits.max-inflight-bytes %d is below -limits.max-body-bytes %d: a large request could never be served", c.MaxInflightBytes, c.MaxBodyBytes))
 	}
-	if c.TenantRequestRate < 0 || c.TenantDatumRate < 0 {
-		errs = append(errs, errors.New("-limits.tenant-request-rate and -limits.tenant-datum-rate must not be negative"))
+	if c.TenantRequestRate < 0 || c.TenantDatumRate < 0 || c.TenantNewSeriesRate < 0 {
+		errs = append(errs, errors.New("-limits.tenant-*-rate must not be negative"))
+	}
+	if c.TenantNewSeriesRate > 0 && c.TenantNewSeriesBurst < maxMetricsPerCall {
+		errs = append(errs, fmt.Errorf("-limits.tenant-new-series-burst %d is below %d: a PutMetricData of new series would never pass", c.TenantNewSeriesBurst, maxMetricsPerCall))
 	}
 	if c.TenantRequestRate > 0 && c.TenantRequestBurst < 1 {
 		errs = append(errs, errors.New("-limits.tenant-request-burst must be at least 1"))
@@ -123,54 +130,75 @@ func (f *inflight) release(charge int64) {
 	f.bytes.Add(-charge)
 }
 
-// TenantLimits are per-tenant token buckets for requests and datums.
+// TenantLimits are per-tenant token buckets for requests, datums and new
+// series.
 type TenantLimits struct {
-	requestRate, datumRate   rate.Limit
-	requestBurst, datumBurst int
+	requests, datums, series bucketSet
+}
 
-	mu       sync.Mutex
-	requests map[string]*rate.Limiter
-	datums   map[string]*rate.Limiter
+// bucketSet is one token bucket per tenant, all alike.
+type bucketSet struct {
+	rate  rate.Limit
+	burst int
+	code  string // the limit label of a refusal
+
+	mu      sync.Mutex
+	tenants map[string]*rate.Limiter
 }
 
 // NewTenantLimits returns the buckets c configures (a zero rate: none).
 func NewTenantLimits(c LimitsConfig) *TenantLimits {
 	return &TenantLimits{
-		requestRate: rate.Limit(c.TenantRequestRate), requestBurst: c.TenantRequestBurst,
-		datumRate: rate.Limit(c.TenantDatumRate), datumBurst: c.TenantDatumBurst,
-		requests: map[string]*rate.Limiter{}, datums: map[string]*rate.Limiter{},
+		requests: bucketSet{rate: rate.Limit(c.TenantRequestRate), burst: c.TenantRequestBurst, code: "tenant_requests"},
+		datums:   bucketSet{rate: rate.Limit(c.TenantDatumRate), burst: c.TenantDatumBurst, code: "tenant_datums"},
+		series:   bucketSet{rate: rate.Limit(c.TenantNewSeriesRate), burst: c.TenantNewSeriesBurst, code: "tenant_new_series"},
 	}
 }
 
 // AllowRequest takes one request from tenant's bucket.
 func (t *TenantLimits) AllowRequest(tenant string) *awsapi.Error {
-	if t == nil || t.requestRate == 0 {
+	if t == nil {
 		return nil
 	}
-	if !t.bucket(t.requests, tenant, t.requestRate, t.requestBurst).Allow() {
-		return awsapi.Throttling("tenant_requests")
-	}
-	return nil
+	return t.requests.take(tenant, 1)
 }
 
 // AllowDatums takes n datums from tenant's bucket, all or none.
 func (t *TenantLimits) AllowDatums(tenant string, n int) *awsapi.Error {
-	if t == nil || t.datumRate == 0 {
+	if t == nil {
 		return nil
 	}
-	if !t.bucket(t.datums, tenant, t.datumRate, t.datumBurst).AllowN(time.Now(), n) {
-		return awsapi.Throttling("tenant_datums")
-	}
-	return nil
+	return t.datums.take(tenant, n)
 }
 
-func (t *TenantLimits) bucket(m map[string]*rate.Limiter, tenant string, r rate.Limit, burst int) *rate.Limiter {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	l, ok := m[tenant]
-	if !ok {
-		l = rate.NewLimiter(r, burst)
-		m[tenant] = l
+// AllowNewSeries takes n new series from tenant's bucket, all or none.
+func (t *TenantLimits) AllowNewSeries(tenant string, n int) *awsapi.Error {
+	if t == nil || n == 0 {
+		return nil
 	}
-	return l
+	return t.series.take(tenant, n)
+}
+
+// limitsNewSeries reports whether new series are limited at all (counting
+// them costs a lookup per datum).
+func (t *TenantLimits) limitsNewSeries() bool { return t != nil && t.series.rate > 0 }
+
+func (b *bucketSet) take(tenant string, n int) *awsapi.Error {
+	if b.rate == 0 {
+		return nil
+	}
+	b.mu.Lock()
+	l, ok := b.tenants[tenant]
+	if !ok {
+		if b.tenants == nil {
+			b.tenants = map[string]*rate.Limiter{}
+		}
+		l = rate.NewLimiter(b.rate, b.burst)
+		b.tenants[tenant] = l
+	}
+	b.mu.Unlock()
+	if !l.AllowN(time.Now(), n) {
+		return awsapi.Throttling(b.code)
+	}
+	return nil
 }

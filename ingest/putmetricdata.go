@@ -35,6 +35,7 @@ type Metrics struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	tenants *TenantLimits // nil: no datum rate
+	known   SeriesKnown   // nil: new series are not counted
 
 	datums prometheus.Counter
 }
@@ -56,8 +57,27 @@ func NewMetrics(wal WAL, store LocalStore, now func() time.Time, reg prometheus.
 	}
 }
 
-// RateLimit takes every call's datums from its tenant's bucket in t.
-func (m *Metrics) RateLimit(t *TenantLimits) { m.tenants = t }
+// SeriesKnown reports whether the node holds the series of d already.
+type SeriesKnown func(tenant, namespace string, d *record.Datum) bool
+
+// RateLimit takes every call's datums, and the datums of series known does
+// not know, from its tenant's buckets in t.
+func (m *Metrics) RateLimit(t *TenantLimits, known SeriesKnown) { m.tenants, m.known = t, known }
+
+// newSeries counts rec's datums of series the node does not hold (a new
+// series given twice in one call counts twice).
+func (m *Metrics) newSeries(rec *record.Metrics) int {
+	if m.known == nil || !m.tenants.limitsNewSeries() {
+		return 0
+	}
+	n := 0
+	for i := range rec.Datums {
+		if !m.known(rec.Tenant, rec.Namespace, &rec.Datums[i]) {
+			n++
+		}
+	}
+	return n
+}
 
 // PutMetricData validates, logs and applies one PutMetricData call.
 func (m *Metrics) PutMetricData(ctx context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
@@ -66,6 +86,9 @@ func (m *Metrics) PutMetricData(ctx context.Context, req *awsapi.Request, _ http
 		return nil, err
 	}
 	rec.Tenant = awsapi.TenantOf(req)
+	if aerr := m.tenants.AllowNewSeries(rec.Tenant, m.newSeries(rec)); aerr != nil {
+		return nil, aerr
+	}
 	if aerr := m.tenants.AllowDatums(rec.Tenant, len(rec.Datums)); aerr != nil {
 		return nil, aerr
 	}

@@ -284,3 +284,30 @@ func TestTenantRateLimitUnderLoad(t *testing.T) {
 		t.Errorf("cellwatch_api_limited_total{limit=\"tenant_requests\"} is not %d", throttled.Load())
 	}
 }
+
+// TestTenantNewSeriesRate lets a tenant create its burst of series, then
+// throttles more new ones while writes to the series it has still pass.
+func TestTenantNewSeriesRate(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir(), "-limits.tenant-new-series-rate", "0.001", "-limits.tenant-new-series-burst", "1000"))
+	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(tn.url()), Retryer: aws.NopRetryer{}})
+	put := func(first int) error {
+		data := make([]types.MetricDatum, 1000)
+		for i := range data {
+			data[i] = types.MetricDatum{MetricName: aws.String("m"), Value: aws.Float64(1), Dimensions: dims("host", strconv.Itoa(first+i))}
+		}
+		_, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Series"), MetricData: data})
+		return err
+	}
+	if err := put(0); err != nil {
+		t.Fatalf("the first 1000 series: %v", err)
+	}
+	if ae := apiErrorOf(t, put(1000)); ae.ErrorCode() != "Throttling" || ae.ErrorMessage() != "Rate exceeded" {
+		t.Fatalf("1000 more new series: got %s %q; want Throttling", ae.ErrorCode(), ae.ErrorMessage())
+	}
+	if err := put(0); err != nil {
+		t.Fatalf("writes to known series: %v", err)
+	}
+	if scrapeLimited(t, tn, "tenant_new_series") != 1 {
+		t.Error("the refusal is not counted")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/internal/sigv4"
 	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
@@ -216,7 +217,9 @@ func (n *node) initAPI() (services.Service, error) {
 		srv.Authenticate(ingest.NewSigV4Authenticator(keys, n.reg))
 	}
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, n.logger)
-	metrics.RateLimit(tenants)
+	metrics.RateLimit(tenants, func(tenant, namespace string, d *record.Datum) bool {
+		return len(n.local.Lookup(tenant, namespace, d.MetricName, d.Dimensions)) > 0
+	})
 	srv.Register("PutMetricData", metrics.PutMetricData)
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
 	srv.Register("GetMetricData", n.query.GetMetricData)
