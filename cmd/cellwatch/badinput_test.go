@@ -311,3 +311,35 @@ func TestTenantNewSeriesRate(t *testing.T) {
 		t.Error("the refusal is not counted")
 	}
 }
+
+// TestBoto3SeesThrottlingAndNameErrors checks what boto3 (AWS JSON) shows
+// for a tenant over its request rate and for a name with a control
+// character.
+func TestBoto3SeesThrottlingAndNameErrors(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir(), "-limits.tenant-request-rate", "0.001", "-limits.tenant-request-burst", "3"))
+	var out struct {
+		Name  []any
+		Codes [][]any
+	}
+	runBoto3(t, tn, `
+import botocore.config, botocore.exceptions
+c = boto3.client("cloudwatch", endpoint_url=os.environ["CELLWATCH_URL"], region_name="us-east-1",
+                 aws_access_key_id="any", aws_secret_access_key="any",
+                 config=botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1}))
+def call(name):
+    try:
+        c.put_metric_data(Namespace="B", MetricData=[{"MetricName": name, "Value": 1}])
+        return ["ok", 200, ""]
+    except botocore.exceptions.ClientError as e:
+        return [e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Message"]]
+name = call("bad\x01name")  # takes the first of the 3 tokens
+print(json.dumps({"Name": name, "Codes": [call("m") for _ in range(4)]}))
+`, &out)
+	if fmt.Sprint(out.Name[:2]) != "[InvalidParameterValue 400]" {
+		t.Errorf("control character in a name: %v", out.Name)
+	}
+	want := "[[ok 200 ] [ok 200 ] [Throttling 400 Rate exceeded] [Throttling 400 Rate exceeded]]"
+	if got := fmt.Sprint(out.Codes); got != want {
+		t.Errorf("boto3 saw %s; want %s", got, want)
+	}
+}
