@@ -43,7 +43,7 @@ func (c *LimitsConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxElements, "limits.max-elements", d.MaxElements, "most values (maps, lists, leaves; Query: parameters) one request may decode to; counted while decoding")
 	fs.IntVar(&c.MaxDepth, "limits.max-depth", d.MaxDepth, "deepest nesting of maps and lists in a request")
 	fs.DurationVar(&c.ReadHeaderTimeout, "limits.read-header-timeout", 10*time.Second, "time a connection has to send a request's headers")
-	fs.DurationVar(&c.ReadTimeout, "limits.read-timeout", 30*time.Second, "time a connection has to send a whole request, headers and body (a slower body is cut with RequestTimeout)")
+	fs.DurationVar(&c.ReadTimeout, "limits.read-timeout", 30*time.Second, "time a request's body has to arrive once its headers are in (a slower body is cut with RequestTimeout, 408)")
 	fs.IntVar(&c.MaxInflightRequests, "limits.max-inflight-requests", 256, "API requests the node serves at once; more are answered 503 ServiceUnavailable at once")
 	fs.Int64Var(&c.MaxInflightBytes, "limits.max-inflight-bytes", 128<<20, "request body bytes (as declared, or -limits.max-body-bytes when not) the node holds at once; more are answered 503 ServiceUnavailable")
 	fs.Float64Var(&c.TenantRequestRate, "limits.tenant-request-rate", 2000, "API requests per second per tenant (0: unlimited); over it: Throttling, 400, Rate exceeded")

@@ -1,10 +1,19 @@
 package ingest
 
 import (
+	"bufio"
 	"flag"
+	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 func defaultLimits(t *testing.T, args ...string) LimitsConfig {
@@ -87,5 +96,30 @@ func TestInflightNeverWaits(t *testing.T) {
 	}
 	if f.requests.Load() != 1 || f.bytes.Load() != 50 {
 		t.Fatalf("charges left: %d requests, %d bytes", f.requests.Load(), f.bytes.Load())
+	}
+}
+
+// TestSlowBodyGetsRequestTimeout holds a body back past the read limit:
+// the server answers RequestTimeout rather than waiting.
+func TestSlowBodyGetsRequestTimeout(t *testing.T) {
+	srv := NewServer(awsapi.DefaultLimits, prometheus.NewRegistry(), nil)
+	cfg := defaultLimits(t, "-limits.read-timeout", "300ms")
+	srv.Guard(cfg, nil)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"+
+		"X-Amz-Target: GraniteServiceVersion20100801.ListMetrics\r\nContent-Length: 100\r\n\r\n{")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if code := resp.Header.Get("X-Amzn-Query-Error"); !strings.HasPrefix(code, "RequestTimeout;") {
+		t.Fatalf("got %d %q", resp.StatusCode, code)
 	}
 }

@@ -26,6 +26,7 @@ type Server struct {
 	auth     awsapi.Authenticator // nil: every request is the default tenant
 	inflight *inflight            // nil: no node-wide caps
 	tenants  *TenantLimits        // nil: no per-tenant rates
+	bodyTime time.Duration        // 0: no deadline on reading the body
 	logger   *slog.Logger
 
 	limited *prometheus.CounterVec
@@ -88,6 +89,7 @@ func (s *Server) Guard(c LimitsConfig, tenants *TenantLimits) {
 	s.limits = c.Decode()
 	s.inflight = &inflight{maxRequests: int64(c.MaxInflightRequests), maxBytes: c.MaxInflightBytes, bodyBytes: c.MaxBodyBytes}
 	s.tenants = tenants
+	s.bodyTime = c.ReadTimeout
 }
 
 // Register serves operation op with h.
@@ -116,9 +118,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer s.inflight.release(charge)
 	}
+	var rc *http.ResponseController
+	if s.bodyTime > 0 {
+		// A deadline on this request's body only, lifted once it is read,
+		// so that a slow handler is not cut.
+		rc = http.NewResponseController(w)
+		_ = rc.SetReadDeadline(start.Add(s.bodyTime))
+	}
 	if req, aerr = awsapi.ReadRequest(r, s.limits, s.auth); aerr != nil {
+		if aerr.Limit == "body_read_time" {
+			// The rest of the body is not waited for: net/http would
+			// otherwise read it before it sends the answer.
+			w.Header().Set("Connection", "close")
+		}
 		s.finish(w, req, start, aerr)
 		return
+	}
+	if rc != nil {
+		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if aerr = s.tenants.AllowRequest(awsapi.TenantOf(req)); aerr != nil {
 		s.finish(w, req, start, aerr)

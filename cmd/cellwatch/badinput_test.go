@@ -280,8 +280,10 @@ func TestTenantRateLimitUnderLoad(t *testing.T) {
 		t.Errorf("stored %+v; want every one of the %d accepted datums", dp, accepted.Load())
 	}
 	waitFor(t, 10*time.Second, "goroutines to settle", func() bool { return runtime.NumGoroutine() < goroutines+50 })
-	if scrapeLimited(t, tn, "tenant_requests") != float64(throttled.Load()) {
-		t.Errorf("cellwatch_api_limited_total{limit=\"tenant_requests\"} is not %d", throttled.Load())
+	// The reads above may be throttled too (the SDK retries them), so the
+	// counter holds at least the load's refusals.
+	if got := scrapeLimited(t, tn, "tenant_requests"); got < float64(throttled.Load()) {
+		t.Errorf("cellwatch_api_limited_total{limit=\"tenant_requests\"} = %v; want at least %d", got, throttled.Load())
 	}
 }
 

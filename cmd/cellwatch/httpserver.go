@@ -34,12 +34,9 @@ func newHTTPServer(name, addr string, h http.Handler, grace time.Duration, logge
 	return s
 }
 
-// readTimeouts bounds how long a connection may take to send a request's
-// headers and the whole request; a body still arriving at the second is
-// cut (the handler's read fails and it answers RequestTimeout).
-func (s *httpServer) readTimeouts(header, whole time.Duration) {
-	s.srv.ReadHeaderTimeout, s.srv.ReadTimeout = header, whole
-}
+// readHeaderTimeout bounds how long a connection may take to send a
+// request's headers (the API server bounds the body itself).
+func (s *httpServer) readHeaderTimeout(d time.Duration) { s.srv.ReadHeaderTimeout = d }
 
 // Addr is the bound address; valid once the service runs.
 func (s *httpServer) Addr() net.Addr { return s.ln.Addr() }

@@ -233,7 +233,7 @@ func (n *node) initAPI() (services.Service, error) {
 		}
 	}
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
-	n.apiServer.readTimeouts(n.cfg.Limits.ReadHeaderTimeout, n.cfg.Limits.ReadTimeout)
+	n.apiServer.readHeaderTimeout(n.cfg.Limits.ReadHeaderTimeout)
 	return n.apiServer, nil
 }
 
