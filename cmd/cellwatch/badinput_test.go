@@ -345,3 +345,54 @@ print(json.dumps({"Name": name, "Codes": [call("m") for _ in range(4)]}))
 		t.Errorf("boto3 saw %s; want %s", got, want)
 	}
 }
+
+// queryBatch is a Query PutMetricData of 1,000 datums of metric "m", each
+// with dims dimensions (host=i and d2..dN), value 1 at ts.
+func queryBatch(ns string, dims int, ts time.Time) string {
+	var b strings.Builder
+	b.WriteString("Action=PutMetricData&Version=2010-08-01&Namespace=" + ns)
+	for i := 1; i <= 1000; i++ {
+		p := "&MetricData.member." + strconv.Itoa(i)
+		fmt.Fprintf(&b, "%s.MetricName=m%s.Value=1%s.Timestamp=%s", p, p, p, ts.Format(time.RFC3339))
+		fmt.Fprintf(&b, "%s.Dimensions.member.1.Name=host%s.Dimensions.member.1.Value=%d", p, p, i)
+		for j := 2; j <= dims; j++ {
+			fmt.Fprintf(&b, "%s.Dimensions.member.%d.Name=d%d%s.Dimensions.member.%d.Value=v", p, j, j, p, j)
+		}
+	}
+	return b.String()
+}
+
+// TestLargestQueryBatchesAreStored sends Query PutMetricData batches of
+// 1,000 datums, with 5 dimensions as sent and with 30 gzipped (AWS's
+// largest): both are stored whole.
+func TestLargestQueryBatchesAreStored(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir()))
+	ts := minute(2)
+	for _, c := range []struct {
+		ns      string
+		dims    int
+		gzipped bool
+	}{{"Q5", 5, false}, {"Q30", 30, true}} {
+		status, code, body := rawCall{"query", queryBatch(c.ns, c.dims, ts), c.gzipped, false}.send(t, tn)
+		if status != 200 {
+			t.Fatalf("%s: %d %s %.300s", c.ns, status, code, body)
+		}
+		dims := []types.DimensionFilter{{Name: aws.String("host")}}
+		n := 0
+		p := cloudwatch.NewListMetricsPaginator(tn.sdk(), &cloudwatch.ListMetricsInput{Namespace: aws.String(c.ns), Dimensions: dims})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range page.Metrics {
+				if len(m.Dimensions) == c.dims {
+					n++
+				}
+			}
+		}
+		if n != 1000 {
+			t.Errorf("%s: %d series listed; want the batch's 1000", c.ns, n)
+		}
+	}
+}
