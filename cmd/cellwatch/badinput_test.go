@@ -26,7 +26,7 @@ import (
 
 // rawCall is one hand-made API request.
 type rawCall struct {
-	proto   string // "json" (query-compatible, as boto3 sends) or "query"
+	proto   string // "json" (query-compatible, as boto3 sends), "cbor" (as the Go SDK sends) or "query"
 	body    string
 	gzipped bool
 	forged  bool // gzip footer says the body inflates to 1,000 bytes
@@ -46,12 +46,21 @@ func (c rawCall) send(t *testing.T, tn *testNode) (int, string, string) {
 			binary.LittleEndian.PutUint32(body[len(body)-4:], 1000)
 		}
 	}
-	req, _ := http.NewRequest("POST", tn.url()+"/", bytes.NewReader(body))
-	if c.proto == "json" {
+	path := "/"
+	if c.proto == "cbor" {
+		path = "/service/GraniteServiceVersion20100801/operation/PutMetricData"
+	}
+	req, _ := http.NewRequest("POST", tn.url()+path, bytes.NewReader(body))
+	switch c.proto {
+	case "json":
 		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 		req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData")
 		req.Header.Set("X-Amzn-Query-Mode", "true")
-	} else {
+	case "cbor":
+		req.Header.Set("Content-Type", "application/cbor")
+		req.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
+		req.Header.Set("X-Amzn-Query-Mode", "true")
+	default:
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	}
 	if c.gzipped {
@@ -156,7 +165,9 @@ func scrapeLimited(t *testing.T, tn *testNode, limit string) float64 {
 // TestCompressedBombCostIsBounded measures what one compressed request
 // that inflates to the decompressed limit costs the node: the bound is the
 // one docs/security.md gives (the body buffers, three times the inflated
-// size at most as they grow, plus 128 bytes per element).
+// size at most as they grow, plus 128 bytes per element). The measure
+// includes the client's copy and gzip of the body: the node and the test
+// share the process.
 func TestCompressedBombCostIsBounded(t *testing.T) {
 	tn := startNode(t, testConfig(t, t.TempDir()))
 	bombs := map[string]rawCall{
@@ -164,6 +175,8 @@ func TestCompressedBombCostIsBounded(t *testing.T) {
 		"json empty lists":  {"json", `{"A":[` + strings.Repeat("[],", 5<<20) + `[]]}`, true, false},
 		"json tiny objects": {"json", `{"A":[` + strings.Repeat(`{"a":0},`, 2<<20) + `{}]}`, true, false},
 		"query params":      {"query", "Action=PutMetricData" + manyParams(1<<20), true, false},
+		"cbor zeros":        {"cbor", "\xa1\x61A\x9f" + strings.Repeat("\x00", 16<<20-8) + "\xff", true, false},
+		"cbor empty maps":   {"cbor", "\xa1\x61A\x9f" + strings.Repeat("\xa0", 16<<20-8) + "\xff", true, false},
 		"forged size":       {"json", `{"A":[` + strings.Repeat("0,", 8<<20) + `0]}`, true, true},
 	}
 	const bound = 3*(16<<20) + 128*500_000

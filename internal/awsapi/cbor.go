@@ -119,9 +119,13 @@ func (d *cborDecoder) value(depth int) (any, error) {
 		return []byte(s), err
 	case 3:
 		return d.str(major, arg, indef)
-	case 4:
-		return d.array(arg, indef, depth)
-	case 5:
+	case 4, 5:
+		if err := d.bud.take(depth); err != nil { // a container counts twice: it costs more
+			return nil, err
+		}
+		if major == 4 {
+			return d.array(arg, indef, depth)
+		}
 		return d.dict(arg, indef, depth)
 	case 6:
 		v, err := d.value(depth + 1)

@@ -69,7 +69,13 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 	if d.pos >= len(d.b) {
 		return nil, errJSONEnd
 	}
-	switch c := d.b[d.pos]; {
+	c := d.b[d.pos]
+	if c == '{' || c == '[' {
+		if err := d.bud.take(depth); err != nil { // a container counts twice: it costs more
+			return nil, err
+		}
+	}
+	switch {
 	case c == '{':
 		return d.object(depth)
 	case c == '[':

@@ -10,8 +10,9 @@ import (
 
 // Limits bound what one request may make the server read and build.
 //
-// The decoders count every value they build (a map, a list, a leaf; for the
-// Query protocol every parameter) against MaxElements and refuse the request
+// The decoders count every value they build (a leaf once, a map or a list
+// twice, as it costs more; for the Query protocol every parameter and every
+// structure it opens) against MaxElements and refuse the request
 // as soon as the count is passed, before the rest is built; nesting deeper
 // than MaxDepth is refused the same way. A decoded request therefore costs
 // at most its body buffers (MaxBodyBytes as sent, MaxDecompressedBytes
