@@ -8,6 +8,12 @@
 // default) and applies it to the local store, so that a read right after the
 // write sees it. Nothing on this path touches the stream.
 //
+// [LimitsConfig] bounds what requests may cost: decode bounds, the body's
+// read time, in-flight request and byte caps (503 ServiceUnavailable, never
+// queued) and per-tenant token buckets for requests, datums and new series
+// ([TenantLimits]; Throttling, "Rate exceeded"). Each refusal is counted in
+// cellwatch_api_limited_total.
+//
 // Read operations (GetMetricData, GetMetricStatistics, ListMetrics, ...) live
 // in package query; cmd registers them here with [Server.Register].
 package ingest

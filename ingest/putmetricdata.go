@@ -30,10 +30,12 @@ type LocalStore interface {
 
 // Metrics ingests PutMetricData calls.
 type Metrics struct {
-	wal    WAL
-	store  LocalStore
-	now    func() time.Time
-	logger *slog.Logger
+	wal     WAL
+	store   LocalStore
+	now     func() time.Time
+	logger  *slog.Logger
+	tenants *TenantLimits // nil: no datum rate
+	known   SeriesKnown   // nil: new series are not counted
 
 	datums prometheus.Counter
 }
@@ -55,6 +57,28 @@ func NewMetrics(wal WAL, store LocalStore, now func() time.Time, reg prometheus.
 	}
 }
 
+// SeriesKnown reports whether the node holds the series of d already.
+type SeriesKnown func(tenant, namespace string, d *record.Datum) bool
+
+// RateLimit takes every call's datums, and the datums of series known does
+// not know, from its tenant's buckets in t.
+func (m *Metrics) RateLimit(t *TenantLimits, known SeriesKnown) { m.tenants, m.known = t, known }
+
+// newSeries counts rec's datums of series the node does not hold (a new
+// series given twice in one call counts twice).
+func (m *Metrics) newSeries(rec *record.Metrics) int {
+	if m.known == nil || !m.tenants.limitsNewSeries() {
+		return 0
+	}
+	n := 0
+	for i := range rec.Datums {
+		if !m.known(rec.Tenant, rec.Namespace, &rec.Datums[i]) {
+			n++
+		}
+	}
+	return n
+}
+
 // PutMetricData validates, logs and applies one PutMetricData call.
 func (m *Metrics) PutMetricData(ctx context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	rec, err := parsePutMetricData(req.Input, m.now())
@@ -62,6 +86,12 @@ func (m *Metrics) PutMetricData(ctx context.Context, req *awsapi.Request, _ http
 		return nil, err
 	}
 	rec.Tenant = awsapi.TenantOf(req)
+	if aerr := m.tenants.AllowNewSeries(rec.Tenant, m.newSeries(rec)); aerr != nil {
+		return nil, aerr
+	}
+	if aerr := m.tenants.AllowDatums(rec.Tenant, len(rec.Datums)); aerr != nil {
+		return nil, aerr
+	}
 	if err := m.store.Admit(); err != nil {
 		return nil, awsapi.ServiceUnavailable("%v", err)
 	}
@@ -148,6 +178,9 @@ func parseDatum(in awsapi.Input, path string, now time.Time, d *record.Datum) er
 	case len(d.MetricName) < 1 || len(d.MetricName) > maxNameLen:
 		return awsapi.ConstraintError(d.MetricName, awsapi.CoralPath(path+".MetricName"), fmt.Sprintf("have length between 1 and %d", maxNameLen))
 	}
+	if err := awsapi.CheckName(d.MetricName, path+".MetricName"); err != nil {
+		return err
+	}
 	if err := parseDimensions(in, path, d); err != nil {
 		return err
 	}
@@ -208,6 +241,12 @@ func parseDimensions(in awsapi.Input, path string, d *record.Datum) error {
 			return awsapi.ConstraintError(value, awsapi.CoralPath(p+".Value"), fmt.Sprintf("have length between 1 and %d", maxDimValueLen))
 		case seen[name]:
 			return awsapi.InvalidParameterValue("The dimension %s is specified more than once in %s.Dimensions.", name, path)
+		}
+		if err := awsapi.CheckName(name, p+".Name"); err != nil {
+			return err
+		}
+		if err := awsapi.CheckName(value, p+".Value"); err != nil {
+			return err
 		}
 		seen[name] = true
 		d.Dimensions = append(d.Dimensions, record.Dimension{Name: name, Value: value})

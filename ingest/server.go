@@ -24,7 +24,12 @@ type Server struct {
 	handlers map[string]Handler
 	limits   awsapi.Limits
 	auth     awsapi.Authenticator // nil: every request is the default tenant
+	inflight *inflight            // nil: no node-wide caps
+	tenants  *TenantLimits        // nil: no per-tenant rates
+	bodyTime time.Duration        // 0: no deadline on reading the body
 	logger   *slog.Logger
+
+	limited *prometheus.CounterVec
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -58,6 +63,10 @@ func NewServer(limits awsapi.Limits, reg prometheus.Registerer, logger *slog.Log
 			Name: "cellwatch_api_requests_total",
 			Help: "CloudWatch API requests by operation, protocol and error code (empty when it succeeded).",
 		}, []string{"operation", "protocol", "code"}),
+		limited: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "cellwatch_api_limited_total",
+			Help: "API requests refused by a limit (body size, elements, depth, read time, in-flight caps, tenant rates), by limit.",
+		}, []string{"limit"}),
 		panics: f.NewCounter(prometheus.CounterOpts{
 			Name: "cellwatch_api_panics_total",
 			Help: "API handlers that panicked (answered with a server error; the stack is in the log).",
@@ -73,6 +82,15 @@ func NewServer(limits awsapi.Limits, reg prometheus.Registerer, logger *slog.Log
 // Authenticate makes every request pass a before it is served (SigV4; see
 // NewAuthenticator).
 func (s *Server) Authenticate(a awsapi.Authenticator) { s.auth = a }
+
+// Guard applies c's node-wide caps and tenant's rates (nil: none) to every
+// request; c's decode bounds replace the ones NewServer was given.
+func (s *Server) Guard(c LimitsConfig, tenants *TenantLimits) {
+	s.limits = c.Decode()
+	s.inflight = &inflight{maxRequests: int64(c.MaxInflightRequests), maxBytes: c.MaxInflightBytes, bodyBytes: c.MaxBodyBytes}
+	s.tenants = tenants
+	s.bodyTime = c.ReadTimeout
+}
 
 // Register serves operation op with h.
 func (s *Server) Register(op string, h Handler) { s.handlers[op] = h }
@@ -91,7 +109,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	var aerr *awsapi.Error
+	if s.inflight != nil {
+		var charge int64
+		if charge, aerr = s.inflight.admit(r); aerr != nil {
+			req, _ = awsapi.Describe(r)
+			s.finish(w, req, start, aerr)
+			return
+		}
+		defer s.inflight.release(charge)
+	}
+	var rc *http.ResponseController
+	if s.bodyTime > 0 {
+		// A deadline on this request's body only, lifted once it is read,
+		// so that a slow handler is not cut.
+		rc = http.NewResponseController(w)
+		_ = rc.SetReadDeadline(start.Add(s.bodyTime))
+	}
 	if req, aerr = awsapi.ReadRequest(r, s.limits, s.auth); aerr != nil {
+		if aerr.Limit == "body_read_time" {
+			// The rest of the body is not waited for: net/http would
+			// otherwise read it before it sends the answer.
+			w.Header().Set("Connection", "close")
+		}
+		s.finish(w, req, start, aerr)
+		return
+	}
+	if rc != nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if aerr = s.tenants.AllowRequest(awsapi.TenantOf(req)); aerr != nil {
 		s.finish(w, req, start, aerr)
 		return
 	}
@@ -119,6 +165,9 @@ func (s *Server) finish(w http.ResponseWriter, req *awsapi.Request, start time.T
 	code := "InternalServiceError"
 	if aerr, ok := errors.AsType[*awsapi.Error](err); ok {
 		code = aerr.Code
+		if aerr.Limit != "" {
+			s.limited.WithLabelValues(aerr.Limit).Inc()
+		}
 	}
 	if code == "InternalServiceError" || code == "ServiceUnavailable" {
 		s.logger.Error("api request failed", "operation", req.Operation, "request_id", req.ID, "err", err)

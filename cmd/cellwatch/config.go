@@ -28,6 +28,7 @@ import (
 type Config struct {
 	NodeConfig `yaml:",inline"`
 	Auth       ingest.AuthConfig      `yaml:"auth"`
+	Limits     ingest.LimitsConfig    `yaml:"limits"`
 	WAL        fallback.WALConfig     `yaml:"wal"`
 	Store      store.LocalConfig      `yaml:"store"`
 	Stream     stream.Config          `yaml:"stream"`
@@ -74,7 +75,7 @@ type validator interface{ Validate() error }
 
 // parts are the component configs of c, in the order of -help.
 func (c *Config) parts() []flagRegisterer {
-	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms, &c.PromQL}
+	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.Limits, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms, &c.PromQL}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.
@@ -168,6 +169,7 @@ var flagGroups = []struct{ prefix, title string }{
 	{"", "Node"},
 	{"log", "Logging"},
 	{"auth", "Authentication (ingest)"},
+	{"limits", "Request limits (ingest)"},
 	{"admin", "Admin API"},
 	{"wal", "Write-ahead log (fallback)"},
 	{"store", "Local store"},

@@ -34,6 +34,10 @@ func newHTTPServer(name, addr string, h http.Handler, grace time.Duration, logge
 	return s
 }
 
+// readHeaderTimeout bounds how long a connection may take to send a
+// request's headers (the API server bounds the body itself).
+func (s *httpServer) readHeaderTimeout(d time.Duration) { s.srv.ReadHeaderTimeout = d }
+
 // Addr is the bound address; valid once the service runs.
 func (s *httpServer) Addr() net.Addr { return s.ln.Addr() }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/internal/sigv4"
 	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
@@ -209,6 +210,8 @@ func (n *node) initEvaluator() (_ services.Service, err error) {
 func (n *node) initAPI() (services.Service, error) {
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
 	var keys map[string]sigv4.Credential
+	tenants := ingest.NewTenantLimits(n.cfg.Limits)
+	srv.Guard(n.cfg.Limits, tenants)
 	if file := n.cfg.Auth.CredentialsFile; file != "" {
 		var err error
 		if keys, err = sigv4.LoadCredentials(file); err != nil {
@@ -217,6 +220,9 @@ func (n *node) initAPI() (services.Service, error) {
 		srv.Authenticate(ingest.NewSigV4Authenticator(keys, n.reg))
 	}
 	metrics := ingest.NewMetrics(n.wal, n.local, nil, n.reg, n.logger)
+	metrics.RateLimit(tenants, func(tenant, namespace string, d *record.Datum) bool {
+		return len(n.local.Lookup(tenant, namespace, d.MetricName, d.Dimensions)) > 0
+	})
 	srv.Register("PutMetricData", metrics.PutMetricData)
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
 	srv.Register("GetMetricData", n.query.GetMetricData)
@@ -232,6 +238,7 @@ func (n *node) initAPI() (services.Service, error) {
 	prom := query.NewPromAPI(n.query, n.cfg.PromQL, keys, n.reg, n.logger.With("component", "promql"))
 	router := newPublicRouter(prom, n.cfg.PromQL, n.withUI(srv), n.logger.With("component", "promql"))
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, router, shutdownGrace, n.logger)
+	n.apiServer.readHeaderTimeout(n.cfg.Limits.ReadHeaderTimeout)
 	return n.apiServer, nil
 }
 

@@ -9,14 +9,20 @@ import (
 
 // decodeCBOR decodes a Smithy RPC v2 CBOR body straight into the Input tree:
 // maps (definite or indefinite length) become map[string]any, arrays []any,
-// numbers float64, text and byte strings string, tag 1 time.Time, null is
-// dropped from maps. It allocates only what the tree keeps, which matters on
-// the PutMetricData path (a general-purpose CBOR value tree would double it).
-func decodeCBOR(body []byte) (Input, error) {
+// numbers float64, text strings string, byte strings []byte (which no
+// accessor takes for a string or a number), tag 1 time.Time, null is
+// dropped from maps; a key given twice in one map is refused. It allocates
+// only what the tree keeps, which matters on the PutMetricData path (a
+// general-purpose CBOR value tree would double it), and counts it against
+// DefaultLimits.
+func decodeCBOR(body []byte) (Input, error) { return decodeCBORLimited(body, DefaultLimits) }
+
+// decodeCBORLimited is decodeCBOR counting against lim.
+func decodeCBORLimited(body []byte, lim Limits) (Input, error) {
 	if len(body) == 0 {
 		return Input{}, nil
 	}
-	d := cborDecoder{b: body}
+	d := cborDecoder{b: body, bud: newBudget(lim)}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, fmt.Errorf("decode cbor: %w", err)
@@ -30,8 +36,6 @@ func decodeCBOR(body []byte) (Input, error) {
 	}
 	return m, nil
 }
-
-const maxCBORDepth = 64
 
 var (
 	errCBORShort = errors.New("unexpected end of data")
@@ -47,6 +51,7 @@ type sentinel struct{ name string }
 type cborDecoder struct {
 	b   []byte
 	pos int
+	bud *budget
 }
 
 func (d *cborDecoder) need(n uint64) error {
@@ -94,8 +99,8 @@ func (d *cborDecoder) head() (major, minor byte, arg uint64, indefinite bool, er
 }
 
 func (d *cborDecoder) value(depth int) (any, error) {
-	if depth > maxCBORDepth {
-		return nil, errors.New("nesting too deep")
+	if err := d.bud.take(depth); err != nil {
+		return nil, err
 	}
 	major, minor, arg, indef, err := d.head()
 	if err != nil {
@@ -109,11 +114,18 @@ func (d *cborDecoder) value(depth int) (any, error) {
 		return float64(arg), nil
 	case 1:
 		return -1 - float64(arg), nil
-	case 2, 3:
+	case 2:
+		s, err := d.str(major, arg, indef)
+		return []byte(s), err
+	case 3:
 		return d.str(major, arg, indef)
-	case 4:
-		return d.array(arg, indef, depth)
-	case 5:
+	case 4, 5:
+		if err := d.bud.take(depth); err != nil { // a container counts twice: it costs more
+			return nil, err
+		}
+		if major == 4 {
+			return d.array(arg, indef, depth)
+		}
 		return d.dict(arg, indef, depth)
 	case 6:
 		v, err := d.value(depth + 1)
@@ -191,6 +203,7 @@ func (d *cborDecoder) dict(n uint64, indef bool, depth int) (map[string]any, err
 		return nil, errCBORShort
 	}
 	m := make(map[string]any, min(n, 64))
+	var nullKeys map[string]bool // keys given null, dropped but still seen
 	for i := uint64(0); indef || i < n; i++ {
 		k, err := d.value(depth + 1)
 		if err != nil {
@@ -213,7 +226,15 @@ func (d *cborDecoder) dict(n uint64, indef bool, depth int) (map[string]any, err
 		if v == cborBreakVal {
 			return nil, errCBORBreak
 		}
-		if v != cborNull {
+		if _, dup := m[key]; dup || nullKeys[key] {
+			return nil, fmt.Errorf("map key %q appears twice", Prefix(key))
+		}
+		if v == cborNull {
+			if nullKeys == nil {
+				nullKeys = map[string]bool{}
+			}
+			nullKeys[key] = true
+		} else {
 			m[key] = v
 		}
 	}

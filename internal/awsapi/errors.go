@@ -21,6 +21,10 @@ type Error struct {
 	// (ResourceNotFoundException's ResourceType and ResourceId), written in
 	// JSON and CBOR bodies; Query errors carry only Code and Message.
 	Members Object
+	// Limit names the bound that refused the request ("elements",
+	// "body_size", "tenant_requests", ...), counted on /metrics; "" for
+	// every other error.
+	Limit string
 }
 
 func (e *Error) Error() string {
@@ -68,7 +72,7 @@ func ValidationError(format string, args ...any) *Error {
 // ConstraintError formats the coral message for one failed model constraint:
 // "1 validation error detected: Value 'v' at 'member' failed to satisfy constraint: Member must ...".
 func ConstraintError(value any, member, constraint string) *Error {
-	return ValidationError("1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: Member must %s", value, member, constraint)
+	return ValidationError("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must %s", Prefix(fmt.Sprint(value)), member, constraint)
 }
 
 // NullError is the coral error for a required member left out.

@@ -148,6 +148,8 @@ func toForm(form url.Values, name string, v any) {
 		}
 	case string:
 		form.Set(name, x)
+	case queryText:
+		form.Set(name, string(x))
 	}
 }
 

@@ -1,14 +1,11 @@
 package awsapi
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
-	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -17,87 +14,6 @@ import (
 // (Query, where every leaf is text). The accessors convert leaves to the type
 // the operation asks for, so an operation reads all protocols alike.
 type Input map[string]any
-
-// decodeJSON decodes an AWS JSON 1.0/1.1 body.
-func decodeJSON(body []byte) (Input, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return Input{}, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("decode json: %w", err)
-	}
-	return m, nil
-}
-
-// decodeQuery turns Query form values (MetricData.member.1.Dimensions.member.2.Name=x)
-// into the same tree the other protocols give. Keys are taken in sorted
-// order and a structure wins over a leaf of the same name (A=1&A.B=2 reads
-// A as {B: 2}), so the tree does not depend on map order.
-func decodeQuery(form url.Values) Input {
-	root := map[string]any{}
-	keys := make([]string, 0, len(form))
-	for key, vals := range form {
-		if key != "Action" && key != "Version" && len(vals) > 0 {
-			keys = append(keys, key)
-		}
-	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		parts := strings.Split(key, ".")
-		node := root
-		for i, p := range parts {
-			next, isMap := node[p].(map[string]any)
-			if i == len(parts)-1 {
-				if !isMap {
-					node[p] = form[key][0]
-				}
-				break
-			}
-			if !isMap {
-				next = map[string]any{}
-				node[p] = next
-			}
-			node = next
-		}
-	}
-	for k, e := range root { // the root stays a structure: member.1=x at the top is no list
-		root[k] = listify(e)
-	}
-	return root
-}
-
-// listify turns {"member": {"1": a, "2": b}} into [a, b], depth first.
-func listify(v any) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v
-	}
-	for k, e := range m {
-		m[k] = listify(e)
-	}
-	if len(m) == 1 {
-		if members, ok := m["member"].(map[string]any); ok {
-			idx := make([]int, 0, len(members))
-			for k := range members {
-				n, err := strconv.Atoi(k)
-				if err != nil || n < 1 || strconv.Itoa(n) != k { // member.01 is no index
-					return m
-				}
-				idx = append(idx, n)
-			}
-			slices.Sort(idx)
-			l := make([]any, len(idx))
-			for i, n := range idx {
-				l[i] = members[strconv.Itoa(n)]
-			}
-			return l
-		}
-	}
-	return m
-}
 
 // Has reports whether the member is present.
 func (in Input) Has(name string) bool {
@@ -110,6 +26,8 @@ func (in Input) String(name string) string {
 	switch v := in[name].(type) {
 	case string:
 		return v
+	case queryText:
+		return string(v)
 	case json.Number:
 		return v.String()
 	case float64:
@@ -150,12 +68,14 @@ func (in Input) Bool(name string) (v bool, ok bool, err error) {
 		return false, false, nil
 	case bool:
 		return x, true, nil
-	case string:
-		b, err := strconv.ParseBool(x)
-		if err != nil {
-			return false, true, MalformedRequest("%s: %q is not a boolean", name, x)
+	case queryText:
+		switch x {
+		case "true":
+			return true, true, nil
+		case "false":
+			return false, true, nil
 		}
-		return b, true, nil
+		return false, true, InvalidParameterValue("The value %s for parameter %s is not a boolean.", Prefix(string(x)), name)
 	}
 	return false, true, MalformedRequest("%s: not a boolean", name)
 }
@@ -190,8 +110,13 @@ func (in Input) Strings(name string) []string {
 	l := in.List(name)
 	out := make([]string, 0, len(l))
 	for _, e := range l {
-		s, _ := e.(string)
-		out = append(out, s)
+		s, ok := e.(string)
+		if q, isText := e.(queryText); isText {
+			s, ok = string(q), true
+		}
+		if ok {
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -224,17 +149,54 @@ func (in Input) Floats(name string) ([]float64, error) {
 	return out, nil
 }
 
+// toFloat reads a number: a CBOR or JSON number, a Query value, or one of
+// the strings JSON carries NaN and the infinities as; a CBOR or JSON string
+// is never read as a number. A number out of float64's range is refused
+// without Go's parser text.
 func toFloat(v any) (float64, error) {
 	switch x := v.(type) {
 	case float64:
 		return x, nil
 	case json.Number:
-		return strconv.ParseFloat(string(x), 64)
+		return parseNumber(string(x))
+	case queryText:
+		return parseNumber(string(x))
 	case string:
-		// JSON carries NaN and Infinity as strings; Query carries every number as text.
-		return strconv.ParseFloat(x, 64)
+		switch x {
+		case "NaN", "Infinity", "-Infinity":
+			return parseNumber(x)
+		}
+		return 0, fmt.Errorf("the string %q is not a number", Prefix(x))
 	}
-	return 0, fmt.Errorf("%T is not a number", v)
+	return 0, fmt.Errorf("a %s is not a number", kindOf(v))
+}
+
+func parseNumber(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Errorf("the number %s is out of range", Prefix(s))
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a number", Prefix(s))
+	}
+	return f, nil
+}
+
+// kindOf names a decoded value's kind for a message.
+func kindOf(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "structure"
+	case []any:
+		return "list"
+	case []byte:
+		return "byte string"
+	case bool:
+		return "boolean"
+	case time.Time:
+		return "timestamp"
+	}
+	return "value"
 }
 
 func toTime(v any) (time.Time, error) {
@@ -244,20 +206,27 @@ func toTime(v any) (time.Time, error) {
 	case float64:
 		return secondsToTime(x), nil
 	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
+		f, err := parseNumber(string(x))
 		return secondsToTime(f), err
+	case queryText:
+		return textTime(string(x))
 	case string:
-		if f, err := strconv.ParseFloat(x, 64); err == nil {
-			return secondsToTime(f), nil
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-			if t, err := time.Parse(layout, x); err == nil {
-				return t.UTC(), nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("%q is not a timestamp", x)
+		return textTime(x)
 	}
-	return time.Time{}, fmt.Errorf("%T is not a timestamp", v)
+	return time.Time{}, fmt.Errorf("a %s is not a timestamp", kindOf(v))
+}
+
+// textTime reads a timestamp given as text: ISO 8601, or epoch seconds.
+func textTime(x string) (time.Time, error) {
+	if f, err := strconv.ParseFloat(x, 64); err == nil {
+		return secondsToTime(f), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, x); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a timestamp", Prefix(x))
 }
 
 func secondsToTime(f float64) time.Time {

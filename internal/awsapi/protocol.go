@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
+	"os"
 	"strings"
 	"sync"
 
@@ -38,16 +39,6 @@ const (
 	targetPrefix = ServiceShape + "."
 	xmlNamespace = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 )
-
-// Limits bound what one request may make the server read.
-type Limits struct {
-	MaxBodyBytes         int64 // body as sent (after the transfer, before gunzip)
-	MaxDecompressedBytes int64 // body after gunzip
-}
-
-// DefaultLimits follow CloudWatch: 1 MB per PutMetricData payload, with room
-// for the protocols' own overhead; a gzip body may expand to 16 MiB.
-var DefaultLimits = Limits{MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 16 << 20}
 
 // Request is one decoded API call.
 type Request struct {
@@ -83,11 +74,20 @@ func Identify(r *http.Request) (p Protocol, op string, ok bool) {
 	return 0, "", false
 }
 
+// Describe is what r's path and headers tell of it before its body is
+// read: protocol, operation (for CBOR and JSON) and a fresh request ID, so
+// that a refusal is answered in the caller's protocol. ok is false when r is
+// not a CloudWatch API call.
+func Describe(r *http.Request) (req *Request, ok bool) {
+	p, op, ok := Identify(r)
+	req = &Request{Protocol: p, Operation: op, ID: newRequestID(), Header: r.Header}
+	req.QueryMode = strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true") || p == Query
+	return req, ok
+}
+
 // ReadRequest reads, bounds, gunzips and decodes r in its protocol.
 func ReadRequest(r *http.Request, limits Limits, auth Authenticator) (*Request, *Error) {
-	p, op, ok := Identify(r)
-	req := &Request{Protocol: p, Operation: op, ID: newRequestID(), Header: r.Header}
-	req.QueryMode = strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true") || p == Query
+	req, ok := Describe(r)
 	if !ok {
 		return req, MalformedRequest("request is not a CloudWatch API call")
 	}
@@ -105,27 +105,23 @@ func ReadRequest(r *http.Request, limits Limits, auth Authenticator) (*Request, 
 	}
 	req.BodyBytes = len(body)
 	var err error
-	switch p {
+	switch req.Protocol {
 	case CBOR:
-		req.Input, err = decodeCBOR(body)
+		req.Input, err = decodeCBORLimited(body, limits)
 	case JSON:
-		req.Input, err = decodeJSON(body)
+		req.Input, err = decodeJSONLimited(body, limits)
 	case Query:
-		var form url.Values
-		form, err = url.ParseQuery(string(body))
+		text := string(body)
 		if r.Method == http.MethodGet {
-			form = r.URL.Query()
+			text = r.URL.RawQuery
 		}
-		if err == nil {
-			req.Operation = form.Get("Action")
-			req.Input = decodeQuery(form)
-			if req.Operation == "" {
-				return req, MissingParameter("The request must contain the parameter Action.")
-			}
+		req.Input, req.Operation, err = parseQuery(text, limits)
+		if err == nil && req.Operation == "" {
+			return req, MissingParameter("The request must contain the parameter Action.")
 		}
 	}
 	if err != nil {
-		return req, MalformedRequest("%v", err)
+		return req, decodeError(err, req.Protocol, limits)
 	}
 	return req, nil
 }
@@ -135,13 +131,29 @@ func ReadRequest(r *http.Request, limits Limits, auth Authenticator) (*Request, 
 // buffers go back to their pool after the request is decoded.
 func readBody(r *http.Request, limits Limits, raw, plain *bytes.Buffer) ([]byte, *Error) {
 	if _, err := raw.ReadFrom(io.LimitReader(r.Body, limits.MaxBodyBytes+1)); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, RequestTimeout("The request body did not arrive within the node's read time limit.")
+		}
 		return nil, MalformedRequest("read body: %v", err)
 	}
 	if int64(raw.Len()) > limits.MaxBodyBytes {
-		return nil, RequestTooLarge("Request size exceeds the limit of %d bytes.", limits.MaxBodyBytes)
+		e := RequestTooLarge("Request size exceeds the limit of %d bytes.", limits.MaxBodyBytes)
+		e.Limit = "body_size"
+		return nil, e
 	}
 	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
 		return raw.Bytes(), nil
+	}
+	// A gzip stream ends with its inflated size (mod 2^32): a body that
+	// says it is over the limit is refused before it is inflated, and one
+	// under it gets its buffer at once. The size may lie; the LimitReader
+	// below bounds a body that does.
+	if n := raw.Len(); n >= 18 {
+		size := int64(binary.LittleEndian.Uint32(raw.Bytes()[n-4:]))
+		if size > limits.MaxDecompressedBytes {
+			return nil, decompressedTooLarge(limits)
+		}
+		plain.Grow(int(size) + bytes.MinRead)
 	}
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	var err error
@@ -159,9 +171,15 @@ func readBody(r *http.Request, limits Limits, raw, plain *bytes.Buffer) ([]byte,
 		return nil, MalformedRequest("read gzip body: %v", err)
 	}
 	if int64(plain.Len()) > limits.MaxDecompressedBytes {
-		return nil, RequestTooLarge("Decompressed request size exceeds the limit of %d bytes.", limits.MaxDecompressedBytes)
+		return nil, decompressedTooLarge(limits)
 	}
 	return plain.Bytes(), nil
+}
+
+func decompressedTooLarge(limits Limits) *Error {
+	e := RequestTooLarge("Decompressed request size exceeds the limit of %d bytes.", limits.MaxDecompressedBytes)
+	e.Limit = "decompressed_size"
+	return e
 }
 
 var (
