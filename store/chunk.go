@@ -23,6 +23,9 @@ import (
 //	fields   single (all values equal, Sum == Count*Min): [Count] Value
 //	         otherwise:                                  [Count] Sum Min Max
 //	         Count is omitted when it is 1 (hCount1).
+//	last     byte: 0 none (LastTS 0), 1 Last is Max, 2 Last is Min, 3 a field
+//	         follows; unless 0, varint LastTS minus the previous bucket's
+//	         LastTS, then for 3 the field (slot of its own)
 //	[sketch] when hSketch
 //
 // A field is a tag byte (omitted when hReuse: every field reuses the tag of
@@ -69,6 +72,15 @@ const (
 	slotSum
 	slotMin
 	slotMax
+	slotLast
+)
+
+// Encodings of the last value.
+const (
+	lastNone = iota
+	lastIsMax
+	lastIsMin
+	lastField
 )
 
 var errBadChunk = errors.New("corrupt chunk")
@@ -87,10 +99,42 @@ type codecState struct {
 	start, width int64
 	vals         [4]float64
 	tags         [4]uint8
+	lastTS       int64
+	last         float64
 }
 
 func newCodecState(first int64) codecState {
 	return codecState{start: first, tags: [4]uint8{tagDec, tagDec, tagDec, tagDec}}
+}
+
+// lastForm says how a's last value is encoded.
+func lastForm(a *Aggregate) byte {
+	switch {
+	case a.LastTS == 0:
+		return lastNone
+	case math.Float64bits(a.Last) == math.Float64bits(a.Max):
+		return lastIsMax
+	case math.Float64bits(a.Last) == math.Float64bits(a.Min):
+		return lastIsMin
+	}
+	return lastField
+}
+
+// appendLast encodes a's last value against st and advances st.
+func appendLast(b []byte, st *codecState, a *Aggregate) []byte {
+	form := lastForm(a)
+	b = append(b, form)
+	if form == lastNone {
+		return b
+	}
+	b = binary.AppendVarint(b, a.LastTS-st.lastTS)
+	if form == lastField {
+		t := bestTag(a.Last, st.last)
+		b = append(b, t)
+		b = appendField(b, t, a.Last, st.last)
+	}
+	st.lastTS, st.last = a.LastTS, a.Last
+	return b
 }
 
 // decMantissa returns m such that m / 10^k is exactly v (bit for bit).
@@ -182,6 +226,9 @@ func appendField(b []byte, tag uint8, v, prev float64) []byte {
 type chunkReader struct {
 	decode.Reader
 	st codecState
+	// noLast: the buckets carry no last value (long-term blocks of
+	// version 1, written before Last existed).
+	noLast bool
 }
 
 func newChunkReader(data []byte, first int64) chunkReader {
@@ -263,8 +310,10 @@ func (r *chunkReader) next(a *Aggregate) bool {
 		mn = r.field(tag(slotMin), st.vals[slotMin])
 		mx = r.field(tag(slotMax), st.vals[slotMax])
 	}
+	last, lastTS := r.last(mn, mx)
 	sk := a.sk
-	*a = Aggregate{Start: start, Width: width, Count: count, Sum: sum, Min: mn, Max: mx, noPct: h&hNoPct != 0}
+	*a = Aggregate{Start: start, Width: width, Count: count, Sum: sum, Min: mn, Max: mx,
+		Last: last, LastTS: lastTS, noPct: h&hNoPct != 0}
 	if sk != nil {
 		sk.reset()
 		a.sk = sk
@@ -284,6 +333,37 @@ func (r *chunkReader) next(a *Aggregate) bool {
 	st.start, st.width = start, width
 	st.vals = [4]float64{count, sum, mn, mx}
 	return true
+}
+
+// last decodes a bucket's last value (see appendLast).
+func (r *chunkReader) last(mn, mx float64) (float64, int64) {
+	if r.noLast {
+		return 0, 0
+	}
+	form := r.Byte()
+	if form == lastNone || r.Err() != nil {
+		return 0, 0
+	}
+	st := &r.st
+	ts := st.lastTS + r.Varint()
+	var v float64
+	switch form {
+	case lastIsMax:
+		v = mx
+	case lastIsMin:
+		v = mn
+	case lastField:
+		v = r.field(r.Byte(), st.last)
+	default:
+		r.Fail()
+		return 0, 0
+	}
+	if ts == 0 {
+		r.Fail() // never written: LastTS 0 is none
+		return 0, 0
+	}
+	st.lastTS, st.last = ts, v
+	return v, ts
 }
 
 func (r *chunkReader) sketch(s *sketch) {
@@ -453,6 +533,7 @@ func appendBucket(b []byte, st *codecState, a *Aggregate) []byte {
 			st.tags[slotMax] = t
 		}
 	}
+	b = appendLast(b, st, a)
 	if hasSketch {
 		b = appendSketch(b, a.sk)
 	}
@@ -490,7 +571,8 @@ func decodeChunk(data []byte, first int64) ([]Aggregate, error) {
 	return out, nil
 }
 
-const binaryVersion = 1
+// binaryVersion 2 carries the last value; 1 (before it) is still read.
+const binaryVersion = 2
 
 // AppendBinary appends a standalone, exact encoding of a to b
 // (encoding.BinaryAppender). It is the bucket encoding of the chunks with a
@@ -507,7 +589,7 @@ func (a *Aggregate) MarshalBinary() ([]byte, error) { return a.AppendBinary(nil)
 
 // UnmarshalBinary decodes what AppendBinary wrote into a.
 func (a *Aggregate) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != binaryVersion {
+	if len(b) == 0 || (b[0] != binaryVersion && b[0] != 1) {
 		return fmt.Errorf("unmarshal aggregate: unknown version: %w", errBadChunk)
 	}
 	start, n := binary.Varint(b[1:])
@@ -515,6 +597,7 @@ func (a *Aggregate) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("unmarshal aggregate: start: %w", errBadChunk)
 	}
 	r := newChunkReader(b[1+n:], start)
+	r.noLast = b[0] == 1
 	if !r.next(a) || r.Len() != 0 {
 		r.Fail() // a no-op when next already failed
 		return fmt.Errorf("unmarshal aggregate: %w", r.Err())
