@@ -25,13 +25,14 @@ import (
 // this type only puts them together, and docs/configuration.md is generated
 // from it (TestConfigReference).
 type Config struct {
-	NodeConfig `yaml:",inline"`
-	Auth       ingest.AuthConfig      `yaml:"auth"`
-	WAL        fallback.WALConfig     `yaml:"wal"`
-	Store      store.LocalConfig      `yaml:"store"`
-	Stream     stream.Config          `yaml:"stream"`
-	Shipper    fallback.ShipperConfig `yaml:"shipper"`
-	Alarms     alerting.Config        `yaml:"alarms"`
+	NodeConfig  `yaml:",inline"`
+	Auth        ingest.AuthConfig        `yaml:"auth"`
+	RemoteWrite ingest.RemoteWriteConfig `yaml:"remote_write"`
+	WAL         fallback.WALConfig       `yaml:"wal"`
+	Store       store.LocalConfig        `yaml:"store"`
+	Stream      stream.Config            `yaml:"stream"`
+	Shipper     fallback.ShipperConfig   `yaml:"shipper"`
+	Alarms      alerting.Config          `yaml:"alarms"`
 }
 
 // NodeConfig is the part of Config that belongs to the node itself: where it
@@ -72,7 +73,7 @@ type validator interface{ Validate() error }
 
 // parts are the component configs of c, in the order of -help.
 func (c *Config) parts() []flagRegisterer {
-	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
+	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.RemoteWrite, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.

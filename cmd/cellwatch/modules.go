@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -206,9 +207,10 @@ func (n *node) initEvaluator() (_ services.Service, err error) {
 // local store, reads through query, the alarm and dashboard APIs.
 func (n *node) initAPI() (services.Service, error) {
 	srv := ingest.NewServer(awsapi.DefaultLimits, n.reg, n.logger.With("component", "api"))
+	var keys map[string]sigv4.Credential
 	if file := n.cfg.Auth.CredentialsFile; file != "" {
-		keys, err := sigv4.LoadCredentials(file)
-		if err != nil {
+		var err error
+		if keys, err = sigv4.LoadCredentials(file); err != nil {
 			return nil, err
 		}
 		srv.Authenticate(ingest.NewSigV4Authenticator(keys, n.reg))
@@ -226,7 +228,12 @@ func (n *node) initAPI() (services.Service, error) {
 			srv.Register(op, h)
 		}
 	}
-	n.apiServer = newHTTPServer("api", n.cfg.Listen, srv, shutdownGrace, n.logger)
+	// Prometheus remote write beside the CloudWatch API (the lead moves it
+	// onto the /api/v1 router).
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/write", ingest.NewRemoteWrite(n.wal, n.local, n.cfg.RemoteWrite, keys, n.reg, n.logger.With("component", "remote-write")))
+	mux.Handle("/", srv)
+	n.apiServer = newHTTPServer("api", n.cfg.Listen, mux, shutdownGrace, n.logger)
 	return n.apiServer, nil
 }
 
