@@ -65,11 +65,13 @@ type RemoteWrite struct {
 // request must carry HTTP basic auth: an access key id and its secret; it
 // then acts for the key's account. Without, requests are the default tenant.
 func NewRemoteWrite(wal WAL, local LocalStore, cfg RemoteWriteConfig, keys map[string]sigv4.Credential, reg prometheus.Registerer, logger *slog.Logger) http.Handler {
-	rw := newRemoteWrite(wal, local, cfg, keys, reg, logger)
-	h := remoteapi.NewWriteHandler(rw, acceptedMessages,
+	return newRemoteWrite(wal, local, cfg, keys, reg, logger).handler()
+}
+
+func (rw *RemoteWrite) handler() http.Handler {
+	return remoteapi.NewWriteHandler(rw, acceptedMessages,
 		remoteapi.WithWriteHandlerLogger(rw.logger),
 		remoteapi.WithWriteHandlerMiddlewares(rw.guard, remoteapi.SnappyDecodeMiddleware(rw.logger)))
-	return h
 }
 
 func newRemoteWrite(wal WAL, local LocalStore, cfg RemoteWriteConfig, keys map[string]sigv4.Credential, reg prometheus.Registerer, logger *slog.Logger) *RemoteWrite {

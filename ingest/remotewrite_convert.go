@@ -136,7 +136,7 @@ func (c *converted) addSeries(ls labels.Labels, ss []sample, now time.Time) erro
 // valid UTF-8, no duplicate names) and against CloudWatch's dimension
 // limits, and returns its metric name and dimensions (sorted by name).
 func mapLabels(ls labels.Labels) (string, []record.Dimension, error) {
-	name := ls.Get(labels.MetricName)
+	name := ls.Get(model.MetricNameLabel)
 	if name == "" || !ls.IsValid(model.UTF8Validation) {
 		return "", nil, fmt.Errorf("invalid metric name or labels, got %s", ls.String())
 	}
@@ -150,7 +150,7 @@ func mapLabels(ls labels.Labels) (string, []record.Dimension, error) {
 	var err error
 	ls.Range(func(l labels.Label) {
 		switch {
-		case err != nil || l.Name == labels.MetricName || l.Value == "":
+		case err != nil || l.Name == model.MetricNameLabel || l.Value == "":
 			return
 		case len(l.Name) > maxNameLen:
 			err = fmt.Errorf("received a series whose label name length exceeds the limit of %d bytes, label: '%.200s' series: '%.200s'", maxNameLen, l.Name, ls.String())

@@ -167,6 +167,7 @@ var flagGroups = []struct{ prefix, title string }{
 	{"", "Node"},
 	{"log", "Logging"},
 	{"auth", "Authentication (ingest)"},
+	{"remote-write", "Prometheus remote write (ingest)"},
 	{"admin", "Admin API"},
 	{"wal", "Write-ahead log (fallback)"},
 	{"store", "Local store"},

@@ -166,7 +166,7 @@ func TestRemoteWriteErrors(t *testing.T) {
 		"no metric name": {"application/x-protobuf", enc(&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
 			Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: now}}}}}), 400, "invalid metric name"},
 		"31 labels": {"application/x-protobuf", enc(&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{tooMany}}), 400, "number of labels exceeds the limit (actual: 31, limit: 30"},
-		"future": {"application/x-protobuf", enc(&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{v1Series("m", "j", prompb.Sample{Value: 1, Timestamp: now + time.Hour.Milliseconds()})}}), 400, "out of bounds"},
+		"future":    {"application/x-protobuf", enc(&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{v1Series("m", "j", prompb.Sample{Value: 1, Timestamp: now + time.Hour.Milliseconds()})}}), 400, "out of bounds"},
 		"v2 bad symbol ref": {"application/x-protobuf;proto=io.prometheus.write.v2.Request", enc(&writev2.Request{Symbols: []string{""},
 			Timeseries: []writev2.TimeSeries{{LabelsRefs: []uint32{1, 9}, Samples: []writev2.Sample{{Value: 1, Timestamp: now}}}}}), 400, "parsing labels"},
 	}
