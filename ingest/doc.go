@@ -8,6 +8,11 @@
 // default) and applies it to the local store, so that a read right after the
 // write sees it. Nothing on this path touches the stream.
 //
+// [NewRemoteWrite] is Prometheus remote write (1.0 and 2.0) on the same
+// path: a request becomes one such record, durable before the 204, applied
+// to the local store; its series map to a fixed namespace, __name__ to the
+// metric name and the other labels to dimensions (docs/remote-write.md).
+//
 // Read operations (GetMetricData, GetMetricStatistics, ListMetrics, ...) live
 // in package query; cmd registers them here with [Server.Register].
 package ingest
