@@ -347,3 +347,48 @@ func benchRemoteWrite(b *testing.B, sync string) {
 	})
 	b.ReportMetric(float64(b.N*perReq)/time.Since(start).Seconds(), "samples/s")
 }
+
+// basicAuth is a RoundTripper that adds HTTP basic auth, as Prometheus'
+// basic_auth setting does.
+type basicAuth struct{ user, pass string }
+
+func (a basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.SetBasicAuth(a.user, a.pass)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestRemoteWriteBasicAuthTenants: with -auth.credentials a remote write
+// needs basic auth with a key and its secret, and its samples belong to the
+// key's account: that tenant's SigV4-signed reads see them, another's do not.
+func TestRemoteWriteBasicAuthTenants(t *testing.T) {
+	tn := authNode(t)
+	ctx := context.Background()
+	req := &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{v1Series("tenant_metric", "auth", prompb.Sample{Value: 42, Timestamp: time.Now().UnixMilli()})}}
+	write := func(user, pass string) error {
+		api, err := remoteapi.NewAPI(tn.url(), remoteapi.WithAPIPath("/api/v1/write"),
+			remoteapi.WithAPIHTTPClient(&http.Client{Transport: basicAuth{user, pass}}),
+			remoteapi.WithAPIBackoff(remoteapi.BackoffConfig{Min: time.Millisecond, Max: time.Millisecond, MaxRetries: 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = api.Write(ctx, remoteapi.WriteV1MessageType, req)
+		return err
+	}
+	if err := write("AKIDTENANTA", "wrong"); err == nil {
+		t.Fatal("a wrong secret was accepted")
+	}
+	if err := write("AKIDTENANTA", "secret-of-a"); err != nil {
+		t.Fatalf("tenant A's key: %v", err)
+	}
+	count := func(key, secret string) int {
+		out, err := clientAs(tn, key, secret).ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("Prometheus")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Metrics)
+	}
+	if a, b := count("AKIDTENANTA", "secret-of-a"), count("AKIDTENANTB", "secret-of-b"); a != 1 || b != 0 {
+		t.Errorf("ListMetrics: tenant A sees %d, tenant B %d; want 1 and 0", a, b)
+	}
+}
