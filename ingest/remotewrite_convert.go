@@ -126,7 +126,7 @@ func (c *converted) addSeries(ls labels.Labels, ss []sample, now time.Time) erro
 			continue
 		}
 		c.rec.Datums = append(c.rec.Datums, record.Datum{
-			MetricName: name, Dimensions: dims, Unit: "None", HighRes: true, Timestamp: s.ts, Value: s.v,
+			MetricName: name, Dimensions: dims, Unit: "None", HighRes: true, Sample: true, Timestamp: s.ts, Value: s.v,
 		})
 	}
 	return nil

@@ -116,7 +116,7 @@ func TestRemoteWriteMapping(t *testing.T) {
 					t.Errorf("namespace %q", conv.rec.Namespace)
 				}
 				for i := range c.want {
-					c.want[i].Unit, c.want[i].HighRes = "None", true
+					c.want[i].Unit, c.want[i].HighRes, c.want[i].Sample = "None", true, true
 				}
 				if fmt.Sprint(conv.rec.Datums) != fmt.Sprint(c.want) {
 					t.Errorf("got datums %+v; want %+v", conv.rec.Datums, c.want)

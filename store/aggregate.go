@@ -22,9 +22,9 @@ type Aggregate struct {
 
 	Count, Sum, Min, Max float64
 
-	// Last is the value of the latest single-value datum merged (the
-	// Value form: a PutMetricData Value or a Prometheus sample) and LastTS
-	// its timestamp in Unix milliseconds; LastTS 0 means none was merged.
+	// Last is the value of the latest Prometheus sample merged (a datum
+	// with Sample set) and LastTS its timestamp in Unix milliseconds;
+	// LastTS 0 means none was merged.
 	// Merge keeps the later timestamp; on equal timestamps the greater
 	// value, so merging stays commutative. PromQL reads Last: it is the
 	// sample Prometheus would keep for the bucket.
@@ -50,7 +50,8 @@ func (a *Aggregate) PercentilesAvailable() bool { return a.Count > 0 && !a.noPct
 
 // AddDatum merges one datum: its Value (count 1), its Values and Counts (a
 // missing count is 1; entries with a count <= 0 are skipped), or its
-// StatisticSet (as given). Start and Width are not changed.
+// StatisticSet (as given); a Sample datum also becomes the last value when
+// it is the latest. Start and Width are not changed.
 func (a *Aggregate) AddDatum(d *record.Datum) {
 	switch {
 	case d.Stats != nil:
@@ -65,7 +66,7 @@ func (a *Aggregate) AddDatum(d *record.Datum) {
 		}
 	default:
 		a.addValue(d.Value, 1)
-		if !math.IsNaN(d.Value) {
+		if d.Sample && !math.IsNaN(d.Value) {
 			a.takeLast(d.Value, d.Timestamp)
 		}
 	}

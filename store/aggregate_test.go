@@ -389,7 +389,7 @@ func TestReset(t *testing.T) {
 // whatever the order datums arrive or aggregates merge in; on equal
 // timestamps the greater value, so merging commutes.
 func TestLastValue(t *testing.T) {
-	sample := func(v float64, ts int64) record.Datum { return record.Datum{Value: v, Timestamp: ts} }
+	sample := func(v float64, ts int64) record.Datum { return record.Datum{Value: v, Timestamp: ts, Sample: true} }
 	cases := []struct {
 		name     string
 		in       []record.Datum
@@ -403,6 +403,7 @@ func TestLastValue(t *testing.T) {
 		{name: "tie keeps greater", in: []record.Datum{sample(3, 1000), sample(7, 1000), sample(4, 1000)}, last: 7, lastTS: 1000},
 		{name: "negative", in: []record.Datum{sample(-1, 1999), sample(10, 1200)}, last: -1, lastTS: 1999},
 		{name: "statistic set has none", in: []record.Datum{{Timestamp: 1000, Stats: &record.StatisticSet{SampleCount: 2, Sum: 3, Min: 1, Max: 2}}}, wantNone: true},
+		{name: "a CloudWatch value has none", in: []record.Datum{{Timestamp: 1000, Value: 3}}, wantNone: true},
 		{name: "values list has none", in: []record.Datum{{Timestamp: 1000, Values: []float64{1, 2}}}, wantNone: true},
 	}
 	for _, c := range cases {
@@ -450,8 +451,8 @@ func TestBlockVersion1StillRead(t *testing.T) {
 	a.AddValue(4, 1)
 	st := newCodecState(0)
 	v2 := appendBucket([]byte{blockVersion}, &st, &a)
-	// Version 1 is the same bucket without the last byte (lastNone).
-	v1 := append([]byte{1}, v2[1:len(v2)-1]...)
+	// A bucket without a last value is encoded as version 1 did.
+	v1 := append([]byte{1}, v2[1:]...)
 	br := newBlockReader(v1, 100, 60, 10)
 	var got Aggregate
 	if !br.next(&got) || br.err() != nil {

@@ -15,17 +15,22 @@ import (
 // (codecState), so a chunk decodes only from its beginning. Layout of one
 // bucket:
 //
-//	header   byte   width code (bits 0-1: 0 = 60 s, 1 = 1 s, 2 = explicit),
-//	                hSingle, hCount1, hNoPct, hSketch, hReuse, hNext
+//	header   byte   width code (bits 0-1: 0 = 60 s, 1 = 1 s, 2 = explicit,
+//	                3 = an extension byte follows), hSingle, hCount1,
+//	                hNoPct, hSketch, hReuse, hNext
+//	[ext]    byte   with width code 3 only, when the bucket has a last
+//	                value: bits 0-1 the width code, bits 2-3 the last form
 //	[start]  uvarint Start minus the previous bucket's Start; omitted when
 //	         hNext: Start is the previous bucket's Start+Width
 //	[width]  uvarint when the width code is 2
 //	fields   single (all values equal, Sum == Count*Min): [Count] Value
 //	         otherwise:                                  [Count] Sum Min Max
 //	         Count is omitted when it is 1 (hCount1).
-//	last     byte: 0 none (LastTS 0), 1 Last is Max, 2 Last is Min, 3 a field
-//	         follows; unless 0, varint LastTS minus the previous bucket's
-//	         LastTS, then for 3 the field (slot of its own)
+//	[last]   with an ext byte: varint LastTS minus the previous last
+//	         bucket's LastTS; for last form 3 a field follows (tag and
+//	         payload against the previous last value; forms 1 and 2 mean
+//	         Last is Max or Min). A bucket without a last value (LastTS 0,
+//	         every CloudWatch datum) costs nothing.
 //	[sketch] when hSketch
 //
 // A field is a tag byte (omitted when hReuse: every field reuses the tag of
@@ -57,6 +62,7 @@ const (
 	widthCode60       = 0
 	widthCode1        = 1
 	widthCodeExplicit = 2
+	widthCodeExt      = 3
 
 	tagSame = 0x00
 	tagDec  = 0x01 // .. 0x10
@@ -120,13 +126,9 @@ func lastForm(a *Aggregate) byte {
 	return lastField
 }
 
-// appendLast encodes a's last value against st and advances st.
-func appendLast(b []byte, st *codecState, a *Aggregate) []byte {
-	form := lastForm(a)
-	b = append(b, form)
-	if form == lastNone {
-		return b
-	}
+// appendLast encodes a's last value (form != lastNone) against st and
+// advances st.
+func appendLast(b []byte, st *codecState, a *Aggregate, form byte) []byte {
 	b = binary.AppendVarint(b, a.LastTS-st.lastTS)
 	if form == lastField {
 		t := bestTag(a.Last, st.last)
@@ -271,12 +273,21 @@ func (r *chunkReader) next(a *Aggregate) bool {
 		r.Fail() // never written
 		return false
 	}
+	code, form := h&hWidthMask, byte(lastNone)
+	if code == widthCodeExt {
+		ext := r.Byte()
+		code, form = ext&hWidthMask, ext>>2
+		if r.noLast || code == widthCodeExt || form == lastNone || form > lastField {
+			r.Fail() // never written
+			return false
+		}
+	}
 	start := st.start + st.width
 	if h&hNext == 0 {
 		start = st.start + int64(r.Uvarint())
 	}
 	var width int64
-	switch h & hWidthMask {
+	switch code {
 	case widthCode60:
 		width = 60
 	case widthCode1:
@@ -310,7 +321,7 @@ func (r *chunkReader) next(a *Aggregate) bool {
 		mn = r.field(tag(slotMin), st.vals[slotMin])
 		mx = r.field(tag(slotMax), st.vals[slotMax])
 	}
-	last, lastTS := r.last(mn, mx)
+	last, lastTS := r.last(form, mn, mx)
 	sk := a.sk
 	*a = Aggregate{Start: start, Width: width, Count: count, Sum: sum, Min: mn, Max: mx,
 		Last: last, LastTS: lastTS, noPct: h&hNoPct != 0}
@@ -335,12 +346,8 @@ func (r *chunkReader) next(a *Aggregate) bool {
 	return true
 }
 
-// last decodes a bucket's last value (see appendLast).
-func (r *chunkReader) last(mn, mx float64) (float64, int64) {
-	if r.noLast {
-		return 0, 0
-	}
-	form := r.Byte()
+// last decodes a bucket's last value of the given form (see appendLast).
+func (r *chunkReader) last(form byte, mn, mx float64) (float64, int64) {
 	if form == lastNone || r.Err() != nil {
 		return 0, 0
 	}
@@ -513,11 +520,16 @@ func appendBucket(b []byte, st *codecState, a *Aggregate) []byte {
 	if a.Start == st.start+st.width {
 		h |= hNext
 	}
-	b = append(b, h)
+	code, form := h&hWidthMask, lastForm(a)
+	if form != lastNone {
+		b = append(b, h&^hWidthMask|widthCodeExt, code|form<<2)
+	} else {
+		b = append(b, h)
+	}
 	if h&hNext == 0 {
 		b = binary.AppendUvarint(b, uint64(a.Start-st.start))
 	}
-	if h&hWidthMask == widthCodeExplicit {
+	if code == widthCodeExplicit {
 		b = binary.AppendUvarint(b, uint64(a.Width))
 	}
 	for i := range n {
@@ -533,7 +545,9 @@ func appendBucket(b []byte, st *codecState, a *Aggregate) []byte {
 			st.tags[slotMax] = t
 		}
 	}
-	b = appendLast(b, st, a)
+	if form != lastNone {
+		b = appendLast(b, st, a, form)
+	}
 	if hasSketch {
 		b = appendSketch(b, a.sk)
 	}

@@ -63,7 +63,7 @@ func randomAggregates(rng *rand.Rand, n int) []Aggregate {
 		if rng.IntN(3) > 0 { // a last value: a sample in the bucket
 			ts := a.Start*1000 + rng.Int64N(a.Width*1000)
 			v := []float64{a.Min, a.Max, math.Round(rng.Float64()*1000) / 10, rng.NormFloat64()}[rng.IntN(4)]
-			d := record.Datum{Timestamp: ts, Value: v}
+			d := record.Datum{Timestamp: ts, Value: v, Sample: true}
 			a.AddDatum(&d)
 		}
 	}

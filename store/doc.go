@@ -44,8 +44,8 @@
 //
 // # The last value
 //
-// An Aggregate also keeps the latest single-value datum merged into it and
-// its timestamp in milliseconds (Last, LastTS; LastTS 0: none), for PromQL
+// An Aggregate also keeps the latest Prometheus sample (a datum with Sample
+// set) merged into it and its timestamp in milliseconds (Last, LastTS; LastTS 0: none), for PromQL
 // over remote-written samples: the later timestamp wins, on a tie the
 // greater value, so merges commute. Both codecs (chunks, long-term blocks
 // of version 2) and every roll-up tier carry it (docs/remote-write.md).
