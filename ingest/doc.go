@@ -14,6 +14,11 @@
 // ([TenantLimits]; Throttling, "Rate exceeded"). Each refusal is counted in
 // cellwatch_api_limited_total.
 //
+// [NewRemoteWrite] is Prometheus remote write (1.0 and 2.0) on the same
+// path: a request becomes one such record, durable before the 204, applied
+// to the local store; its series map to a fixed namespace, __name__ to the
+// metric name and the other labels to dimensions (docs/remote-write.md).
+//
 // Read operations (GetMetricData, GetMetricStatistics, ListMetrics, ...) live
 // in package query; cmd registers them here with [Server.Register].
 package ingest

@@ -92,21 +92,28 @@ func seriesLabels(key *store.SeriesKey, b *labels.ScratchBuilder) labels.Labels 
 type promStat struct {
 	label string
 	st    Statistic
+	last  bool // stat="last": each bucket's last sample at its own time (remote write)
 }
+
+// statLast selects, for series written through Prometheus remote write,
+// each bucket's last sample at its timestamp: what Prometheus itself keeps
+// (docs/remote-write.md).
+const statLast = "last"
 
 // statsFor returns the statistics the matchers on the stat label select.
 func statsFor(ms []*labels.Matcher) []promStat {
 	var out []promStat
 	for _, b := range baseStats {
 		st, _ := ParseStatistic(b.name)
-		out = append(out, promStat{b.label, st})
+		out = append(out, promStat{label: b.label, st: st})
 	}
+	out = append(out, promStat{label: statLast, last: true})
 	for _, m := range ms {
 		if m.Name != LabelStat || m.Type != labels.MatchEqual || slices.ContainsFunc(out, func(p promStat) bool { return p.label == m.Value }) {
 			continue
 		}
 		if st, ok := ParseStatistic(m.Value); ok && st.Extended() {
-			out = append(out, promStat{m.Value, st})
+			out = append(out, promStat{label: m.Value, st: st})
 		}
 	}
 	return slices.DeleteFunc(out, func(p promStat) bool {
@@ -234,20 +241,35 @@ func (q *promQuerier) read(plan readPlan, key *store.SeriesKey, lbls labels.Labe
 	visit := func(a *store.Aggregate) {
 		if have && a.Start == last.Start {
 			for i, p := range stats {
-				if n := len(samples[i]); !p.st.Extended() && n > 0 && samples[i][n-1].t == a.Start*1000 {
+				if n := len(samples[i]); !p.last && !p.st.Extended() && n > 0 && samples[i][n-1].t == a.Start*1000 {
 					samples[i] = samples[i][:n-1]
 				}
 			}
 			last.Count, last.Sum, last.Min, last.Max = last.Count+a.Count, last.Sum+a.Sum, min(last.Min, a.Min), max(last.Max, a.Max)
 			for i, p := range stats {
-				if v, ok := p.st.value(&last); ok && !p.st.Extended() {
-					samples[i] = append(samples[i], promSample{t: last.Start * 1000, v: v})
+				switch {
+				case p.last:
+					if n := len(samples[i]); a.LastTS != 0 && n > 0 && a.LastTS > samples[i][n-1].t {
+						samples[i][n-1] = promSample{t: a.LastTS, v: a.Last}
+					} else if a.LastTS != 0 && n == 0 {
+						samples[i] = append(samples[i], promSample{t: a.LastTS, v: a.Last})
+					}
+				case !p.st.Extended():
+					if v, ok := p.st.value(&last); ok {
+						samples[i] = append(samples[i], promSample{t: last.Start * 1000, v: v})
+					}
 				}
 			}
 			return
 		}
 		last, have = store.Aggregate{Start: a.Start, Width: a.Width, Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max}, true
 		for i, p := range stats {
+			if p.last {
+				if a.LastTS != 0 {
+					samples[i] = append(samples[i], promSample{t: a.LastTS, v: a.Last})
+				}
+				continue
+			}
 			if v, ok := p.st.value(a); ok {
 				samples[i] = append(samples[i], promSample{t: a.Start * 1000, v: v})
 			}
@@ -300,6 +322,9 @@ func (q *promQuerier) LabelValues(_ context.Context, name string, h *storage.Lab
 		q.matching(ms, func(_ *store.SeriesKey, lbls labels.Labels) {
 			if name == LabelStat {
 				for _, p := range stats {
+					if p.last && !asksFor(ms, statLast) {
+						continue // only remote-written series have it: listed when asked for
+					}
 					values[p.label] = true
 				}
 			} else if v := lbls.Get(name); v != "" {
@@ -308,6 +333,13 @@ func (q *promQuerier) LabelValues(_ context.Context, name string, h *storage.Lab
 		})
 	}
 	return limited(values, h), q.warnings(q.span(nil)), nil
+}
+
+// asksFor reports whether ms select stat value v by equality.
+func asksFor(ms []*labels.Matcher, v string) bool {
+	return slices.ContainsFunc(ms, func(m *labels.Matcher) bool {
+		return m.Name == LabelStat && m.Type == labels.MatchEqual && m.Value == v
+	})
 }
 
 func limited(set map[string]bool, h *storage.LabelHints) []string {

@@ -43,11 +43,12 @@ func TestStatsFor(t *testing.T) {
 		ms   []*labels.Matcher
 		want []string
 	}{
-		"none":       {nil, []string{"average", "count", "max", "min", "sum"}},
+		"none":       {nil, []string{"average", "count", "max", "min", "sum", "last"}},
+		"last":       {[]*labels.Matcher{m(labels.MatchEqual, "last")}, []string{"last"}},
 		"equal":      {[]*labels.Matcher{m(labels.MatchEqual, "sum")}, []string{"sum"}},
 		"percentile": {[]*labels.Matcher{m(labels.MatchEqual, "p99.9")}, []string{"p99.9"}},
 		"regexp":     {[]*labels.Matcher{m(labels.MatchRegexp, "min|max|p99")}, []string{"max", "min"}},
-		"not":        {[]*labels.Matcher{m(labels.MatchNotEqual, "sum")}, []string{"average", "count", "max", "min"}},
+		"not":        {[]*labels.Matcher{m(labels.MatchNotEqual, "sum")}, []string{"average", "count", "max", "min", "last"}},
 		"unknown":    {[]*labels.Matcher{m(labels.MatchEqual, "median")}, nil},
 	} {
 		var got []string

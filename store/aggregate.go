@@ -22,6 +22,15 @@ type Aggregate struct {
 
 	Count, Sum, Min, Max float64
 
+	// Last is the value of the latest Prometheus sample merged (a datum
+	// with Sample set) and LastTS its timestamp in Unix milliseconds;
+	// LastTS 0 means none was merged.
+	// Merge keeps the later timestamp; on equal timestamps the greater
+	// value, so merging stays commutative. PromQL reads Last: it is the
+	// sample Prometheus would keep for the bucket.
+	Last   float64
+	LastTS int64
+
 	// sk is the distribution; nil or empty while the distribution is
 	// implied (all values equal) or unavailable (noPct).
 	sk *sketch
@@ -41,7 +50,8 @@ func (a *Aggregate) PercentilesAvailable() bool { return a.Count > 0 && !a.noPct
 
 // AddDatum merges one datum: its Value (count 1), its Values and Counts (a
 // missing count is 1; entries with a count <= 0 are skipped), or its
-// StatisticSet (as given). Start and Width are not changed.
+// StatisticSet (as given); a Sample datum also becomes the last value when
+// it is the latest. Start and Width are not changed.
 func (a *Aggregate) AddDatum(d *record.Datum) {
 	switch {
 	case d.Stats != nil:
@@ -56,6 +66,20 @@ func (a *Aggregate) AddDatum(d *record.Datum) {
 		}
 	default:
 		a.addValue(d.Value, 1)
+		if d.Sample && !math.IsNaN(d.Value) {
+			a.takeLast(d.Value, d.Timestamp)
+		}
+	}
+}
+
+// takeLast makes (v, ts) the last value when it is later than the current
+// one (on a tie, when it is greater). ts 0 is no value.
+func (a *Aggregate) takeLast(v float64, ts int64) {
+	if ts == 0 {
+		return
+	}
+	if a.LastTS == 0 || ts > a.LastTS || (ts == a.LastTS && v > a.Last) {
+		a.Last, a.LastTS = v, ts
 	}
 }
 
@@ -97,6 +121,7 @@ func (a *Aggregate) addStats(s *record.StatisticSet) {
 func (a *Aggregate) addRun(v, c, n, sum, mn, mx float64, pct bool) {
 	if a.Count <= 0 {
 		a.Count, a.Sum, a.Min, a.Max = n, sum, mn, mx
+		a.Last, a.LastTS = 0, 0
 		a.noPct = !pct
 		if !pct {
 			a.sk = nil
@@ -150,6 +175,10 @@ func (a *Aggregate) Merge(b *Aggregate) {
 	if a == b {
 		b = b.Clone()
 	}
+	if a.Count <= 0 {
+		a.Last, a.LastTS = 0, 0
+	}
+	a.takeLast(b.Last, b.LastTS)
 	if a.Count <= 0 {
 		a.Count, a.Sum, a.Min, a.Max = b.Count, b.Sum, b.Min, b.Max
 		a.noPct = b.noPct

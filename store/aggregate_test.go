@@ -31,7 +31,8 @@ func aggOf(ds ...record.Datum) *Aggregate {
 func sameAggregate(a, b *Aggregate) bool {
 	eq := func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) }
 	if a.Start != b.Start || a.Width != b.Width || !eq(a.Count, b.Count) || !eq(a.Sum, b.Sum) ||
-		!eq(a.Min, b.Min) || !eq(a.Max, b.Max) || a.noPct != b.noPct {
+		!eq(a.Min, b.Min) || !eq(a.Max, b.Max) || a.noPct != b.noPct ||
+		!eq(a.Last, b.Last) || a.LastTS != b.LastTS {
 		return false
 	}
 	return sameSketch(a.sk, b.sk)
@@ -381,5 +382,83 @@ func TestReset(t *testing.T) {
 	a.AddValue(3, 1)
 	if got, ok := a.Percentile(50); !ok || got != 3 {
 		t.Errorf("got p50 %v, %v after Reset and one value; want 3, true", got, ok)
+	}
+}
+
+// TestLastValue: the last value is the sample with the latest timestamp,
+// whatever the order datums arrive or aggregates merge in; on equal
+// timestamps the greater value, so merging commutes.
+func TestLastValue(t *testing.T) {
+	sample := func(v float64, ts int64) record.Datum { return record.Datum{Value: v, Timestamp: ts, Sample: true} }
+	cases := []struct {
+		name     string
+		in       []record.Datum
+		last     float64
+		lastTS   int64
+		wantNone bool
+	}{
+		{name: "one", in: []record.Datum{sample(5, 1000)}, last: 5, lastTS: 1000},
+		{name: "in order", in: []record.Datum{sample(1, 1000), sample(2, 1500)}, last: 2, lastTS: 1500},
+		{name: "out of order", in: []record.Datum{sample(2, 1500), sample(1, 1000)}, last: 2, lastTS: 1500},
+		{name: "tie keeps greater", in: []record.Datum{sample(3, 1000), sample(7, 1000), sample(4, 1000)}, last: 7, lastTS: 1000},
+		{name: "negative", in: []record.Datum{sample(-1, 1999), sample(10, 1200)}, last: -1, lastTS: 1999},
+		{name: "statistic set has none", in: []record.Datum{{Timestamp: 1000, Stats: &record.StatisticSet{SampleCount: 2, Sum: 3, Min: 1, Max: 2}}}, wantNone: true},
+		{name: "a CloudWatch value has none", in: []record.Datum{{Timestamp: 1000, Value: 3}}, wantNone: true},
+		{name: "values list has none", in: []record.Datum{{Timestamp: 1000, Values: []float64{1, 2}}}, wantNone: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var direct Aggregate
+			for i := range c.in {
+				direct.AddDatum(&c.in[i])
+			}
+			// Merged one aggregate per datum, in reverse: the same answer.
+			var merged Aggregate
+			for i := len(c.in) - 1; i >= 0; i-- {
+				var one Aggregate
+				one.AddDatum(&c.in[i])
+				merged.Merge(&one)
+			}
+			for _, a := range []*Aggregate{&direct, &merged} {
+				if c.wantNone {
+					if a.LastTS != 0 {
+						t.Fatalf("got last %v@%d; want none", a.Last, a.LastTS)
+					}
+					continue
+				}
+				if a.Last != c.last || a.LastTS != c.lastTS {
+					t.Fatalf("got last %v@%d; want %v@%d", a.Last, a.LastTS, c.last, c.lastTS)
+				}
+			}
+		})
+	}
+	// Reset forgets it; a reused aggregate does not keep an old last.
+	var a Aggregate
+	d := sample(9, 5000)
+	a.AddDatum(&d)
+	a.Reset()
+	d2 := record.Datum{Timestamp: 1000, Stats: &record.StatisticSet{SampleCount: 1, Sum: 1, Min: 1, Max: 1}}
+	a.AddDatum(&d2)
+	if a.LastTS != 0 {
+		t.Fatalf("after Reset got last %v@%d; want none", a.Last, a.LastTS)
+	}
+}
+
+// TestBlockVersion1StillRead: a block written before the last value existed
+// decodes, with no last value.
+func TestBlockVersion1StillRead(t *testing.T) {
+	a := Aggregate{Start: 0, Width: 1}
+	a.AddValue(4, 1)
+	st := newCodecState(0)
+	v2 := appendBucket([]byte{blockVersion}, &st, &a)
+	// A bucket without a last value is encoded as version 1 did.
+	v1 := append([]byte{1}, v2[1:]...)
+	br := newBlockReader(v1, 100, 60, 10)
+	var got Aggregate
+	if !br.next(&got) || br.err() != nil {
+		t.Fatalf("version 1 block: %v", br.err())
+	}
+	if got.Start != 100 || got.Count != 1 || got.Min != 4 || got.LastTS != 0 {
+		t.Fatalf("got %+v", got)
 	}
 }

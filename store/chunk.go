@@ -15,14 +15,22 @@ import (
 // (codecState), so a chunk decodes only from its beginning. Layout of one
 // bucket:
 //
-//	header   byte   width code (bits 0-1: 0 = 60 s, 1 = 1 s, 2 = explicit),
-//	                hSingle, hCount1, hNoPct, hSketch, hReuse, hNext
+//	header   byte   width code (bits 0-1: 0 = 60 s, 1 = 1 s, 2 = explicit,
+//	                3 = an extension byte follows), hSingle, hCount1,
+//	                hNoPct, hSketch, hReuse, hNext
+//	[ext]    byte   with width code 3 only, when the bucket has a last
+//	                value: bits 0-1 the width code, bits 2-3 the last form
 //	[start]  uvarint Start minus the previous bucket's Start; omitted when
 //	         hNext: Start is the previous bucket's Start+Width
 //	[width]  uvarint when the width code is 2
 //	fields   single (all values equal, Sum == Count*Min): [Count] Value
 //	         otherwise:                                  [Count] Sum Min Max
 //	         Count is omitted when it is 1 (hCount1).
+//	[last]   with an ext byte: varint LastTS minus the previous last
+//	         bucket's LastTS; for last form 3 a field follows (tag and
+//	         payload against the previous last value; forms 1 and 2 mean
+//	         Last is Max or Min). A bucket without a last value (LastTS 0,
+//	         every CloudWatch datum) costs nothing.
 //	[sketch] when hSketch
 //
 // A field is a tag byte (omitted when hReuse: every field reuses the tag of
@@ -54,6 +62,7 @@ const (
 	widthCode60       = 0
 	widthCode1        = 1
 	widthCodeExplicit = 2
+	widthCodeExt      = 3
 
 	tagSame = 0x00
 	tagDec  = 0x01 // .. 0x10
@@ -69,6 +78,15 @@ const (
 	slotSum
 	slotMin
 	slotMax
+	slotLast
+)
+
+// Encodings of the last value.
+const (
+	lastNone = iota
+	lastIsMax
+	lastIsMin
+	lastField
 )
 
 var errBadChunk = errors.New("corrupt chunk")
@@ -87,10 +105,38 @@ type codecState struct {
 	start, width int64
 	vals         [4]float64
 	tags         [4]uint8
+	lastTS       int64
+	last         float64
 }
 
 func newCodecState(first int64) codecState {
 	return codecState{start: first, tags: [4]uint8{tagDec, tagDec, tagDec, tagDec}}
+}
+
+// lastForm says how a's last value is encoded.
+func lastForm(a *Aggregate) byte {
+	switch {
+	case a.LastTS == 0:
+		return lastNone
+	case math.Float64bits(a.Last) == math.Float64bits(a.Max):
+		return lastIsMax
+	case math.Float64bits(a.Last) == math.Float64bits(a.Min):
+		return lastIsMin
+	}
+	return lastField
+}
+
+// appendLast encodes a's last value (form != lastNone) against st and
+// advances st.
+func appendLast(b []byte, st *codecState, a *Aggregate, form byte) []byte {
+	b = binary.AppendVarint(b, a.LastTS-st.lastTS)
+	if form == lastField {
+		t := bestTag(a.Last, st.last)
+		b = append(b, t)
+		b = appendField(b, t, a.Last, st.last)
+	}
+	st.lastTS, st.last = a.LastTS, a.Last
+	return b
 }
 
 // decMantissa returns m such that m / 10^k is exactly v (bit for bit).
@@ -182,6 +228,9 @@ func appendField(b []byte, tag uint8, v, prev float64) []byte {
 type chunkReader struct {
 	decode.Reader
 	st codecState
+	// noLast: the buckets carry no last value (long-term blocks of
+	// version 1, written before Last existed).
+	noLast bool
 }
 
 func newChunkReader(data []byte, first int64) chunkReader {
@@ -224,12 +273,21 @@ func (r *chunkReader) next(a *Aggregate) bool {
 		r.Fail() // never written
 		return false
 	}
+	code, form := h&hWidthMask, byte(lastNone)
+	if code == widthCodeExt {
+		ext := r.Byte()
+		code, form = ext&hWidthMask, ext>>2
+		if r.noLast || code == widthCodeExt || form == lastNone || form > lastField {
+			r.Fail() // never written
+			return false
+		}
+	}
 	start := st.start + st.width
 	if h&hNext == 0 {
 		start = st.start + int64(r.Uvarint())
 	}
 	var width int64
-	switch h & hWidthMask {
+	switch code {
 	case widthCode60:
 		width = 60
 	case widthCode1:
@@ -263,8 +321,10 @@ func (r *chunkReader) next(a *Aggregate) bool {
 		mn = r.field(tag(slotMin), st.vals[slotMin])
 		mx = r.field(tag(slotMax), st.vals[slotMax])
 	}
+	last, lastTS := r.last(form, mn, mx)
 	sk := a.sk
-	*a = Aggregate{Start: start, Width: width, Count: count, Sum: sum, Min: mn, Max: mx, noPct: h&hNoPct != 0}
+	*a = Aggregate{Start: start, Width: width, Count: count, Sum: sum, Min: mn, Max: mx,
+		Last: last, LastTS: lastTS, noPct: h&hNoPct != 0}
 	if sk != nil {
 		sk.reset()
 		a.sk = sk
@@ -284,6 +344,33 @@ func (r *chunkReader) next(a *Aggregate) bool {
 	st.start, st.width = start, width
 	st.vals = [4]float64{count, sum, mn, mx}
 	return true
+}
+
+// last decodes a bucket's last value of the given form (see appendLast).
+func (r *chunkReader) last(form byte, mn, mx float64) (float64, int64) {
+	if form == lastNone || r.Err() != nil {
+		return 0, 0
+	}
+	st := &r.st
+	ts := st.lastTS + r.Varint()
+	var v float64
+	switch form {
+	case lastIsMax:
+		v = mx
+	case lastIsMin:
+		v = mn
+	case lastField:
+		v = r.field(r.Byte(), st.last)
+	default:
+		r.Fail()
+		return 0, 0
+	}
+	if ts == 0 {
+		r.Fail() // never written: LastTS 0 is none
+		return 0, 0
+	}
+	st.lastTS, st.last = ts, v
+	return v, ts
 }
 
 func (r *chunkReader) sketch(s *sketch) {
@@ -433,11 +520,16 @@ func appendBucket(b []byte, st *codecState, a *Aggregate) []byte {
 	if a.Start == st.start+st.width {
 		h |= hNext
 	}
-	b = append(b, h)
+	code, form := h&hWidthMask, lastForm(a)
+	if form != lastNone {
+		b = append(b, h&^hWidthMask|widthCodeExt, code|form<<2)
+	} else {
+		b = append(b, h)
+	}
 	if h&hNext == 0 {
 		b = binary.AppendUvarint(b, uint64(a.Start-st.start))
 	}
-	if h&hWidthMask == widthCodeExplicit {
+	if code == widthCodeExplicit {
 		b = binary.AppendUvarint(b, uint64(a.Width))
 	}
 	for i := range n {
@@ -452,6 +544,9 @@ func appendBucket(b []byte, st *codecState, a *Aggregate) []byte {
 		if single && s == slotMin {
 			st.tags[slotMax] = t
 		}
+	}
+	if form != lastNone {
+		b = appendLast(b, st, a, form)
 	}
 	if hasSketch {
 		b = appendSketch(b, a.sk)
@@ -490,7 +585,8 @@ func decodeChunk(data []byte, first int64) ([]Aggregate, error) {
 	return out, nil
 }
 
-const binaryVersion = 1
+// binaryVersion 2 carries the last value; 1 (before it) is still read.
+const binaryVersion = 2
 
 // AppendBinary appends a standalone, exact encoding of a to b
 // (encoding.BinaryAppender). It is the bucket encoding of the chunks with a
@@ -507,7 +603,7 @@ func (a *Aggregate) MarshalBinary() ([]byte, error) { return a.AppendBinary(nil)
 
 // UnmarshalBinary decodes what AppendBinary wrote into a.
 func (a *Aggregate) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != binaryVersion {
+	if len(b) == 0 || (b[0] != binaryVersion && b[0] != 1) {
 		return fmt.Errorf("unmarshal aggregate: unknown version: %w", errBadChunk)
 	}
 	start, n := binary.Varint(b[1:])
@@ -515,6 +611,7 @@ func (a *Aggregate) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("unmarshal aggregate: start: %w", errBadChunk)
 	}
 	r := newChunkReader(b[1+n:], start)
+	r.noLast = b[0] == 1
 	if !r.next(a) || r.Len() != 0 {
 		r.Fail() // a no-op when next already failed
 		return fmt.Errorf("unmarshal aggregate: %w", r.Err())

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cellwatch/cellwatch/internal/record"
 )
 
 // randomAggregates returns n aggregates ascending by (Start, Width) with a
@@ -57,6 +59,12 @@ func randomAggregates(rng *rand.Rand, n int) []Aggregate {
 			a.AddValue(rng.Float64()*10, 1.5)
 		default: // one latency with one decimal
 			a.AddValue(math.Round((100+rng.NormFloat64()*20)*10)/10, 1)
+		}
+		if rng.IntN(3) > 0 { // a last value: a sample in the bucket
+			ts := a.Start*1000 + rng.Int64N(a.Width*1000)
+			v := []float64{a.Min, a.Max, math.Round(rng.Float64()*1000) / 10, rng.NormFloat64()}[rng.IntN(4)]
+			d := record.Datum{Timestamp: ts, Value: v, Sample: true}
+			a.AddDatum(&d)
 		}
 	}
 	return out

@@ -42,6 +42,14 @@
 // values of a bucket are equal no sketch is allocated: the distribution is
 // implied.
 //
+// # The last value
+//
+// An Aggregate also keeps the latest Prometheus sample (a datum with Sample
+// set) merged into it and its timestamp in milliseconds (Last, LastTS; LastTS 0: none), for PromQL
+// over remote-written samples: the later timestamp wins, on a tie the
+// greater value, so merges commute. Both codecs (chunks, long-term blocks
+// of version 2) and every roll-up tier carry it (docs/remote-write.md).
+//
 // # Local store
 //
 // Local keeps buckets whose end is after now-Window (default 3 h). Series are

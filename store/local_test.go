@@ -231,7 +231,8 @@ func TestLocalSealingAndLateData(t *testing.T) {
 		if want[start] == nil {
 			want[start] = &Aggregate{Start: start, Width: 60}
 		}
-		want[start].AddValue(v, 1)
+		d := record.Datum{Value: v, Timestamp: ts.UnixMilli()}
+		want[start].AddDatum(&d)
 	}
 	// Two and a half hours of minutes, written as time passes.
 	for i := range 150 {

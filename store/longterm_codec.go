@@ -21,7 +21,11 @@ import (
 // width; the key carries the block start and the tier. Layout:
 //
 //	version byte (blockVersion) | chunk bytes, codec state starting at 0
-const blockVersion = 1
+//
+// Version 2 buckets carry the last value (Aggregate.Last); version 1 blocks,
+// written before it, are still read (no last value) and become version 2
+// when pebble merges them with newer operands.
+const blockVersion = 2
 
 // mergerName is stored by pebble in the database; never change it.
 const mergerName = "cellwatch.longterm.v1"
@@ -53,12 +57,13 @@ type blockReader struct {
 
 func newBlockReader(v []byte, base, width, n int64) blockReader {
 	br := blockReader{base: base, width: width, n: n, last: -1}
-	if len(v) == 0 || v[0] != blockVersion {
+	if len(v) == 0 || (v[0] != blockVersion && v[0] != 1) {
 		br.r.Reader = decode.New(nil, errBadBlock)
 		br.r.Fail()
 		return br
 	}
 	br.r = newChunkReader(v[1:], 0)
+	br.r.noLast = v[0] == 1
 	return br
 }
 

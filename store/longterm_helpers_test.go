@@ -136,6 +136,9 @@ func diffAggregate(got, want *Aggregate) error {
 	if math.Abs(got.Sum-want.Sum) > 1e-9*math.Max(1, math.Abs(want.Sum)) {
 		return fmt.Errorf("sum %v; want %v", got.Sum, want.Sum)
 	}
+	if got.LastTS != want.LastTS || math.Float64bits(got.Last) != math.Float64bits(want.Last) {
+		return fmt.Errorf("last %v@%d; want %v@%d", got.Last, got.LastTS, want.Last, want.LastTS)
+	}
 	if got.PercentilesAvailable() != want.PercentilesAvailable() {
 		return fmt.Errorf("percentiles available %v; want %v", got.PercentilesAvailable(), want.PercentilesAvailable())
 	}

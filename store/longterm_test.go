@@ -37,6 +37,7 @@ func randomDatums(rng *rand.Rand, n int, from, to time.Time, highRes func() bool
 			d.Value = -float64(rng.IntN(50)) / 10
 		default:
 			d.Value = math.Round(rng.ExpFloat64()*1000) / 10
+			d.Sample = rng.IntN(2) == 0 // a Prometheus sample: the bucket keeps its last value
 		}
 		out[i] = d
 	}

@@ -80,15 +80,7 @@ func BenchmarkPutMetricDataEndToEnd(b *testing.B) {
 					c := calls[int(next.Add(1))%len(calls)]
 					req, _ := http.NewRequest("POST", tn.url()+c.path, bytes.NewReader(c.body))
 					req.Header = c.header.Clone()
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
+					if !sendBench(b, client, req, http.StatusOK) {
 						return
 					}
 				}
@@ -96,6 +88,22 @@ func BenchmarkPutMetricDataEndToEnd(b *testing.B) {
 			b.ReportMetric(float64(b.N*20)/time.Since(start).Seconds(), "datums/s")
 		})
 	}
+}
+
+// sendBench sends req and reports whether it was answered want.
+func sendBench(b *testing.B, client *http.Client, req *http.Request, want int) bool {
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Error(err)
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		b.Errorf("status %d", resp.StatusCode)
+		return false
+	}
+	return true
 }
 
 // BenchmarkGetMetricData3h asks, through the SDK, for 100 series over the

@@ -26,15 +26,16 @@ import (
 // this type only puts them together, and docs/configuration.md is generated
 // from it (TestConfigReference).
 type Config struct {
-	NodeConfig `yaml:",inline"`
-	Auth       ingest.AuthConfig      `yaml:"auth"`
-	Limits     ingest.LimitsConfig    `yaml:"limits"`
-	WAL        fallback.WALConfig     `yaml:"wal"`
-	Store      store.LocalConfig      `yaml:"store"`
-	Stream     stream.Config          `yaml:"stream"`
-	Shipper    fallback.ShipperConfig `yaml:"shipper"`
-	Alarms     alerting.Config        `yaml:"alarms"`
-	PromQL     query.PromConfig       `yaml:"query"`
+	NodeConfig  `yaml:",inline"`
+	Auth        ingest.AuthConfig        `yaml:"auth"`
+	Limits      ingest.LimitsConfig      `yaml:"limits"`
+	RemoteWrite ingest.RemoteWriteConfig `yaml:"remote_write"`
+	WAL         fallback.WALConfig       `yaml:"wal"`
+	Store       store.LocalConfig        `yaml:"store"`
+	Stream      stream.Config            `yaml:"stream"`
+	Shipper     fallback.ShipperConfig   `yaml:"shipper"`
+	Alarms      alerting.Config          `yaml:"alarms"`
+	PromQL      query.PromConfig         `yaml:"query"`
 }
 
 // NodeConfig is the part of Config that belongs to the node itself: where it
@@ -75,7 +76,7 @@ type validator interface{ Validate() error }
 
 // parts are the component configs of c, in the order of -help.
 func (c *Config) parts() []flagRegisterer {
-	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.Limits, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms, &c.PromQL}
+	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.Limits, &c.RemoteWrite, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms, &c.PromQL}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.
@@ -170,6 +171,7 @@ var flagGroups = []struct{ prefix, title string }{
 	{"log", "Logging"},
 	{"auth", "Authentication (ingest)"},
 	{"limits", "Request limits (ingest)"},
+	{"remote-write", "Prometheus remote write (ingest)"},
 	{"admin", "Admin API"},
 	{"wal", "Write-ahead log (fallback)"},
 	{"store", "Local store"},

@@ -237,6 +237,8 @@ func (n *node) initAPI() (services.Service, error) {
 	}
 	prom := query.NewPromAPI(n.query, n.cfg.PromQL, keys, n.reg, n.logger.With("component", "promql"))
 	router := newPublicRouter(prom, n.cfg.PromQL, n.withUI(srv), n.logger.With("component", "promql"))
+	// Prometheus remote write, outside the query middleware (its own limits).
+	router.Post("/api/v1/write", ingest.NewRemoteWrite(n.wal, n.local, n.cfg.RemoteWrite, keys, n.reg, n.logger.With("component", "remote-write")).ServeHTTP)
 	n.apiServer = newHTTPServer("api", n.cfg.Listen, router, shutdownGrace, n.logger)
 	n.apiServer.readHeaderTimeout(n.cfg.Limits.ReadHeaderTimeout)
 	return n.apiServer, nil

@@ -386,14 +386,6 @@ func TestPromQLBasicAuth(t *testing.T) {
 	}
 }
 
-type basicAuth struct{ user, pass string }
-
-func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.SetBasicAuth(b.user, b.pass)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // TestPromRouterRecovers: a panic under /api/v1/ answers Prometheus' error
 // JSON with a request ID; other paths reach the fallback.
 func TestPromRouterRecovers(t *testing.T) {

@@ -13,7 +13,12 @@
 //	kind(1 byte) tenant namespace ndatums { datum }
 //	datum: name ndims {name value} unit flags ts_ms form...
 //
-// Dimensions are kept sorted by name, so equal metrics encode equally.
+// flags: bit 0 high resolution, bit 1 Values form, bit 2 StatisticValues
+// form, bit 3 a Prometheus sample (remote write; the store keeps it as the
+// bucket's last value). Records written before bit 3 existed have it clear.
+//
+// Dimensions are kept sorted by name, so equal metrics encode equally. A
+// remote write request is one record of this kind too.
 //
 // Other kinds: KindLiveness (liveness.go), a node's mark that it was live,
 // and the stream envelope Shipped with KindGap (shipped.go).

@@ -41,11 +41,14 @@ type Datum struct {
 	Dimensions []Dimension // sorted by Name
 	Unit       string      // "None" when the request gave none
 	HighRes    bool        // StorageResolution 1
-	Timestamp  int64       // Unix milliseconds
-	Value      float64
-	Values     []float64
-	Counts     []float64
-	Stats      *StatisticSet
+	// Sample marks a Prometheus sample (remote write): its Value is kept as
+	// the bucket's last value with its timestamp (store.Aggregate.Last).
+	Sample    bool
+	Timestamp int64 // Unix milliseconds
+	Value     float64
+	Values    []float64
+	Counts    []float64
+	Stats     *StatisticSet
 }
 
 // Metrics is the record of one PutMetricData call.
@@ -64,6 +67,7 @@ const (
 	flagHighRes = 1 << iota
 	formValues
 	formStats
+	flagSample // added later; older records have it clear
 )
 
 // KindOf returns the kind of an encoded record.
@@ -92,6 +96,9 @@ func AppendMetrics(buf []byte, m *Metrics) []byte {
 		var flags byte
 		if d.HighRes {
 			flags |= flagHighRes
+		}
+		if d.Sample {
+			flags |= flagSample
 		}
 		switch {
 		case d.Stats != nil:
@@ -142,6 +149,7 @@ func DecodeMetrics(b []byte, m *Metrics) error {
 		dt.Unit = d.Str()
 		flags := d.Byte()
 		dt.HighRes = flags&flagHighRes != 0
+		dt.Sample = flags&flagSample != 0
 		dt.Timestamp = d.Varint()
 		dt.Value, dt.Values, dt.Counts, dt.Stats = 0, dt.Values[:0], dt.Counts[:0], nil
 		switch {

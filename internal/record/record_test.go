@@ -11,6 +11,7 @@ func TestMetricsRoundTrip(t *testing.T) {
 		{MetricName: "a", Dimensions: []Dimension{{"Host", "h1"}, {"Zone", "z"}}, Unit: "Seconds", Timestamp: -5, Value: 1.5},
 		{MetricName: "b", Unit: "None", HighRes: true, Timestamp: 1767323045123, Values: []float64{1, 10}, Counts: []float64{2, 4}},
 		{MetricName: "c", Unit: "Count", Timestamp: 7, Stats: &StatisticSet{SampleCount: 10, Sum: 55, Min: 1, Max: 10}},
+		{MetricName: "up", Unit: "None", HighRes: true, Sample: true, Timestamp: 1767323045123, Value: 1},
 	}}
 	var out Metrics
 	b := AppendMetrics(nil, in)
