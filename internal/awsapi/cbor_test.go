@@ -34,7 +34,7 @@ func fromSmithy(v cbor.Value) any {
 	case cbor.String:
 		return string(x)
 	case cbor.Slice:
-		return string(x)
+		return []byte(x) // a byte string is never read as text (strict decoding)
 	case cbor.Uint:
 		return float64(x)
 	case cbor.NegInt:

@@ -45,6 +45,8 @@ func toSmithy(v any) cbor.Value {
 		return l
 	case string:
 		return cbor.String(x)
+	case []byte:
+		return cbor.Slice(x)
 	case float64:
 		return cbor.Float64(x)
 	case bool:
