@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/cellwatch/cellwatch/internal/awsapi"
@@ -235,7 +236,7 @@ func (q *promQuerier) Select(ctx context.Context, _ bool, h *storage.SelectHints
 // same start (a series written at two resolutions) are one sample: the
 // simple statistics are merged, the others come from the first.
 func (q *promQuerier) read(plan readPlan, key *store.SeriesKey, lbls labels.Labels, stats []promStat) []storage.Series {
-	samples := make([][]promSample, len(stats))
+	samples := make([]promSamples, len(stats))
 	var last store.Aggregate
 	have := false
 	visit := func(a *store.Aggregate) {
@@ -354,10 +355,27 @@ func limited(set map[string]bool, h *storage.LabelHints) []string {
 	return out
 }
 
+// promSample is one float sample; Prometheus' list iterator reads a
+// series' samples through promSamples.
 type promSample struct {
 	t int64
 	v float64
 }
+
+func (s *promSample) T() int64                      { return s.t }
+func (s *promSample) ST() int64                     { return 0 }
+func (s *promSample) F() float64                    { return s.v }
+func (s *promSample) H() *histogram.Histogram       { return nil }
+func (s *promSample) FH() *histogram.FloatHistogram { return nil }
+func (s *promSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (s *promSample) Copy() chunks.Sample           { c := *s; return &c }
+
+// promSamples are a series' samples in time order, as storage.Samples:
+// Get hands out a pointer into the slice, so reading allocates nothing.
+type promSamples []promSample
+
+func (s promSamples) Get(i int) chunks.Sample { return &s[i] }
+func (s promSamples) Len() int                { return len(s) }
 
 type promSeriesSet struct {
 	series []storage.Series
@@ -372,60 +390,17 @@ func (s *promSeriesSet) Warnings() annotations.Annotations { return s.warns }
 
 type promSeries struct {
 	lbls    labels.Labels
-	samples []promSample
+	samples promSamples
 }
 
 func (s *promSeries) Labels() labels.Labels { return s.lbls }
 
+// Iterator is Prometheus' own list iterator over the samples, reset when
+// the engine hands one back.
 func (s *promSeries) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
-	if pi, ok := it.(*promIterator); ok {
-		pi.samples, pi.i = s.samples, -1
-		return pi
+	if r, ok := it.(interface{ Reset(storage.Samples) }); ok {
+		r.Reset(s.samples)
+		return it
 	}
-	return &promIterator{samples: s.samples, i: -1}
+	return storage.NewListSeriesIterator(s.samples)
 }
-
-// promIterator walks a series' float samples.
-type promIterator struct {
-	samples []promSample
-	i       int
-}
-
-func (it *promIterator) Next() chunkenc.ValueType {
-	if it.i+1 >= len(it.samples) {
-		it.i = len(it.samples)
-		return chunkenc.ValNone
-	}
-	it.i++
-	return chunkenc.ValFloat
-}
-
-//nolint:govet // chunkenc.Iterator's Seek, not io.Seeker's
-func (it *promIterator) Seek(t int64) chunkenc.ValueType {
-	if it.i < 0 {
-		it.i = 0
-	}
-	if it.i >= len(it.samples) {
-		return chunkenc.ValNone
-	}
-	if it.samples[it.i].t >= t {
-		return chunkenc.ValFloat
-	}
-	rest := it.samples[it.i:]
-	it.i += sort.Search(len(rest), func(j int) bool { return rest[j].t >= t })
-	if it.i >= len(it.samples) {
-		return chunkenc.ValNone
-	}
-	return chunkenc.ValFloat
-}
-
-func (it *promIterator) At() (int64, float64) { s := it.samples[it.i]; return s.t, s.v }
-func (it *promIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
-	return it.samples[it.i].t, nil
-}
-func (it *promIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
-	return it.samples[it.i].t, nil
-}
-func (it *promIterator) AtT() int64  { return it.samples[it.i].t }
-func (it *promIterator) AtST() int64 { return 0 }
-func (it *promIterator) Err() error  { return nil }

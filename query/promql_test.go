@@ -62,7 +62,7 @@ func TestStatsFor(t *testing.T) {
 }
 
 func TestPromIteratorSeek(t *testing.T) {
-	s := &promSeries{samples: []promSample{{1000, 1}, {2000, 2}, {5000, 5}}}
+	s := &promSeries{samples: promSamples{{1000, 1}, {2000, 2}, {5000, 5}}}
 	it := s.Iterator(nil)
 	for _, c := range []struct {
 		seek int64
