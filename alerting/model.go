@@ -40,7 +40,7 @@ const (
 const HistoryRetention = 14 * 24 * time.Hour
 
 // ARNPrefix starts every alarm's ARN; the name follows.
-const ARNPrefix = "arn:aws:cloudwatch:us-east-1:000000000000:alarm:"
+const ARNPrefix = "arn:aws:cloudwatch:" + awsapi.Region + ":" + awsapi.AccountID + ":alarm:"
 
 // Dimension is one name/value pair of a metric. It is not record.Dimension
 // because alarms carry it in their JSON (history, SNS Trigger) with AWS's

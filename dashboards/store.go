@@ -63,7 +63,7 @@ type Dashboard struct {
 func (d *Dashboard) ARN() string { return ARNPrefix + d.Name }
 
 // ARNPrefix starts every dashboard's ARN; the name follows.
-const ARNPrefix = "arn:aws:cloudwatch::000000000000:dashboard/"
+const ARNPrefix = "arn:aws:cloudwatch::" + awsapi.AccountID + ":dashboard/"
 
 // Store keeps every tenant's dashboards in a pebble database of their own
 // (see the package doc). It is a service: starting opens the database,

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
+// regionName is how the SNS alarm message names awsapi.Region.
 const (
-	accountID        = "000000000000"
 	regionName       = "US East (N. Virginia)"
 	alertmanagerPref = "alertmanager+"
 	stateAlarm       = "ALARM"
@@ -122,7 +124,7 @@ type snsBody struct {
 // SNSMessage renders the SNS alarm message AWS publishes for a's
 // transition (docs/cloudwatch-api.md §4.4).
 func SNSMessage(a Alarm) ([]byte, error) {
-	v, err := json.Marshal(snsBody{AlarmName: a.Name, AlarmDescription: a.Description, AWSAccountID: accountID,
+	v, err := json.Marshal(snsBody{AlarmName: a.Name, AlarmDescription: a.Description, AWSAccountID: awsapi.AccountID,
 		AlarmConfigurationUpdatedTimestamp: isoTime(a.ConfigUpdated), NewStateValue: a.State,
 		NewStateReason: a.Reason, StateChangeTime: isoTime(a.Updated), Region: regionName,
 		AlarmArn: a.ARN, OldStateValue: a.OldState, OKActions: nonNil(a.OKActions), AlarmActions: nonNil(a.AlarmActions),
