@@ -209,10 +209,16 @@ func (st seriesStats) token(name string, lc labelContext) string {
 		return labelDuration(st.lastT - st.firstT)
 	case "MIN_MAX_TIME_RANGE":
 		return labelDuration(absInt64(st.maxT - st.minT))
+	case "FIRST_TIME_RELATIVE":
+		return labelDuration(max(0, lc.now.Unix()-st.firstT))
+	case "LAST_TIME_RELATIVE":
+		return labelDuration(max(0, lc.now.Unix()-st.lastT))
+	case "MIN_TIME_RELATIVE":
+		return labelDuration(max(0, lc.now.Unix()-st.minT))
+	case "MAX_TIME_RELATIVE":
+		return labelDuration(max(0, lc.now.Unix()-st.maxT))
 	}
-	at := map[string]int64{"FIRST_TIME_RELATIVE": st.firstT, "LAST_TIME_RELATIVE": st.lastT,
-		"MIN_TIME_RELATIVE": st.minT, "MAX_TIME_RELATIVE": st.maxT}[name]
-	return labelDuration(max(0, lc.now.Unix()-at))
+	return ""
 }
 
 // labelNumber prints v with at most four decimals and no trailing zeros.
