@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/cellwatch/cellwatch/alerting/notify"
 )
 
 // Composite alarms are re-evaluated whenever one of their children changes
@@ -94,7 +96,7 @@ func (s *Store) evalComposite(c *CompositeAlarm, changed []string, now time.Time
 		if len(list) == 0 && len(changed) > 0 {
 			reason = fmt.Sprintf("%s transitioned to %s at %s", ARNPrefix+n, st.Value, st.Transitioned.UTC().Format("Monday 02 January, 2006 15:04:05 MST"))
 		}
-		list = append(list, trigJSON{ARN: ARNPrefix + n, State: stateJSON{Value: st.Value, Timestamp: isoTime(st.Transitioned)}})
+		list = append(list, trigJSON{ARN: ARNPrefix + n, State: stateJSON{Value: st.Value, Timestamp: notify.ISOTime(st.Transitioned)}})
 	}
 	data, _ := json.Marshal(map[string]any{"triggeringAlarms": list})
 	if list == nil {

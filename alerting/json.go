@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/cellwatch/cellwatch/alerting/notify"
 )
 
 // baseJSON is the configuration members both alarm types carry in history.
@@ -11,7 +13,7 @@ func (b *Base) baseJSON() map[string]any {
 	m := map[string]any{
 		"alarmName": b.Name, "alarmArn": b.ARN(), "actionsEnabled": b.ActionsEnabled,
 		"okActions": b.OKActions, "alarmActions": b.AlarmActions, "insufficientDataActions": b.InsufficientDataActions,
-		"timestamp": isoTime(b.ConfigUpdated),
+		"timestamp": notify.ISOTime(b.ConfigUpdated),
 	}
 	if b.Description != nil {
 		m["alarmDescription"] = *b.Description

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cellwatch/cellwatch/alerting/notify"
 )
 
 var operatorText = map[string]string{
@@ -15,8 +17,6 @@ var operatorText = map[string]string{
 }
 
 // isoTime formats t as AWS's alarm JSON does: 2024-01-03T17:29:50.000+0000.
-func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-0700") }
-
 // reasonTime formats a period start as StateReason shows it (MM/dd/yy HH:mm:ss UTC).
 func reasonTime(sec int64) string { return time.Unix(sec, 0).UTC().Format("01/02/06 15:04:05") }
 
@@ -119,7 +119,7 @@ func reasonData(a *Alarm, points []Point, d Decision, now time.Time) string {
 			start = time.Unix(min(points[d.Evaluated[0]].Time, start.Unix()), 0)
 		}
 	}
-	fmt.Fprintf(&b, `{"version":"1.0","queryDate":"%s","startDate":"%s"`, isoTime(now), isoTime(start))
+	fmt.Fprintf(&b, `{"version":"1.0","queryDate":"%s","startDate":"%s"`, notify.ISOTime(now), notify.ISOTime(start))
 	if a.Unit != "" {
 		fmt.Fprintf(&b, `,"unit":%s`, jsonString(a.Unit))
 	}
@@ -144,7 +144,7 @@ func reasonData(a *Alarm, points []Point, d Decision, now time.Time) string {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(&b, `"%s"`, isoTime(time.Unix(points[idx].Time, 0)))
+			fmt.Fprintf(&b, `"%s"`, notify.ISOTime(time.Unix(points[idx].Time, 0)))
 		}
 		b.WriteByte(']')
 	}
@@ -158,16 +158,16 @@ func reasonData(a *Alarm, points []Point, d Decision, now time.Time) string {
 	}
 	for _, idx := range filledPeriods(points, d.Filled) {
 		sep()
-		fmt.Fprintf(&b, `{"timestamp":"%s"}`, isoTime(time.Unix(points[idx].Time, 0)))
+		fmt.Fprintf(&b, `{"timestamp":"%s"}`, notify.ISOTime(time.Unix(points[idx].Time, 0)))
 	}
 	for i := len(d.Evaluated) - 1; i >= 0; i-- {
 		p := points[d.Evaluated[i]]
 		sep()
 		if a.IsMath() {
-			fmt.Fprintf(&b, `{"timestamp":"%s","value":%s}`, isoTime(time.Unix(p.Time, 0)), fmtValue(p.Value))
+			fmt.Fprintf(&b, `{"timestamp":"%s","value":%s}`, notify.ISOTime(time.Unix(p.Time, 0)), fmtValue(p.Value))
 			continue
 		}
-		fmt.Fprintf(&b, `{"timestamp":"%s","sampleCount":%s,"value":%s}`, isoTime(time.Unix(p.Time, 0)), fmtValue(p.SampleCount), fmtValue(p.Value))
+		fmt.Fprintf(&b, `{"timestamp":"%s","sampleCount":%s,"value":%s}`, notify.ISOTime(time.Unix(p.Time, 0)), fmtValue(p.SampleCount), fmtValue(p.Value))
 	}
 	b.WriteString("]}")
 	return b.String()

@@ -69,10 +69,8 @@ func (o *Outbox) keepalive(ctx context.Context) {
 	for _, f := range o.src.Firing() {
 		al := amAlert(f.Alarm, now)
 		al.EndsAt = &end
-		for _, t := range f.Targets {
-			if IsAlertmanager(t) {
-				byTarget[t] = append(byTarget[t], al)
-			}
+		for _, t := range f.Targets { // Alertmanagers only (Source's contract)
+			byTarget[t] = append(byTarget[t], al)
 		}
 	}
 	o.mu.Lock()

@@ -125,8 +125,8 @@ type snsBody struct {
 // transition (docs/cloudwatch-api.md §4.4).
 func SNSMessage(a Alarm) ([]byte, error) {
 	v, err := json.Marshal(snsBody{AlarmName: a.Name, AlarmDescription: a.Description, AWSAccountID: awsapi.AccountID,
-		AlarmConfigurationUpdatedTimestamp: isoTime(a.ConfigUpdated), NewStateValue: a.State,
-		NewStateReason: a.Reason, StateChangeTime: isoTime(a.Updated), Region: regionName,
+		AlarmConfigurationUpdatedTimestamp: ISOTime(a.ConfigUpdated), NewStateValue: a.State,
+		NewStateReason: a.Reason, StateChangeTime: ISOTime(a.Updated), Region: regionName,
 		AlarmArn: a.ARN, OldStateValue: a.OldState, OKActions: nonNil(a.OKActions), AlarmActions: nonNil(a.AlarmActions),
 		InsufficientDataActions: nonNil(a.InsufficientDataActions), Trigger: a.Trigger, AlarmRule: a.Rule})
 	if err != nil {
@@ -136,7 +136,8 @@ func SNSMessage(a Alarm) ([]byte, error) {
 }
 
 // isoTime formats t as AWS's alarm JSON does: 2024-01-03T17:29:50.000+0000.
-func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-0700") }
+// ISOTime formats t as AWS's alarm JSON and SNS messages do.
+func ISOTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-0700") }
 
 func nonNil(s []string) []string {
 	if s == nil {
