@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
+	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/internal/sigv4"
@@ -199,8 +200,8 @@ func (rw *RemoteWrite) commit(r *http.Request, conv *converted) (int, error) {
 		return http.StatusServiceUnavailable, fmt.Errorf("admit samples: %w", err)
 	}
 	buf := record.AppendMetrics(make([]byte, 0, 64+64*len(conv.rec.Datums)), conv.rec)
-	if len(buf) > maxRecordBytes {
-		return http.StatusRequestEntityTooLarge, fmt.Errorf("request of %d samples is too large for one write (%d bytes encoded, at most %d); send fewer samples per request", len(conv.rec.Datums), len(buf), maxRecordBytes)
+	if len(buf) > fallback.MaxRecordSize {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("request of %d samples is too large for one write (%d bytes encoded, at most %d); send fewer samples per request", len(conv.rec.Datums), len(buf), fallback.MaxRecordSize)
 	}
 	if _, err := rw.wal.Append(r.Context(), buf); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
@@ -211,9 +212,6 @@ func (rw *RemoteWrite) commit(r *http.Request, conv *converted) (int, error) {
 	rw.store.Apply(conv.rec)
 	return 0, nil
 }
-
-// maxRecordBytes is the WAL's record limit (internal/seglog).
-const maxRecordBytes = 16 << 20
 
 var acceptedMessages = remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType}
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,8 +81,8 @@ func (c *KafkaConfig) Validate() error {
 		return errors.New("-stream.kafka.topic is empty")
 	case c.MaxBufferedBytes <= 0 || c.DeliveryTimeout <= 0:
 		return fmt.Errorf("-stream.kafka.max-buffered-bytes %d and -stream.kafka.delivery-timeout %s must be positive", c.MaxBufferedBytes, c.DeliveryTimeout)
-	case c.ReplicationFactor == 0 || c.ReplicationFactor < -1:
-		return fmt.Errorf("-stream.kafka.replication-factor %d must be -1 or at least 1", c.ReplicationFactor)
+	case c.ReplicationFactor == 0 || c.ReplicationFactor < -1 || c.ReplicationFactor > math.MaxInt16:
+		return fmt.Errorf("-stream.kafka.replication-factor %d must be -1 or from 1 to %d", c.ReplicationFactor, math.MaxInt16)
 	}
 	return nil
 }
@@ -419,11 +420,11 @@ func (k *Kafka) Committed(ctx context.Context, group string, p int) (int64, erro
 		return 0, fmt.Errorf("fetch kafka offsets of group %s: %w: %w", group, ErrUnavailable, err)
 	}
 	r, ok := resps.Lookup(k.cfg.Topic, int32(p))
-	if !ok || r.At < 0 {
+	switch {
+	case ok && r.Err != nil: // checked first: a failed partition also says offset -1
+		return 0, fmt.Errorf("fetch kafka offset of group %s, partition %d: %w: %w", group, p, ErrUnavailable, r.Err)
+	case !ok || r.At < 0:
 		return 0, nil
-	}
-	if r.Err != nil {
-		return 0, fmt.Errorf("fetch kafka offset of group %s, partition %d: %w", group, p, r.Err)
 	}
 	return r.At, nil
 }

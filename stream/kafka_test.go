@@ -139,10 +139,11 @@ func TestKafkaConfigValidate(t *testing.T) {
 		change func(*KafkaConfig)
 		want   string
 	}{
-		"no brokers":          {func(c *KafkaConfig) { c.Brokers = nil }, "-stream.kafka.brokers is empty"},
-		"no topic":            {func(c *KafkaConfig) { c.Topic = "" }, "-stream.kafka.topic is empty"},
-		"no buffer":           {func(c *KafkaConfig) { c.MaxBufferedBytes = 0 }, "must be positive"},
-		"replication factor0": {func(c *KafkaConfig) { c.ReplicationFactor = 0 }, "-1 or at least 1"},
+		"no brokers":             {func(c *KafkaConfig) { c.Brokers = nil }, "-stream.kafka.brokers is empty"},
+		"no topic":               {func(c *KafkaConfig) { c.Topic = "" }, "-stream.kafka.topic is empty"},
+		"no buffer":              {func(c *KafkaConfig) { c.MaxBufferedBytes = 0 }, "must be positive"},
+		"replication factor0":    {func(c *KafkaConfig) { c.ReplicationFactor = 0 }, "-1 or from 1 to 32767"},
+		"replication factor big": {func(c *KafkaConfig) { c.ReplicationFactor = 40_000 }, "-1 or from 1 to 32767"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := ok

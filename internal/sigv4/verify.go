@@ -120,9 +120,13 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, *awsapi.Err
 		return Credential{}, awsapi.AuthError("SignatureDoesNotMatch", http.StatusForbidden, "Credential should be scoped to correct service: '%s'.", v.service)
 	}
 	now := v.now()
-	if skew := now.Sub(sig.signedAt); skew > MaxSkew+sig.expires || skew < -MaxSkew {
+	switch age := now.Sub(sig.signedAt); {
+	case age < -MaxSkew || (!sig.presigned && age > MaxSkew):
 		return Credential{}, awsapi.AuthError("RequestExpired", http.StatusBadRequest,
-			"Request has expired: it was signed at %s and the server's time is %s; the limit is %s.", sig.signedAt.Format(timeFormat), now.UTC().Format(timeFormat), MaxSkew)
+			"Request has expired: it was signed at %s and the server's time is %s; the two may differ by at most %s.", sig.signedAt.Format(timeFormat), now.UTC().Format(timeFormat), MaxSkew)
+	case sig.presigned && age > sig.expires:
+		return Credential{}, awsapi.AuthError("RequestExpired", http.StatusBadRequest,
+			"Request has expired: the presigned URL was signed at %s for %s (X-Amz-Expires) and the server's time is %s.", sig.signedAt.Format(timeFormat), sig.expires, now.UTC().Format(timeFormat))
 	}
 	want, err := v.expected(r, body, sig, cred)
 	if err != nil || subtle.ConstantTimeCompare([]byte(want), []byte(sig.signature)) != 1 {

@@ -100,7 +100,7 @@ func TestVerifyPresigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr, _ := http.NewRequest("GET", u, nil)
-	for at, want := range map[time.Duration]string{time.Minute: "", 30 * time.Minute: "RequestExpired"} {
+	for at, want := range map[time.Duration]string{time.Minute: "", 6 * time.Minute: "RequestExpired", 30 * time.Minute: "RequestExpired"} {
 		v := NewVerifier(keys, "monitoring", func() time.Time { return signedAt.Add(at) })
 		_, aerr := v.Verify(pr, nil)
 		if (want == "" && aerr != nil) || (want != "" && (aerr == nil || aerr.Code != want)) {
