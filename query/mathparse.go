@@ -145,7 +145,7 @@ type mathParser struct {
 
 // parseMath parses one metric math expression.
 func parseMath(src string) (mathNode, error) {
-	if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(src)), "SELECT ") {
+	if isInsights(src) {
 		return nil, mathError("Metrics Insights queries (SELECT ...) are answered by GetMetricData only; in alarms this server does not support them yet.")
 	}
 	toks, err := lexMath(src)

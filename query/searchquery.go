@@ -60,7 +60,7 @@ func (s *Service) search(view *coverageView, tenant, id string, n searchNode, pe
 	for i, m := range found {
 		q := dataQuery{metric: metricRef{namespace: m.namespace, name: m.name, dims: m.dims}, stat: n.stat, period: period}
 		r := s.runDataQuery(view, tenant, q, start, end, scanAscending, used)
-		out[i] = mathSeries{times: r.times, values: r.values, label: labels[i]}
+		out[i] = mathSeries{times: r.times, values: r.values, label: labels[i], props: r.props}
 		unknown = unknown || r.unknown
 	}
 	return out, unknown

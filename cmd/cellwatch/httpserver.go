@@ -18,18 +18,18 @@ import (
 type httpServer struct {
 	services.Service
 
-	name   string
-	addr   string
-	grace  time.Duration
-	srv    *http.Server
-	logger *slog.Logger
-	ln     net.Listener
-	fresh  freshConns
+	name  string
+	addr  string
+	grace time.Duration
+	srv   *http.Server
+	ln    net.Listener
+	fresh freshConns
 }
 
 func newHTTPServer(name, addr string, h http.Handler, grace time.Duration, logger *slog.Logger) *httpServer {
-	s := &httpServer{name: name, addr: addr, grace: grace, logger: logger}
-	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnState: s.fresh.track}
+	s := &httpServer{name: name, addr: addr, grace: grace}
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnState: s.fresh.track,
+		ErrorLog: slog.NewLogLogger(logger.With("server", name).Handler(), slog.LevelWarn)}
 	s.Service = services.NewBasicService(s.starting, s.running, s.stopping)
 	return s
 }

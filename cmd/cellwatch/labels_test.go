@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -57,6 +58,22 @@ func TestDynamicLabelsThroughSDK(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("labels: got %q; want %q", got, want)
+	}
+
+	// SEARCH members carry their metric's properties too.
+	found, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base), EndTime: aws.Time(base.Add(10 * time.Minute)),
+		MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("s"), Expression: aws.String(`SEARCH('{Labels,Host} Latency', 'Maximum', 60)`),
+			Label: aws.String("host ${PROP('Dim.Host')} ${PROP('MetricName')} max ${MAX}")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var searched []string
+	for _, r := range found.MetricDataResults {
+		searched = append(searched, aws.ToString(r.Label))
+	}
+	slices.Sort(searched)
+	if fmt.Sprint(searched) != "[host a Latency max 3 host b Latency max 13]" {
+		t.Errorf("SEARCH labels: got %q; want each member's host, metric name and maximum", searched)
 	}
 
 	for name, tc := range map[string]struct {
