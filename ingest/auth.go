@@ -28,15 +28,17 @@ func (c *AuthConfig) RegisterFlags(fs *flag.FlagSet) {
 
 // sigv4Auth authenticates requests by their SigV4 signature.
 type sigv4Auth struct {
-	v        *sigv4.Verifier
+	v, logs  *sigv4.Verifier
 	failures *prometheus.CounterVec
 }
 
-// NewSigV4Authenticator verifies CloudWatch ("monitoring") signatures made
-// with keys; a verified request acts for its key's account.
+// NewSigV4Authenticator verifies signatures made with keys, for CloudWatch
+// ("monitoring") or, on a Logs call, CloudWatch Logs ("logs"); a verified
+// request acts for its key's account.
 func NewSigV4Authenticator(keys map[string]sigv4.Credential, reg prometheus.Registerer) awsapi.Authenticator {
 	return &sigv4Auth{
-		v: sigv4.NewVerifier(keys, "monitoring", nil),
+		v:    sigv4.NewVerifier(keys, "monitoring", nil),
+		logs: sigv4.NewVerifier(keys, "logs", nil),
 		failures: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "cellwatch_api_auth_failures_total",
 			Help: "API requests refused by signature verification, by AWS error code.",
@@ -45,7 +47,11 @@ func NewSigV4Authenticator(keys map[string]sigv4.Credential, reg prometheus.Regi
 }
 
 func (a *sigv4Auth) Authenticate(r *http.Request, body []byte) (string, *awsapi.Error) {
-	cred, err := a.v.Verify(r, body)
+	v := a.v
+	if p, _, _ := awsapi.Identify(r); p == awsapi.Logs {
+		v = a.logs
+	}
+	cred, err := v.Verify(r, body)
 	if err != nil {
 		a.failures.WithLabelValues(err.Code).Inc()
 		return "", err

@@ -92,8 +92,23 @@ func (s *Server) Guard(c LimitsConfig, tenants *TenantLimits) {
 	s.bodyTime = c.ReadTimeout
 }
 
-// Register serves operation op with h.
+// Register serves CloudWatch operation op with h.
 func (s *Server) Register(op string, h Handler) { s.handlers[op] = h }
+
+// RegisterLogs serves CloudWatch Logs operation op (AWS JSON 1.1) with h.
+// Logs has operations of the same name as CloudWatch's (TagResource), so
+// the two services' handlers are kept apart.
+func (s *Server) RegisterLogs(op string, h Handler) { s.handlers[logsKey+op] = h }
+
+const logsKey = "logs:"
+
+// handlerKey is the name req's handler is registered under.
+func handlerKey(req *awsapi.Request) string {
+	if req.Protocol == awsapi.Logs {
+		return logsKey + req.Operation
+	}
+	return req.Operation
+}
 
 // ServeHTTP implements http.Handler. A handler that panics answers a
 // server error in the caller's protocol; the panic is logged with its stack
@@ -146,7 +161,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"A browser's cross-site request is refused by a node that takes unsigned requests."))
 		return
 	}
-	h, ok := s.handlers[req.Operation]
+	h, ok := s.handlers[handlerKey(req)]
 	if !ok {
 		s.finish(w, req, start, awsapi.UnknownOperation(req.Operation))
 		return
@@ -176,7 +191,7 @@ func (s *Server) finish(w http.ResponseWriter, req *awsapi.Request, start time.T
 }
 
 func (s *Server) observe(req *awsapi.Request, start time.Time, code string) {
-	op := req.Operation
+	op := handlerKey(req)
 	if _, known := s.handlers[op]; !known {
 		op = "unknown" // bound the label set
 	}

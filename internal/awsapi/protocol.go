@@ -26,10 +26,11 @@ const (
 	CBOR  Protocol = iota // Smithy RPC v2 CBOR: Go, JS, Java SDKs
 	JSON                  // AWS JSON 1.0: boto3, AWS CLI
 	Query                 // AWS Query with XML responses: older SDKs
+	Logs                  // AWS JSON 1.1 of CloudWatch Logs: every SDK
 )
 
 func (p Protocol) String() string {
-	return [...]string{"cbor", "json", "query"}[p]
+	return [...]string{"cbor", "json", "query", "logs"}[p]
 }
 
 // CloudWatch's service identity on the wire.
@@ -38,6 +39,9 @@ const (
 	cborPrefix   = "/service/" + ServiceShape + "/operation/"
 	targetPrefix = ServiceShape + "."
 	xmlNamespace = "http://monitoring.amazonaws.com/doc/2010-08-01/"
+	// LogsShape is CloudWatch Logs' target prefix (AWS JSON 1.1).
+	LogsShape  = "Logs_20140328"
+	logsPrefix = LogsShape + "."
 )
 
 // Request is one decoded API call.
@@ -59,8 +63,11 @@ func Identify(r *http.Request) (p Protocol, op string, ok bool) {
 		return CBOR, rest, rest != ""
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
-		// Another service's target (Logs_20140328.PutLogEvents) is kept
-		// whole: no operation has that name, so it is an unknown one.
+		if op, found := strings.CutPrefix(t, logsPrefix); found {
+			return Logs, op, op != ""
+		}
+		// Another service's target is kept whole: no operation has that
+		// name, so it is an unknown one.
 		op, found := strings.CutPrefix(t, targetPrefix)
 		if !found {
 			op = t
@@ -108,7 +115,7 @@ func ReadRequest(r *http.Request, limits Limits, auth Authenticator) (*Request, 
 	switch req.Protocol {
 	case CBOR:
 		req.Input, err = decodeCBORLimited(body, limits)
-	case JSON:
+	case JSON, Logs:
 		req.Input, err = decodeJSONLimited(body, limits)
 	case Query:
 		text := string(body)
@@ -219,6 +226,9 @@ func WriteResponse(w http.ResponseWriter, req *Request, out Object) {
 	case JSON:
 		h.Set("Content-Type", "application/x-amz-json-1.0")
 		body = appendJSON(nil, out)
+	case Logs:
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		body = appendJSON(nil, out)
 	case Query:
 		h.Set("Content-Type", "text/xml")
 		var buf bytes.Buffer
@@ -278,6 +288,16 @@ func WriteError(w http.ResponseWriter, req *Request, err error) {
 			h.Set("Content-Type", "application/x-amz-json-1.0")
 			body = appendJSON(nil, out)
 		}
+	case Logs:
+		// Logs has no query compatibility: the SDK reads the code from
+		// __type alone.
+		out := Object{{"__type", LogsErrorType(aerr)}}
+		if aerr.Message != "" && !aerr.Unmodeled {
+			out = out.Add("message", aerr.Message)
+		}
+		out = append(out, aerr.Members...)
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		body = appendJSON(nil, out)
 	case Query:
 		h.Set("Content-Type", "text/xml")
 		var buf bytes.Buffer
