@@ -50,9 +50,15 @@ func TestUnknownOperationInEveryProtocol(t *testing.T) {
 		{"json, another service's target", func() *http.Request {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
 			r.Header.Set("Content-Type", "application/x-amz-json-1.1")
-			r.Header.Set("X-Amz-Target", "Logs_20140328.PutLogEvents")
+			r.Header.Set("X-Amz-Target", "DynamoDB_20120810.GetItem")
 			return r
 		}, "application/x-amz-json-1.0", `{"__type":"` + coral + `"}`, "message"},
+		{"logs json 1.1", func() *http.Request {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
+			r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			r.Header.Set("X-Amz-Target", "Logs_20140328.CreateDelivery")
+			return r
+		}, "application/x-amz-json-1.1", `{"__type":"UnknownOperationException"}`, "message"},
 		{"query", func() *http.Request {
 			r := httptest.NewRequest("POST", "/", strings.NewReader("Action=PutAnomalyDetector&Version=2010-08-01"))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
