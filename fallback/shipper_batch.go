@@ -14,6 +14,7 @@ type shipBatch struct {
 	bytes   int
 	m       record.Metrics
 	split   [][]record.Datum
+	logs    record.Logs
 }
 
 func newShipBatch(partitions int) *shipBatch {
@@ -42,6 +43,8 @@ func (b *shipBatch) add(origin string, off uint64, rec []byte) error {
 	}
 	switch kind {
 	case record.KindMetrics:
+	case record.KindLogs:
+		return b.addLogs(origin, off, rec)
 	case record.KindLiveness:
 		if _, err := record.DecodeLiveness(rec); err != nil {
 			return fmt.Errorf("decode wal record: %w", err)
@@ -74,6 +77,45 @@ func (b *shipBatch) add(origin string, off uint64, rec []byte) error {
 		body := record.AppendMetrics(nil, &part)
 		msg := record.AppendShipped(make([]byte, 0, len(body)+len(origin)+12),
 			&record.Shipped{Origin: origin, Offset: off, Kind: record.KindMetrics, Body: body})
+		b.parts[p] = append(b.parts[p], msg)
+	}
+	return nil
+}
+
+// addLogs splits a KindLogs record: its events go whole to their stream's
+// partition, its metric filter datums to their series' partitions, each
+// part a KindLogs message with the record's identity. A partition gets at
+// most one message of the record, so its mark skips nothing it should
+// apply.
+func (b *shipBatch) addLogs(origin string, off uint64, rec []byte) error {
+	if err := record.DecodeLogs(rec, &b.logs); err != nil {
+		return fmt.Errorf("decode wal record: %w", err)
+	}
+	l := &b.logs
+	n := uint64(len(b.parts))
+	parts := make([]record.Logs, n)
+	ep := record.StreamHash(l.Tenant, l.Group, l.Stream) % n
+	parts[ep].Events = l.Events
+	for _, m := range l.Metrics {
+		for i := range m.Datums {
+			p := record.SeriesHash(m.Tenant, m.Namespace, &m.Datums[i]) % n
+			ms := parts[p].Metrics
+			if len(ms) == 0 || ms[len(ms)-1].Namespace != m.Namespace {
+				ms = append(ms, record.Metrics{Tenant: m.Tenant, Namespace: m.Namespace})
+			}
+			ms[len(ms)-1].Datums = append(ms[len(ms)-1].Datums, m.Datums[i])
+			parts[p].Metrics = ms
+		}
+	}
+	for p := range parts {
+		part := &parts[p]
+		if len(part.Events) == 0 && len(part.Metrics) == 0 {
+			continue
+		}
+		part.Tenant, part.Group, part.Stream, part.Ingestion = l.Tenant, l.Group, l.Stream, l.Ingestion
+		body := record.AppendLogs(nil, part)
+		msg := record.AppendShipped(make([]byte, 0, len(body)+len(origin)+12),
+			&record.Shipped{Origin: origin, Offset: off, Kind: record.KindLogs, Body: body})
 		b.parts[p] = append(b.parts[p], msg)
 	}
 	return nil

@@ -96,18 +96,27 @@ func (m *Metrics) PutMetricData(ctx context.Context, req *awsapi.Request, _ http
 		return nil, awsapi.ServiceUnavailable("%v", err)
 	}
 	buf := record.AppendMetrics(make([]byte, 0, 64+req.BodyBytes/2), rec)
-	if _, err := m.wal.Append(ctx, buf); err != nil {
-		if errors.Is(err, syscall.ENOSPC) {
-			return nil, awsapi.ServiceUnavailable("the node's disk is full; the datums were not stored: %v", err)
-		}
-		if ctx.Err() != nil {
-			return nil, awsapi.InternalFailure("request cancelled before its datums were durable: %v", err)
-		}
-		return nil, awsapi.InternalFailure("append to write-ahead log: %v", err)
+	if _, err := appendWAL(ctx, m.wal, buf, "datums"); err != nil {
+		return nil, err
 	}
 	m.store.Apply(rec)
 	m.datums.Add(float64(len(rec.Datums)))
 	return nil, nil
+}
+
+// appendWAL appends rec to w and answers a failure with the AWS error a
+// client should see: what names what was not stored.
+func appendWAL(ctx context.Context, w WAL, rec []byte, what string) (uint64, error) {
+	off, err := w.Append(ctx, rec)
+	switch {
+	case err == nil:
+		return off, nil
+	case errors.Is(err, syscall.ENOSPC):
+		return 0, awsapi.ServiceUnavailable("the node's disk is full; the %s were not stored: %v", what, err)
+	case ctx.Err() != nil:
+		return 0, awsapi.InternalFailure("request cancelled before its %s were durable: %v", what, err)
+	}
+	return 0, awsapi.InternalFailure("append to write-ahead log: %v", err)
 }
 
 // Validation limits of PutMetricData (docs/cloudwatch-api.md §2).

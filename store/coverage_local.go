@@ -86,6 +86,11 @@ func (l *Local) Coverage(from, to int64) []Interval {
 }
 
 func (l *Local) coverageAt(now time.Time, from, to int64) []Interval {
+	return l.coverageMs(now, intervals.Mul(from, 1000), intervals.Mul(to, 1000)).Scale(1000)
+}
+
+// coverageMs is Coverage in milliseconds, unrounded.
+func (l *Local) coverageMs(now time.Time, fromMs, toMs int64) intervals.Set {
 	c := &l.cov
 	c.mu.Lock()
 	set := slices.Clone(c.set) // Add extends in place
@@ -93,8 +98,7 @@ func (l *Local) coverageAt(now time.Time, from, to int64) []Interval {
 		set = set.Add(Interval{From: c.newest, To: math.MaxInt64})
 	}
 	c.mu.Unlock()
-	lo := max(intervals.Mul(from, 1000), l.cutoff(now.Unix())*1000)
-	return set.Clip(lo, intervals.Mul(to, 1000)).Scale(1000)
+	return set.Clip(max(fromMs, l.cutoff(now.Unix())*1000), toMs)
 }
 
 func (l *Local) registerCoverageMetrics(f promauto.Factory) {

@@ -43,6 +43,10 @@ type LocalConfig struct {
 	// MaxBytes bounds the store's accounted memory (default 2 GiB); see
 	// Admit.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxLogBytes bounds the memory of the log events the store keeps
+	// (default DefaultMaxLogBytes); past it the oldest go first, and the
+	// long-term store answers for their time.
+	MaxLogBytes int64 `yaml:"max_log_bytes"`
 	// Now is the clock (default time.Now).
 	Now func() time.Time `yaml:"-"`
 	// TrimInterval is how often the service trims (default 30s).
@@ -56,6 +60,7 @@ type LocalConfig struct {
 func (c *LocalConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBytes, "store.max-bytes", DefaultMaxBytes, "memory bound of the local store; PutMetricData answers 503 ServiceUnavailable when it is reached")
 	fs.DurationVar(&c.Window, "store.window", DefaultWindow, "how much recent data the local store keeps")
+	fs.Int64Var(&c.MaxLogBytes, "store.max-log-bytes", DefaultMaxLogBytes, "memory bound of the log events in the local store; past it the oldest are dropped from memory (they stay in the WAL and reach the long-term store)")
 }
 
 // Validate checks the node's settings (NewLocal also accepts zero values,
@@ -64,6 +69,8 @@ func (c *LocalConfig) Validate() error {
 	switch {
 	case c.MaxBytes <= 0:
 		return fmt.Errorf("-store.max-bytes %d must be positive", c.MaxBytes)
+	case c.MaxLogBytes <= 0:
+		return fmt.Errorf("-store.max-log-bytes %d must be positive", c.MaxLogBytes)
 	case c.Window < time.Minute:
 		return fmt.Errorf("-store.window %s is below one minute", c.Window)
 	}
@@ -86,6 +93,7 @@ type Local struct {
 	seed   maphash.Seed
 	shards [numShards]shard
 	cov    localCoverage
+	logs   localLogs
 
 	applied, outOfWindow, invalid, seriesLimit prometheus.Counter
 	trimmed, late, corrupt                     prometheus.Counter
@@ -101,6 +109,9 @@ func NewLocal(cfg LocalConfig, src RecordSource, reg prometheus.Registerer, logg
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
+	if cfg.MaxLogBytes == 0 {
+		cfg.MaxLogBytes = DefaultMaxLogBytes
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -113,8 +124,8 @@ func NewLocal(cfg LocalConfig, src RecordSource, reg prometheus.Registerer, logg
 	switch {
 	case cfg.Window < time.Second:
 		return nil, fmt.Errorf("window %s: must be at least 1s: %w", cfg.Window, errConfig)
-	case cfg.MaxBytes < 0:
-		return nil, fmt.Errorf("max bytes %d: must not be negative: %w", cfg.MaxBytes, errConfig)
+	case cfg.MaxBytes < 0 || cfg.MaxLogBytes < 0:
+		return nil, fmt.Errorf("max bytes %d, max log bytes %d: must not be negative: %w", cfg.MaxBytes, cfg.MaxLogBytes, errConfig)
 	case cfg.TrimInterval < 0:
 		return nil, fmt.Errorf("trim interval %s: must be positive: %w", cfg.TrimInterval, errConfig)
 	case cfg.MaxSilence < 0:
@@ -342,6 +353,7 @@ func (l *Local) Trim() {
 	l.cov.mu.Lock()
 	l.cov.trimLocked(cutoff * 1000)
 	l.cov.mu.Unlock()
+	l.trimLogs()
 }
 
 // Lookup returns the series of the metric, one per unit, matching the
@@ -511,15 +523,21 @@ type RecordSource interface {
 	Replay(ctx context.Context, from uint64, fn func(offset uint64, rec []byte) error) error
 }
 
-// Rebuild replays src from its beginning and applies every KindMetrics
-// record and every liveness mark (KindLiveness: the coverage, see
+// Rebuild replays src from its beginning and applies every KindMetrics and
+// KindLogs record (src's NodeID, when it has one, is its events' origin)
+// and every liveness mark (KindLiveness: the coverage, see
 // ApplyLiveness); other kinds are skipped, records that do not decode are
 // logged, counted (cellwatch_store_rebuild_corrupt_records_total) and
 // skipped. Data outside the window is skipped by Apply.
 func (l *Local) Rebuild(ctx context.Context, src RecordSource) error {
 	var m record.Metrics
+	var logs record.Logs
 	var applied, skipped, corrupt, marks int
 	began := time.Now()
+	origin := ""
+	if o, ok := src.(interface{ NodeID() string }); ok {
+		origin = o.NodeID() // the identity of its log events
+	}
 	err := src.Replay(ctx, 0, func(offset uint64, rec []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -530,6 +548,12 @@ func (l *Local) Rebuild(ctx context.Context, src RecordSource) error {
 			if mark, err = record.DecodeLiveness(rec); err == nil {
 				l.ApplyLiveness(mark)
 				marks++
+				return nil
+			}
+		} else if err == nil && kind == record.KindLogs {
+			if err = record.DecodeLogs(rec, &logs); err == nil {
+				l.ApplyLogs(origin, offset, &logs)
+				applied++
 				return nil
 			}
 		} else if err == nil && kind != record.KindMetrics {

@@ -48,6 +48,7 @@ type partitionState struct {
 	pending    pendingBlocks
 	keyBuf     []byte
 	m          record.Metrics
+	logs       record.Logs
 }
 
 // lockPartition returns partition p's state, locked; the caller calls
@@ -157,7 +158,8 @@ const (
 //     was applied before (a replay, a producer retry, an overlapping batch)
 //     and is skipped;
 //   - a KindMetrics message merges its datums into every tier and raises the
-//     mark to its offset; a KindGap message records the gap (idempotent:
+//     mark to its offset; a KindLogs message writes its log events and
+//     merges its metric filters' datums the same way; a KindGap message records the gap (idempotent:
 //     keyed by origin and offset range; an unknown wall-clock bound is
 //     replaced by the newest liveness mark applied before it, or by now) and
 //     raises the mark to the last dropped offset; a KindLiveness message
@@ -220,6 +222,18 @@ func (lt *LongTerm) ApplyBatch(p int, msgs []Message) error {
 				}
 				lastMs = max(lastMs, ms)
 			}
+			ps.updates[sh.Origin] = int64(sh.Offset)
+			st.msgs++
+		case record.KindLogs:
+			if int64(sh.Offset) <= mark {
+				st.dups++
+				continue
+			}
+			ms, err := lt.applyLogsMessage(batch, p, ps, m, now, &st)
+			if err != nil {
+				return err
+			}
+			lastMs = max(lastMs, ms)
 			ps.updates[sh.Origin] = int64(sh.Offset)
 			st.msgs++
 		case record.KindGap:

@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"alerting/alarmapi":  {"alerting", "alerting/notify", "query", "internal"},
 	"alerting/notify":    {"internal"},
 	"dashboards":         {"query", "alerting", "internal"},
+	"logs":               {"store", "query", "internal"},
 }
 
 // unitOf maps an import path of this module to its unit: the longest key of

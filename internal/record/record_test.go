@@ -83,3 +83,24 @@ func TestLivenessRoundTrip(t *testing.T) {
 		t.Errorf("a metrics record decoded as liveness: %v", err)
 	}
 }
+
+func TestLogsRoundTripAndTruncation(t *testing.T) {
+	in := &Logs{Tenant: "t", Group: "/app/web", Stream: "i-1", Ingestion: 1_767_225_600_123,
+		Events: []LogEvent{{Timestamp: 1_767_225_600_000, Message: "GET / 200"}, {Timestamp: 1_767_225_600_001, Message: ""}},
+		Metrics: []Metrics{{Tenant: "t", Namespace: "LogMetrics", Datums: []Datum{{MetricName: "Errors", Unit: "Count", Timestamp: 1, Value: 1}}}}}
+	b := AppendLogs(nil, in)
+	var out Logs
+	if err := DecodeLogs(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Tenant != in.Tenant || out.Group != in.Group || out.Stream != in.Stream || out.Ingestion != in.Ingestion ||
+		len(out.Events) != 2 || out.Events[0] != in.Events[0] || out.Events[1] != in.Events[1] ||
+		len(out.Metrics) != 1 || out.Metrics[0].Namespace != "LogMetrics" || out.Metrics[0].Datums[0].MetricName != "Errors" {
+		t.Fatalf("round trip: %+v", out)
+	}
+	for n := range len(b) {
+		if err := DecodeLogs(b[:n], &out); err == nil {
+			t.Fatalf("a record cut to %d of %d bytes decoded", n, len(b))
+		}
+	}
+}
