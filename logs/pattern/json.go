@@ -130,6 +130,10 @@ func parseSelector(s string) ([]step, error) {
 	for i < len(s) {
 		switch s[i] {
 		case '.':
+			if i+1 < len(s) && s[i+1] == '[' {
+				i++
+				continue
+			}
 			j := i + 1
 			for j < len(s) && s[j] != '.' && s[j] != '[' {
 				j++
@@ -143,6 +147,12 @@ func parseSelector(s string) ([]step, error) {
 			j := strings.IndexByte(s[i:], ']')
 			if j < 0 {
 				return nil, errorf("Invalid selector: %s", quote(s))
+			}
+			if in := s[i+1 : i+j]; len(in) >= 2 && in[0] == '\'' && in[len(in)-1] == '\'' {
+				// A quoted key, for names holding dots: $.['cluster.name'].
+				path = append(path, step{key: in[1 : len(in)-1], index: -1})
+				i += j + 1
+				continue
 			}
 			n, err := strconv.Atoi(s[i+1 : i+j])
 			if err != nil || n < 0 || s[i+1] == '+' {
