@@ -55,7 +55,9 @@ func benchMatch(b *testing.B, pat, shape string) {
 	}
 }
 
-func BenchmarkMatchTerms(b *testing.B) { benchMatch(b, `ERROR ?orders ?payments -"health check"`, "text") }
+func BenchmarkMatchTerms(b *testing.B) {
+	benchMatch(b, `ERROR ?orders ?payments -"health check"`, "text")
+}
 func BenchmarkMatchSpace(b *testing.B) {
 	benchMatch(b, `[ip, id, user, timestamp, request, status = 5* || status = 4*, bytes > 1000, ...]`, "space")
 }
