@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -40,11 +41,23 @@ type operand struct {
 	isNum bool
 	num   float64
 	str   glob
+	re    *regexp.Regexp // a %regex% operand, searched in the subject
+}
+
+// matchText applies a text operand to a string.
+func (o *operand) matchText(s string) bool {
+	if o.re != nil {
+		return o.re.MatchString(s)
+	}
+	return o.str.match(s)
 }
 
 // newOperand classifies a value: a bare value that reads as a number is a
 // number; anything quoted or holding other characters is a string.
 func newOperand(t token) operand {
+	if t.kind == tRegex {
+		return operand{raw: t.text, re: t.re}
+	}
 	o := operand{raw: t.text, str: newGlob(t.text)}
 	if t.kind == tWord {
 		if f, ok := number(t.text); ok {
@@ -62,7 +75,7 @@ type comparison struct {
 }
 
 func newComparison(l *lexer, opTok, valTok token) (comparison, error) {
-	if valTok.kind != tWord && valTok.kind != tStr {
+	if valTok.kind != tWord && valTok.kind != tStr && valTok.kind != tRegex {
 		return comparison{}, l.unexpected(valTok, "a value")
 	}
 	c := comparison{op: parseOp(opTok.text), val: newOperand(valTok)}
@@ -101,7 +114,7 @@ func (c comparison) onText(s string) bool {
 			return false
 		}
 	}
-	eq := c.val.str.match(s)
+	eq := c.val.matchText(s)
 	if c.op == opNe {
 		return !eq
 	}

@@ -15,9 +15,10 @@
 // Unstructured (anything not starting with '{' or '['):
 //
 //	pattern  = { item }                 blank-separated
-//	item     = [ "?" | "-" ] ( word | phrase )
+//	item     = [ "?" | "-" ] ( word | phrase | regex )
 //	word     = letters, digits, "_"     (Unicode letters and digits too)
 //	phrase   = '"' any text, \" and \\ escaped '"'
+//	regex    = "%" expression "%"
 //
 // A plain item must occur, a "?" item is one of a set of which at least one
 // must occur, a "-" item must not occur. All tests are case-sensitive
@@ -27,13 +28,21 @@
 // ("-ERROR"). An unquoted item with any other character is rejected with
 // "Invalid character(s) in term '<item>'", AWS's wording.
 //
+// A regex item is searched anywhere in the message (%AUTHORIZED% matches
+// "UNAUTHORIZED REQUEST", as in AWS's example). AWS limits the expression
+// to ASCII letters and digits, the symbols : _ # = @ / ; , - and the
+// operators ^ $ ? [ ] { } | \ * + . (no parentheses); this package also
+// allows the blank. Expressions run on Go's RE2 engine, in linear time. A
+// space-delimited or JSON pattern may hold at most two regexes, AWS's quota;
+// the per-log-group quota of five regex filters is the caller's to check.
+//
 // Space-delimited ('[' ... ']'):
 //
 //	pattern = "[" field { "," field } "]"
 //	field   = "..." | name [ cond { ( "&&" | "||" ) cond } ]
 //	cond    = [ name ] op value           (the same name as the field)
 //	op      = "=" | "!=" | "<" | "<=" | ">" | ">="
-//	value   = number | bare text with "*" wildcards | quoted string
+//	value   = number | bare text with "*" wildcards | quoted string | regex
 //
 // The message is split on runs of spaces and tabs; a field that opens with
 // '"' runs to the next '"' and one that opens with '[' to the next ']', and
@@ -55,7 +64,8 @@
 //	        | sel "NOT" "EXISTS" | sel "EXISTS"
 //	sel     = "$" { "." key | "[" index "]" | ".['" key "']" }
 //
-// Keywords are accepted in any case. A message matches only if it is one
+// JSON values are written as in space-delimited patterns. Keywords are
+// accepted in any case. A message matches only if it is one
 // JSON object (surrounding blanks allowed, nothing after it); anything
 // else never matches a JSON pattern. Choices where AWS is vague:
 //

@@ -102,11 +102,11 @@ func (n *condNode) compare(v any) bool {
 	var eq bool
 	switch x := v.(type) {
 	case string:
-		eq = c.val.str.match(x)
+		eq = c.val.matchText(x)
 	case json.Number:
-		eq = c.val.str.match(string(x))
+		eq = c.val.matchText(string(x))
 	case bool:
-		eq = c.val.str.match(strconv.FormatBool(x))
+		eq = c.val.matchText(strconv.FormatBool(x))
 	}
 	if c.op == opNe {
 		return !eq

@@ -1,6 +1,9 @@
 package pattern
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // tokKind is a lexical class of the structured (space-delimited and JSON)
 // pattern grammars.
@@ -15,9 +18,11 @@ const (
 	tAnd           // &&
 	tOr            // ||
 	tPunct         // ( ) , [ ] { }
+	tRegex         // %regex%
 )
 
 type token struct {
+	re   *regexp.Regexp // for tRegex
 	kind tokKind
 	text string // the operator, punctuation, word, selector or unquoted string
 	pos  int    // byte offset in the pattern
@@ -25,9 +30,10 @@ type token struct {
 
 // lexer splits a structured pattern into tokens.
 type lexer struct {
-	s    string
-	i    int
-	peek *token
+	s       string
+	i       int
+	peek    *token
+	regexes int
 }
 
 // stops ends a bare word or selector.
@@ -74,6 +80,16 @@ func (l *lexer) next() (token, error) {
 		}
 		l.i += n
 		return token{kind: tStr, text: v, pos: start}, nil
+	case c == '%':
+		re, n, err := readRegex(l.s[l.i:])
+		if err != nil {
+			return token{}, err
+		}
+		l.i += n
+		if l.regexes++; l.regexes > maxRegexes {
+			return token{}, errorf("Invalid filter pattern: at most %d regular expressions are allowed in a pattern", maxRegexes)
+		}
+		return token{kind: tRegex, text: l.s[start:l.i], re: re, pos: start}, nil
 	case c == '$':
 		l.i++
 		for l.i < len(l.s) {

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,6 +14,8 @@ type termSet struct {
 	all []string
 	any []string
 	not []string
+	// Regular expression items (%...%), searched anywhere in the message.
+	allRe, anyRe, notRe []*regexp.Regexp
 }
 
 func (t *termSet) match(msg string) bool {
@@ -21,15 +24,13 @@ func (t *termSet) match(msg string) bool {
 			return false
 		}
 	}
-	if len(t.any) > 0 {
-		found := false
-		for _, s := range t.any {
-			if strings.Contains(msg, s) {
-				found = true
-				break
-			}
+	for _, re := range t.allRe {
+		if !re.MatchString(msg) {
+			return false
 		}
-		if !found {
+	}
+	if len(t.any) > 0 || len(t.anyRe) > 0 {
+		if !t.anyMatch(msg) {
 			return false
 		}
 	}
@@ -38,12 +39,31 @@ func (t *termSet) match(msg string) bool {
 			return false
 		}
 	}
+	for _, re := range t.notRe {
+		if re.MatchString(msg) {
+			return false
+		}
+	}
 	return true
 }
 
+func (t *termSet) anyMatch(msg string) bool {
+	for _, s := range t.any {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	for _, re := range t.anyRe {
+		if re.MatchString(msg) {
+			return true
+		}
+	}
+	return false
+}
+
 // parseTerms reads blank-separated terms, each optionally prefixed by '?'
-// (alternative) or '-' (exclusion), each either a bare word of letters,
-// digits and underscores or a double-quoted phrase.
+// (alternative) or '-' (exclusion), each a bare word of letters, digits
+// and underscores, a double-quoted phrase or a %regex%.
 func parseTerms(s string) (termSet, error) {
 	var ts termSet
 	i := 0
@@ -61,6 +81,25 @@ func parseTerms(s string) (termSet, error) {
 			i++
 		}
 		var term string
+		if i < len(s) && s[i] == '%' {
+			re, n, err := readRegex(s[i:])
+			if err != nil {
+				return ts, err
+			}
+			i += n
+			if i < len(s) && !isBlank(s[i]) {
+				return ts, errorf("Invalid character(s) in term '%s'", quote(wordAt(s, start)))
+			}
+			switch prefix {
+			case '?':
+				ts.anyRe = append(ts.anyRe, re)
+			case '-':
+				ts.notRe = append(ts.notRe, re)
+			default:
+				ts.allRe = append(ts.allRe, re)
+			}
+			continue
+		}
 		if i < len(s) && s[i] == '"' {
 			phrase, n, err := readQuoted(s[i:])
 			if err != nil {
