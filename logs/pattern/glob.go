@@ -17,8 +17,6 @@ func newGlob(s string) glob {
 	return glob{pieces: strings.Split(s, "*")}
 }
 
-func (g glob) wild() bool { return g.pieces != nil }
-
 // match reports whether the whole of s matches. The first piece is anchored
 // at the start, the last at the end, and the middle ones are found leftmost
 // in between, which is enough for '*' alone: an earlier placement of a

@@ -124,9 +124,10 @@ func parseTerms(s string) (termSet, error) {
 		if term == "" {
 			// An empty phrase occurs in every message; it adds nothing
 			// to all or any, and as an exclusion it excludes everything.
-			if prefix == '-' {
+			switch prefix {
+			case '-':
 				ts.not = append(ts.not, term)
-			} else if prefix == '?' {
+			case '?':
 				ts.any = append(ts.any, term)
 			}
 			continue
@@ -159,7 +160,7 @@ func isWord(s string) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			if c != '_' && (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
 				return false
 			}
 			i++
