@@ -318,16 +318,6 @@ func (m *metaStore) retained() []retainedStream {
 	return out
 }
 
-// sortedStreams returns g's streams by name. The caller holds mu.
-func sortedStreams(g *logGroup) []*logStream {
-	out := make([]*logStream, 0, len(g.streams))
-	for _, s := range g.streams {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
 // streamNames returns g's streams' names. The caller holds mu.
 func streamNames(g *logGroup) []string {
 	out := make([]string, 0, len(g.streams))
@@ -338,7 +328,7 @@ func streamNames(g *logGroup) []string {
 	return out
 }
 
-// hasPrefixFold reports whether s contains sub, ignoring case
+// containsFold reports whether s contains sub, ignoring case
 // (logGroupNamePattern).
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
