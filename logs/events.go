@@ -286,17 +286,12 @@ func (a *API) GetLogEvents(ctx context.Context, req *awsapi.Request, hdr http.He
 
 // requireStream checks that the tenant's log stream exists.
 func (a *API) requireStream(tenant, group, stream string) error {
-	m := a.meta
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	g := m.group(tenant, group)
-	if g == nil {
-		return errGroupNotFound
-	}
-	if g.streams[stream] == nil {
-		return errStreamNotFound
-	}
-	return nil
+	return a.meta.withGroup(tenant, group, func(g *logGroup) error {
+		if g.streams[stream] == nil {
+			return errStreamNotFound
+		}
+		return nil
+	})
 }
 
 // Positions: before every event and after every event.

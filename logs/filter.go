@@ -112,21 +112,16 @@ func (a *API) FilterLogEvents(ctx context.Context, req *awsapi.Request, hdr http
 // filterStreams returns the names of the streams a FilterLogEvents call
 // searches, in name order.
 func (a *API) filterStreams(tenant, group string, names []string, byName bool, prefix string) ([]string, error) {
-	m := a.meta
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	g := m.group(tenant, group)
-	if g == nil {
-		return nil, errGroupNotFound
-	}
 	var out []string
-	for _, s := range streamNames(g) {
-		if byName && !slices.Contains(names, s) || !strings.HasPrefix(s, prefix) {
-			continue
+	err := a.meta.withGroup(tenant, group, func(g *logGroup) error {
+		for _, s := range streamNames(g) {
+			if (!byName || slices.Contains(names, s)) && strings.HasPrefix(s, prefix) {
+				out = append(out, s)
+			}
 		}
-		out = append(out, s)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // eventID renders an event's identity as FilterLogEvents' eventId.
@@ -148,10 +143,12 @@ type topEvents struct {
 	cut    bool // an event was left out: there is a next page
 }
 
-func (t *topEvents) Len() int           { return len(t.events) }
-func (t *topEvents) Less(i, j int) bool { return store.CompareLogEvents(&t.events[i].LogEvent, &t.events[j].LogEvent) > 0 }
-func (t *topEvents) Swap(i, j int)      { t.events[i], t.events[j] = t.events[j], t.events[i] }
-func (t *topEvents) Push(x any)         { t.events = append(t.events, x.(filtered)) }
+func (t *topEvents) Len() int { return len(t.events) }
+func (t *topEvents) Less(i, j int) bool {
+	return store.CompareLogEvents(&t.events[i].LogEvent, &t.events[j].LogEvent) > 0
+}
+func (t *topEvents) Swap(i, j int) { t.events[i], t.events[j] = t.events[j], t.events[i] }
+func (t *topEvents) Push(x any)    { t.events = append(t.events, x.(filtered)) }
 func (t *topEvents) Pop() any {
 	e := t.events[len(t.events)-1]
 	t.events = t.events[:len(t.events)-1]

@@ -333,3 +333,15 @@ func streamNames(g *logGroup) []string {
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
+
+// withGroup runs fn on the tenant's log group under mu; a missing group is
+// errGroupNotFound.
+func (m *metaStore) withGroup(tenant, name string, fn func(g *logGroup) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g := m.group(tenant, name)
+	if g == nil {
+		return errGroupNotFound
+	}
+	return fn(g)
+}

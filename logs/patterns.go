@@ -78,3 +78,7 @@ func datum(t *transformation, dims map[string]string, ts int64, v float64) recor
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func slicesSortByName(fs []*metricFilter) {
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+}

@@ -22,21 +22,16 @@ func (a *API) CreateLogStream(_ context.Context, req *awsapi.Request, _ http.Hea
 		return nil, err
 	}
 	tenant := awsapi.TenantOf(req)
-	m := a.meta
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	g := m.group(tenant, group)
-	if g == nil {
-		return nil, errGroupNotFound
-	}
-	if g.streams[name] != nil {
-		return nil, errStreamExists
-	}
-	if len(g.streams) >= a.cfg.MaxStreams {
-		return nil, errLimit
-	}
-	s := &logStream{Tenant: tenant, Group: group, Name: name, Created: a.cfg.Now().UnixMilli()}
-	return awsapi.Object{}, m.putStream(g, s, true)
+	return awsapi.Object{}, a.meta.withGroup(tenant, group, func(g *logGroup) error {
+		if g.streams[name] != nil {
+			return errStreamExists
+		}
+		if len(g.streams) >= a.cfg.MaxStreams {
+			return errLimit
+		}
+		s := &logStream{Tenant: tenant, Group: group, Name: name, Created: a.cfg.Now().UnixMilli()}
+		return a.meta.putStream(g, s, true)
+	})
 }
 
 // DeleteLogStream deletes a log stream and its events.

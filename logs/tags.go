@@ -131,12 +131,13 @@ func (a *API) untag(tenant, name string, keys []string, notFound error) (awsapi.
 }
 
 func (a *API) listTags(tenant, name string, notFound error) (awsapi.Object, error) {
-	m := a.meta
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	g := m.group(tenant, name)
-	if g == nil {
+	var out awsapi.Object
+	err := a.meta.withGroup(tenant, name, func(g *logGroup) error {
+		out = awsapi.Obj("tags", tagMap(g.Tags))
+		return nil
+	})
+	if err != nil {
 		return nil, notFound
 	}
-	return awsapi.Obj("tags", tagMap(g.Tags)), nil
+	return out, nil
 }
