@@ -1,0 +1,62 @@
+package logs
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
+)
+
+func TestTenantsApart(t *testing.T) {
+	h := newHarness(t, "")
+	setup(t, h, "g", "s")
+	ctx := context.Background()
+	other := &awsapi.Request{Tenant: "t2", Input: awsapi.Input{"logGroupName": "g"}}
+	out, err := h.api.DescribeLogGroups(ctx, &awsapi.Request{Tenant: "t2", Input: awsapi.Input{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := out[0].Value.(awsapi.List); len(l) != 0 {
+		t.Fatalf("t2 sees %v", l)
+	}
+	if _, err := h.api.DeleteLogGroup(ctx, other, nil); err != errGroupNotFound { //nolint:errorlint // the sentinel itself
+		t.Fatalf("t2 deletes the default tenant's group: %v", err)
+	}
+	if _, err := h.api.CreateLogGroup(ctx, other, nil); err != nil {
+		t.Fatalf("t2 cannot create its own g: %v", err)
+	}
+}
+
+func TestRetentionAndDelete(t *testing.T) {
+	h := newHarness(t, "")
+	setup(t, h, "g", "s", "s2")
+	ctx := context.Background()
+	if _, err := h.client.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	put(t, h, "g", "s", now.Add(-time.Hour).UnixMilli(), "old")
+	put(t, h, "g", "s", now.UnixMilli(), "new")
+	put(t, h, "g", "s2", now.UnixMilli(), "other")
+	h.api.cfg.Now = func() time.Time { return now.Add(24*time.Hour - 30*time.Minute) }
+	h.api.applyRetention(ctx)
+	if evs := h.mem.events[[3]string{awsapi.DefaultTenant, "g", "s"}]; len(evs) != 1 || evs[0].Message != "new" {
+		t.Fatalf("after retention %+v", evs)
+	}
+	if _, err := h.client.DeleteLogStream(ctx, &cwl.DeleteLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	if evs := h.mem.events[[3]string{awsapi.DefaultTenant, "g", "s"}]; len(evs) != 0 {
+		t.Fatalf("after DeleteLogStream %+v", evs)
+	}
+	if _, err := h.client.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
+	if evs := h.mem.events[[3]string{awsapi.DefaultTenant, "g", "s2"}]; len(evs) != 0 {
+		t.Fatalf("after DeleteLogGroup %+v", evs)
+	}
+}
