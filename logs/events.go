@@ -212,7 +212,7 @@ func (a *API) GetLogEvents(ctx context.Context, req *awsapi.Request, hdr http.He
 	if err != nil {
 		return nil, err
 	}
-	from, err := timeOf(in, "startTime", math.MinInt64)
+	from, err := timeOf(in, "startTime", 0)
 	if err != nil {
 		return nil, err
 	}

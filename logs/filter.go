@@ -34,7 +34,7 @@ func (a *API) FilterLogEvents(ctx context.Context, req *awsapi.Request, hdr http
 		return nil, awsapi.ConstraintError("list of "+itoa(len(names))+" names", "logStreamNames", "have length between 1 and 100")
 	}
 	prefix := in.String("logStreamNamePrefix")
-	from, err := timeOf(in, "startTime", math.MinInt64)
+	from, err := timeOf(in, "startTime", 0)
 	if err != nil {
 		return nil, err
 	}
