@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"time"
 
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/cellwatch/cellwatch/ingest"
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 // Config configures the Logs API. cmd sets every field; none has a flag.
@@ -165,9 +166,13 @@ func (a *API) forgetAll(ctx context.Context, tenant, group string, streams []str
 	return nil
 }
 
+// Handler serves one operation (the shape of ingest.Handler, declared here
+// so the API does not import the write path).
+type Handler func(ctx context.Context, req *awsapi.Request, hdr http.Header) (awsapi.Object, error)
+
 // Handlers returns the Logs operations by name, for ingest.Server.RegisterLogs.
-func (a *API) Handlers() map[string]ingest.Handler {
-	return map[string]ingest.Handler{
+func (a *API) Handlers() map[string]Handler {
+	return map[string]Handler{
 		"CreateLogGroup":        a.CreateLogGroup,
 		"DeleteLogGroup":        a.DeleteLogGroup,
 		"DescribeLogGroups":     a.DescribeLogGroups,
@@ -189,12 +194,5 @@ func (a *API) Handlers() map[string]ingest.Handler {
 		"TagResource":           a.TagResource,
 		"UntagResource":         a.UntagResource,
 		"ListTagsForResource":   a.ListTagsForResource,
-	}
-}
-
-// Register registers every Logs operation on srv.
-func (a *API) Register(srv *ingest.Server) {
-	for op, h := range a.Handlers() {
-		srv.RegisterLogs(op, h)
 	}
 }

@@ -116,7 +116,9 @@ func newHarness(t *testing.T, dir string) *harness {
 		_ = api.AwaitTerminated(ctx)
 	})
 	srv := ingest.NewServer(awsapi.Limits{MaxBodyBytes: 4 << 20, MaxDecompressedBytes: 16 << 20}, prometheus.NewRegistry(), nil)
-	api.Register(srv)
+	for op, h := range api.Handlers() {
+		srv.RegisterLogs(op, ingest.Handler(h))
+	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	h.api, h.url = api, ts.URL

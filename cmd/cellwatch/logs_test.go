@@ -15,6 +15,7 @@ import (
 	lt "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/cellwatch/cellwatch/fallback"
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 	"github.com/cellwatch/cellwatch/store"
 )
 
@@ -25,7 +26,9 @@ func logsClientFor(addr string) *cloudwatchlogs.Client {
 		Credentials: aws.AnonymousCredentials{}})
 }
 
-func (tn *testNode) logsSDK() *cloudwatchlogs.Client { return logsClientFor(tn.apiServer.Addr().String()) }
+func (tn *testNode) logsSDK() *cloudwatchlogs.Client {
+	return logsClientFor(tn.apiServer.Addr().String())
+}
 
 func createGroupAndStream(t *testing.T, c *cloudwatchlogs.Client, group, stream string) {
 	t.Helper()
@@ -53,7 +56,7 @@ func putEvents(ctx context.Context, c *cloudwatchlogs.Client, group, stream stri
 func countStored(t *testing.T, tn *testNode, group, stream string) (n int, dups int) {
 	t.Helper()
 	seen := map[[3]uint64]bool{}
-	err := tn.longTerm.ScanLogs(context.Background(), store.LogScan{Tenant: "", Group: group, Stream: stream, FromMs: math.MinInt64, ToMs: math.MaxInt64},
+	err := tn.longTerm.ScanLogs(context.Background(), store.LogScan{Tenant: awsapi.DefaultTenant, Group: group, Stream: stream, FromMs: math.MinInt64, ToMs: math.MaxInt64},
 		func(e *store.LogEvent) bool {
 			k := [3]uint64{uint64(len(e.Origin)), e.Offset, uint64(e.Index)}
 			if seen[k] {

@@ -18,6 +18,7 @@ import (
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/internal/sigv4"
+	"github.com/cellwatch/cellwatch/logs"
 	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
 	"github.com/cellwatch/cellwatch/stream"
@@ -39,6 +40,7 @@ const (
 	modOutbox    = "alarm-notifications"
 	modEvaluator = "alarm-evaluator"
 	modDash      = "dashboards"
+	modLogs      = "logs"
 	modAPI       = "api-server"
 	modAll       = "all"
 )
@@ -65,7 +67,8 @@ var moduleDeps = map[string][]string{
 	modOutbox:    {modAlarms},              // delivers what transitions stage in the alarm store
 	modEvaluator: {modOutbox, modQuery},    // evaluates through query, notifies through the outbox
 	modDash:      {modAdmin},               // the dashboard database
-	modAPI:       {modLiveness, modQuery, modOutbox, modDash},
+	modLogs:      {modLiveness, modQuery},  // log metadata, retention and Insights queries over both stores
+	modAPI:       {modLiveness, modQuery, modOutbox, modDash, modLogs},
 	modAll:       {modAPI, modConsumer, modRetention, modEvaluator},
 }
 
@@ -94,7 +97,7 @@ func (n *node) inits() map[string]func() (services.Service, error) {
 		modLongTerm: n.initLongTerm, modConsumer: n.initConsumer, modShipper: n.initShipper,
 		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
 		modAlarms: n.initAlarms, modOutbox: n.initOutbox, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
-		modDash: n.initDashboards,
+		modDash: n.initDashboards, modLogs: n.initLogs,
 	}
 }
 
@@ -227,6 +230,9 @@ func (n *node) initAPI() (services.Service, error) {
 	srv.Register("GetMetricStatistics", n.query.GetMetricStatistics)
 	srv.Register("GetMetricData", n.query.GetMetricData)
 	srv.Register("ListMetrics", n.query.ListMetrics)
+	for op, h := range n.logs.Handlers() {
+		srv.RegisterLogs(op, ingest.Handler(h))
+	}
 	alarms, dash := alarmapi.New(n.alarms).Handlers(), dashboards.New(n.dashboards)
 	// Registered last, the dashboards' tagging operations serve dashboard
 	// ARNs and pass the others to the alarms' own.
@@ -255,6 +261,15 @@ func (n *node) withUI(api http.Handler) http.Handler {
 		}
 		api.ServeHTTP(w, r)
 	})
+}
+
+// initLogs builds the CloudWatch Logs API: PutLogEvents through the WAL into
+// the local store (ingest.Logs), reads over both stores (store.LogsView).
+func (n *node) initLogs() (_ services.Service, err error) {
+	w := ingest.NewLogs(n.wal, n.local, n.reg)
+	n.logs, err = logs.New(logs.Config{Dir: filepath.Join(n.cfg.Data, "logs")}, w, store.LogsView{Local: n.local, LongTerm: n.longTerm},
+		n.reg, n.logger.With("component", "logs"))
+	return n.logs, err
 }
 
 func (n *node) initDashboards() (_ services.Service, err error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/dashboards"
 	"github.com/cellwatch/cellwatch/fallback"
+	"github.com/cellwatch/cellwatch/logs"
 	"github.com/cellwatch/cellwatch/query"
 	"github.com/cellwatch/cellwatch/store"
 	"github.com/cellwatch/cellwatch/stream"
@@ -47,6 +48,7 @@ type node struct {
 	alarms      *alerting.Store
 	evaluator   *alerting.Evaluator
 	dashboards  *dashboards.Store
+	logs        *logs.API
 	apiServer   *httpServer
 	adminServer *httpServer
 

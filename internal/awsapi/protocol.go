@@ -92,11 +92,20 @@ func Describe(r *http.Request) (req *Request, ok bool) {
 	return req, ok
 }
 
+// LogsBodyFactor scales the body bound for CloudWatch Logs calls: a legal
+// PutLogEvents carries up to 1,048,576 bytes of messages, which JSON's
+// escaping and each event's members (about 40 bytes for each of up to
+// 10,000 events) make larger on the wire than a CloudWatch payload.
+const LogsBodyFactor = 4
+
 // ReadRequest reads, bounds, gunzips and decodes r in its protocol.
 func ReadRequest(r *http.Request, limits Limits, auth Authenticator) (*Request, *Error) {
 	req, ok := Describe(r)
 	if !ok {
 		return req, MalformedRequest("request is not a CloudWatch API call")
+	}
+	if req.Protocol == Logs {
+		limits.MaxBodyBytes *= LogsBodyFactor
 	}
 	raw, plain := getBuffer(), getBuffer()
 	defer putBuffer(raw)
