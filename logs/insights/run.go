@@ -23,6 +23,11 @@ type Run struct {
 	stats Stats
 
 	lastGroup, lastLog string
+
+	held   []heldRow
+	groups map[string]*group
+	order  []*group
+	keyBuf []byte
 }
 
 // NewRun starts an execution of q.
