@@ -1,6 +1,7 @@
 package insights
 
 import (
+	"encoding/binary"
 	"math"
 	"sort"
 	"strings"
@@ -94,8 +95,12 @@ func (r *Run) aggregate(c *statsCmd, rec *record) {
 	for _, b := range c.by {
 		v := b.e.eval(rec)
 		r.keyBuf = append(r.keyBuf, byte(v.k))
-		r.keyBuf = append(r.keyBuf, v.text()...)
-		r.keyBuf = append(r.keyBuf, 0)
+		if v.k == kStr {
+			r.keyBuf = append(r.keyBuf, v.s...)
+			r.keyBuf = append(r.keyBuf, 0)
+		} else {
+			r.keyBuf = binary.LittleEndian.AppendUint64(r.keyBuf, math.Float64bits(v.n))
+		}
 	}
 	if r.groups == nil {
 		r.groups = map[string]*group{}
@@ -181,7 +186,7 @@ func (r *Run) Results() [][]Field {
 				}
 				out = append(out, row)
 			}
-			return out
+			return r.limit(out)
 		}
 	}
 	r.trimHeld(DefaultLimit)
@@ -197,7 +202,21 @@ func (r *Run) Results() [][]Field {
 		row = append(row, Field{Name: "@ptr", Value: r.ptr(&h.ev)})
 		out = append(out, row)
 	}
-	return out
+	return r.limit(out)
+}
+
+// limit cuts rows to the query's limit command, or DefaultLimit.
+func (r *Run) limit(rows [][]Field) [][]Field {
+	n := DefaultLimit
+	for _, c := range r.q.cmds {
+		if l, ok := c.(*limitCmd); ok {
+			n = l.n
+		}
+	}
+	if len(rows) > n {
+		rows = rows[:n]
+	}
+	return rows
 }
 
 // heldRow is a matched event kept for the results.
