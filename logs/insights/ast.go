@@ -67,9 +67,6 @@ type (
 	// aggRef reads one aggregate of the current stats group: stats
 	// expressions may combine aggregates (sum(a) / count(*)).
 	aggRef struct{ i int }
-
-	// starExpr is the * of count(*).
-	starExpr struct{}
 )
 
 // namedExpr is an expression and the column it fills.

@@ -18,8 +18,6 @@ func (e *aggRef) eval(r *record) value {
 	return null
 }
 
-func (starExpr) eval(*record) value { return null }
-
 func (e *unaryExpr) eval(r *record) value {
 	v := e.x.eval(r)
 	if e.op == "not" {

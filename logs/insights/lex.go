@@ -67,10 +67,10 @@ var durationUnits = []string{"ms", "mo", "s", "m", "h", "d", "w", "q", "y"}
 func (l *lexer) next() (token, error) {
 	for l.i < len(l.q) {
 		c := l.q[l.i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch c {
+		case ' ', '\t', '\n', '\r':
 			l.i++
-		case c == '#':
+		case '#':
 			for l.i < len(l.q) && l.q[l.i] != '\n' {
 				l.i++
 			}
