@@ -71,11 +71,12 @@ func (c Config) withDefaults() Config {
 type API struct {
 	*services.BasicService
 
-	cfg    Config
-	w      Writer
-	r      Reader
-	logger *slog.Logger
-	meta   *metaStore
+	cfg     Config
+	w       Writer
+	r       Reader
+	logger  *slog.Logger
+	meta    *metaStore
+	queries *queries
 
 	retentionRuns   prometheus.Counter
 	retentionErrors prometheus.Counter
@@ -96,7 +97,7 @@ func New(cfg Config, w Writer, r Reader, reg prometheus.Registerer, logger *slog
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	a := &API{cfg: cfg, w: w, r: r, logger: logger, meta: newMetaStore(cfg.Dir, logger)}
+	a := &API{cfg: cfg, w: w, r: r, logger: logger, meta: newMetaStore(cfg.Dir, logger), queries: newQueries()}
 	f := promauto.With(reg)
 	a.retentionRuns = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_logs_retention_runs_total",
 		Help: "Passes of the log retention loop over every log group."})
@@ -135,6 +136,7 @@ func (a *API) running(ctx context.Context) error {
 }
 
 func (a *API) stopping(error) error {
+	a.queries.close()
 	return a.meta.close()
 }
 
@@ -188,6 +190,11 @@ func (a *API) Handlers() map[string]Handler {
 		"DescribeMetricFilters": a.DescribeMetricFilters,
 		"DeleteMetricFilter":    a.DeleteMetricFilter,
 		"TestMetricFilter":      a.TestMetricFilter,
+		"StartQuery":            a.StartQuery,
+		"GetQueryResults":       a.GetQueryResults,
+		"StopQuery":             a.StopQuery,
+		"DescribeQueries":       a.DescribeQueries,
+		"GetLogGroupFields":     a.GetLogGroupFields,
 		"TagLogGroup":           a.TagLogGroup,
 		"UntagLogGroup":         a.UntagLogGroup,
 		"ListTagsLogGroup":      a.ListTagsLogGroup,
