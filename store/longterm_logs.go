@@ -172,3 +172,22 @@ func (lt *LongTerm) applyLogsMessage(batch *pebble.Batch, p int, ps *partitionSt
 	}
 	return newest, nil
 }
+
+// Flush writes the memtable to sstables (compressed), as a full memtable
+// would: for measuring bytes on disk and for an orderly stop.
+func (lt *LongTerm) Flush() error {
+	if err := lt.db.Flush(); err != nil {
+		return fmt.Errorf("flush long-term store: %w", err)
+	}
+	return nil
+}
+
+// CompactLogs compacts the log events' key range into the bottom level,
+// where the store keeps most of its data in steady state (zstd level 3):
+// for measuring bytes on disk.
+func (lt *LongTerm) CompactLogs(ctx context.Context) error {
+	if err := lt.db.Compact(ctx, []byte{prefixLogEvent}, []byte{prefixLogEvent + 1}, true); err != nil {
+		return fmt.Errorf("compact log events: %w", err)
+	}
+	return nil
+}
