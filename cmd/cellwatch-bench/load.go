@@ -27,8 +27,10 @@ func (r result) throughput() float64 {
 
 // runLoad sends calls round-robin from concurrency connections to base for
 // d (or until ctx ends), printing a progress line each second through
-// progress. A request counts when it is answered 2xx; other answers and
-// transport errors are counted as errors.
+// progress. No request starts after d, and those in flight then are
+// waited for, so every datum the server took is counted. A request counts
+// when it is answered 2xx; other answers and transport errors are counted
+// as errors.
 func runLoad(ctx context.Context, client *http.Client, base string, calls []call, concurrency int, d time.Duration, progress func(string)) result {
 	var (
 		h              hist
@@ -37,13 +39,12 @@ func runLoad(ctx context.Context, client *http.Client, base string, calls []call
 		errOnce        sync.Once
 		firstError     string
 	)
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
 	start := time.Now()
+	deadline := start.Add(d)
 	var wg sync.WaitGroup
 	for range concurrency {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
 				c := calls[int(next.Add(1)-1)%len(calls)]
 				req, err := c.request(ctx, base)
 				if err != nil {
@@ -52,10 +53,8 @@ func runLoad(ctx context.Context, client *http.Client, base string, calls []call
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
-					if ctx.Err() == nil {
-						errs.Add(1)
-						errOnce.Do(func() { firstError = err.Error() })
-					}
+					errs.Add(1)
+					errOnce.Do(func() { firstError = err.Error() })
 					continue
 				}
 				body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
