@@ -98,7 +98,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			break
 		}
 		sc := scenarioByName(name)
-		if err := sc.run(b, ctx); err != nil {
+		var pending errPending
+		switch err := sc.run(b, ctx); {
+		case errors.As(err, &pending):
+			b.add(row{scenario: name, server: "cellwatch", note: "pending: " + err.Error()})
+		case err != nil:
 			b.add(row{scenario: name, server: "cellwatch", note: "failed: " + err.Error()})
 		}
 	}

@@ -13,11 +13,7 @@ import (
 // reports each phase and the time the backlog takes to drain once the
 // fault is cleared (WAL backlog shipped and the consumer caught up).
 func (b *bench) outage(ctx context.Context) error {
-	calls, err := b.putCalls(ctx, "json", time.Now().Truncate(time.Second))
-	if err != nil {
-		return err
-	}
-	s, err := b.startCellwatch(ctx)
+	s, calls, err := b.nodeWith(ctx, "json", time.Now().Truncate(time.Second), false)
 	if err != nil {
 		return err
 	}

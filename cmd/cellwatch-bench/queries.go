@@ -101,18 +101,11 @@ func (shape loadShape) hostDims(s int) []map[string]string {
 // and GetMetricStatistics calls over the last 10 minutes.
 func (b *bench) getMetricData(ctx context.Context) error {
 	ts := time.Now().Truncate(time.Second)
-	writes, err := b.putCalls(ctx, "cbor", ts)
-	if err != nil {
-		return err
-	}
-	s, err := b.startCellwatch(ctx)
+	s, _, err := b.nodeWith(ctx, "cbor", ts, true)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	if _, err := b.writeOnce(ctx, s, writes); err != nil {
-		return err
-	}
 	start, end := ts.Add(-10*time.Minute).Unix(), ts.Add(time.Minute).Unix()
 	var calls []call
 	for i := range 200 {
@@ -148,18 +141,11 @@ func (b *bench) getMetricData(ctx context.Context) error {
 // promql fills a node and sends a query / query_range mix to /api/v1.
 func (b *bench) promql(ctx context.Context) error {
 	ts := time.Now().Truncate(time.Second)
-	writes, err := b.putCalls(ctx, "cbor", ts)
-	if err != nil {
-		return err
-	}
-	s, err := b.startCellwatch(ctx)
+	s, _, err := b.nodeWith(ctx, "cbor", ts, true)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	if _, err := b.writeOnce(ctx, s, writes); err != nil {
-		return err
-	}
 	var calls []call
 	for i := range 200 {
 		_, host, _ := b.shape.datum(i * 7919 % b.shape.series)
@@ -178,4 +164,24 @@ func (b *bench) promql(ctx context.Context) error {
 	r.unit, r.bytesPerDatum = "requests/s", 0
 	b.add(r)
 	return nil
+}
+
+// nodeWith starts a node and encodes the shape's PutMetricData calls in p
+// at ts; with fill, it sends each once before returning.
+func (b *bench) nodeWith(ctx context.Context, p string, ts time.Time, fill bool) (*server, []call, error) {
+	calls, err := b.putCalls(ctx, p, ts)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := b.startCellwatch(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fill {
+		if _, err := b.writeOnce(ctx, s, calls); err != nil {
+			s.stop()
+			return nil, nil, err
+		}
+	}
+	return s, calls, nil
 }

@@ -107,11 +107,7 @@ func (e *env) startMoto(ctx context.Context) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moto_server not on PATH: %w", err)
 	}
-	dir, err := e.newDir("moto")
-	if err != nil {
-		return nil, err
-	}
-	addr, err := freePort()
+	dir, addr, err := e.newPlace("moto")
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +121,7 @@ func (e *env) startPrometheus(ctx context.Context) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := e.newDir("prometheus")
-	if err != nil {
-		return nil, err
-	}
-	addr, err := freePort()
+	dir, addr, err := e.newPlace("prometheus")
 	if err != nil {
 		return nil, err
 	}
@@ -148,11 +140,7 @@ func (e *env) startVictoria(ctx context.Context) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := e.newDir("victoria")
-	if err != nil {
-		return nil, err
-	}
-	addr, err := freePort()
+	dir, addr, err := e.newPlace("victoria")
 	if err != nil {
 		return nil, err
 	}
@@ -161,3 +149,12 @@ func (e *env) startVictoria(ctx context.Context) (*server, error) {
 }
 
 func splitHostPort(addr string) (host, port string, err error) { return net.SplitHostPort(addr) }
+
+// newPlace is a fresh directory and a free loopback address for a server.
+func (e *env) newPlace(name string) (dir, addr string, err error) {
+	if dir, err = e.newDir(name); err != nil {
+		return "", "", err
+	}
+	addr, err = freePort()
+	return dir, addr, err
+}
