@@ -49,29 +49,73 @@ func (l *Local) ApplyLogs(origin string, offset uint64, rec *record.Logs) {
 		lg.streams = map[logStreamID][]LogEvent{}
 	}
 	floor := max(l.cutoffMs(), lg.horizonMs)
-	evs := lg.streams[id]
+	add := make([]LogEvent, 0, len(rec.Events))
 	for i, e := range rec.Events {
 		if e.Timestamp < floor {
 			l.outOfWindow.Inc()
 			continue
 		}
-		ev := LogEvent{Timestamp: e.Timestamp, Ingestion: rec.Ingestion, Message: e.Message,
-			Origin: origin, Offset: offset, Index: uint32(i)}
-		if n := len(evs); n == 0 || CompareLogEvents(&evs[n-1], &ev) < 0 {
-			evs = append(evs, ev)
-		} else {
-			at, found := slices.BinarySearchFunc(evs, &ev, func(a LogEvent, b *LogEvent) int { return CompareLogEvents(&a, b) })
-			if found {
-				continue // applied before (a rebuild after a live apply cannot happen; be safe)
-			}
-			evs = slices.Insert(evs, at, ev)
-		}
-		lg.bytes += int64(len(e.Message)) + logEventOverhead
+		add = append(add, LogEvent{Timestamp: e.Timestamp, Ingestion: rec.Ingestion, Message: e.Message,
+			Origin: origin, Offset: offset, Index: uint32(i)})
 	}
+	evs, added := mergeLogEvents(lg.streams[id], add)
+	lg.bytes += added
 	lg.streams[id] = evs
 	if lg.bytes > l.cfg.MaxLogBytes {
 		l.shedLogsLocked(l.cfg.Now().UnixMilli())
 	}
+}
+
+// mergeLogEvents merges add into the ordered evs and returns them with the
+// bytes it added. An event already in evs (same identity) is skipped. A
+// record's events are in order (PutLogEvents requires it), so the common
+// case, events newer than all held, appends; older ones merge with the
+// held tail in one pass rather than one insertion each.
+func mergeLogEvents(evs, add []LogEvent) ([]LogEvent, int64) {
+	cmp := func(a, b LogEvent) int { return CompareLogEvents(&a, &b) }
+	if !slices.IsSortedFunc(add, cmp) {
+		slices.SortFunc(add, cmp)
+	}
+	if len(add) == 0 {
+		return evs, 0
+	}
+	var added int64
+	if n := len(evs); n == 0 || CompareLogEvents(&evs[n-1], &add[0]) < 0 {
+		for i := range add {
+			added += int64(len(add[i].Message)) + logEventOverhead
+		}
+		return append(evs, add...), added
+	}
+	at, _ := slices.BinarySearchFunc(evs, add[0], cmp)
+	tail := slices.Clone(evs[at:])
+	evs = evs[:at]
+	i, j := 0, 0
+	for i < len(tail) || j < len(add) {
+		switch {
+		case j == len(add):
+			evs = append(evs, tail[i])
+			i++
+		case i == len(tail):
+			evs = append(evs, add[j])
+			added += int64(len(add[j].Message)) + logEventOverhead
+			j++
+		default:
+			switch c := CompareLogEvents(&tail[i], &add[j]); {
+			case c < 0:
+				evs = append(evs, tail[i])
+				i++
+			case c > 0:
+				evs = append(evs, add[j])
+				added += int64(len(add[j].Message)) + logEventOverhead
+				j++
+			default: // applied before
+				evs = append(evs, tail[i])
+				i++
+				j++
+			}
+		}
+	}
+	return evs, added
 }
 
 // shedLogsLocked drops the oldest events until the store is at 7/8 of its

@@ -178,3 +178,46 @@ func (r recordsSource) Replay(_ context.Context, from uint64, fn func(uint64, []
 	}
 	return nil
 }
+
+func TestMergeLogEvents(t *testing.T) {
+	ev := func(ts int64, off uint64, idx uint32) LogEvent {
+		return LogEvent{Timestamp: ts, Origin: "n", Offset: off, Index: idx, Message: fmt.Sprintf("%d/%d/%d", ts, off, idx)}
+	}
+	held := []LogEvent{ev(10, 1, 0), ev(20, 1, 1), ev(30, 1, 2)}
+	for _, tc := range []struct {
+		name  string
+		add   []LogEvent
+		want  []int64 // timestamps in order
+		added int     // events added
+	}{
+		{"newer appends", []LogEvent{ev(40, 2, 0), ev(50, 2, 1)}, []int64{10, 20, 30, 40, 50}, 2},
+		{"older interleaves", []LogEvent{ev(5, 2, 0), ev(15, 2, 1), ev(25, 2, 2), ev(35, 2, 3)}, []int64{5, 10, 15, 20, 25, 30, 35}, 4},
+		{"same timestamp orders by identity", []LogEvent{ev(20, 0, 5), ev(20, 2, 0)}, []int64{10, 20, 20, 20, 30}, 2},
+		{"applied before is skipped", []LogEvent{ev(20, 1, 1), ev(30, 1, 2), ev(31, 2, 0)}, []int64{10, 20, 30, 31}, 1},
+		{"unsorted input is ordered", []LogEvent{ev(25, 2, 1), ev(15, 2, 0)}, []int64{10, 15, 20, 25, 30}, 2},
+		{"nothing to add", nil, []int64{10, 20, 30}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, added := mergeLogEvents(slices.Clone(held), slices.Clone(tc.add))
+			var ts []int64
+			for i := range got {
+				ts = append(ts, got[i].Timestamp)
+				if i > 0 && CompareLogEvents(&got[i-1], &got[i]) >= 0 {
+					t.Fatalf("out of order at %d: %+v then %+v", i, got[i-1], got[i])
+				}
+			}
+			if !slices.Equal(ts, tc.want) {
+				t.Fatalf("timestamps %v, want %v", ts, tc.want)
+			}
+			var wantBytes int64
+			for _, a := range tc.add {
+				if !slices.ContainsFunc(held, func(h LogEvent) bool { return CompareLogEvents(&h, &a) == 0 }) {
+					wantBytes += int64(len(a.Message)) + logEventOverhead
+				}
+			}
+			if added != wantBytes || len(got) != len(held)+tc.added {
+				t.Fatalf("added %d bytes, %d events; want %d bytes, %d events", added, len(got)-len(held), wantBytes, tc.added)
+			}
+		})
+	}
+}

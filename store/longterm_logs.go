@@ -143,6 +143,17 @@ func (lt *LongTerm) StoredLogBytes(tenant, group, stream string) int64 {
 	return int64(n)
 }
 
+// LogDiskBytes is the long-term store's bytes on disk for every log event
+// (its sstables' share of the events' key range), for measuring
+// compression; the metrics' keys are not counted.
+func (lt *LongTerm) LogDiskBytes() (int64, error) {
+	n, err := lt.db.EstimateDiskUsage([]byte{prefixLogEvent}, []byte{prefixLogEvent + 1})
+	if err != nil {
+		return 0, fmt.Errorf("estimate log disk usage: %w", err)
+	}
+	return int64(n), nil
+}
+
 // applyLogsMessage applies one KindLogs stream message: its events (the
 // shipper sends them to the stream's partition only) and its metric filter
 // datums (split by series like any datums). A body that does not decode is

@@ -66,3 +66,24 @@ func BenchmarkReadRequest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodePutLogEvents is the decode cost of one PutLogEvents body
+// of 1,000 ~200-byte JSON messages (each quote escaped, as SDKs send JSON
+// log lines), reported per byte of body.
+func BenchmarkDecodePutLogEvents(b *testing.B) {
+	evs := make([]map[string]any, 1000)
+	for i := range evs {
+		evs[i] = map[string]any{"timestamp": 1764669600000 + i, "message": fmt.Sprintf(
+			`{"ts":"2026-12-02T10:00:%02d.%03dZ","level":"info","method":"GET","path":"/api/v1/items/%d","status":%d,"ms":%d,"ua":"Mozilla/5.0 (X11; Linux x86_64)"}`,
+			i%60, i%1000, i, 200+i%7*50, i%250)}
+	}
+	body, _ := json.Marshal(map[string]any{"logGroupName": "g", "logStreamName": "s", "logEvents": evs})
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := decodeJSONLimited(body, DefaultLimits)
+		if err != nil || len(in["logEvents"].([]any)) != 1000 {
+			b.Fatal(err)
+		}
+	}
+}

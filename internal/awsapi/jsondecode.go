@@ -199,6 +199,14 @@ func (d *jsonDecoder) str() (string, error) {
 	d.pos++
 	escaped := false
 	for d.pos < len(d.b) {
+		// Skip the plain bytes at once: only a quote, a backslash or a
+		// control character needs a look.
+		for d.pos < len(d.b) && !jsonStringStop[d.b[d.pos]] {
+			d.pos++
+		}
+		if d.pos == len(d.b) {
+			break
+		}
 		switch c := d.b[d.pos]; {
 		case c == '"':
 			d.pos++
@@ -209,22 +217,29 @@ func (d *jsonDecoder) str() (string, error) {
 			if !escaped {
 				return string(raw), nil
 			}
-			var s string
-			if err := json.Unmarshal(d.b[start:d.pos], &s); err != nil {
+			s, ok := unescapeJSON(raw)
+			if !ok {
 				return "", fmt.Errorf("bad escape in the string at offset %d", start)
 			}
 			return s, nil
 		case c == '\\':
 			escaped = true
 			d.pos += 2
-		case c < 0x20:
-			return "", fmt.Errorf("control character in the string at offset %d", start)
 		default:
-			d.pos++
+			return "", fmt.Errorf("control character in the string at offset %d", start)
 		}
 	}
 	return "", errJSONEnd
 }
+
+// jsonStringStop marks the bytes that end a run of plain string bytes.
+var jsonStringStop = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // number reads a number as JSON's grammar has it.
 func (d *jsonDecoder) number() (json.Number, error) {
