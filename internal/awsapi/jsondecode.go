@@ -39,6 +39,8 @@ type jsonDecoder struct {
 	b   []byte
 	pos int
 	bud *budget
+	// scratch is reused for decoding escaped strings.
+	scratch []byte
 }
 
 var errJSONEnd = errors.New("unexpected end of JSON input")
@@ -195,41 +197,52 @@ func (d *jsonDecoder) array(depth int) ([]any, error) {
 
 // str reads a string at d.pos (on its opening quote).
 func (d *jsonDecoder) str() (string, error) {
-	start := d.pos
-	d.pos++
-	escaped := false
-	for d.pos < len(d.b) {
-		// Skip the plain bytes at once: only a quote, a backslash or a
-		// control character needs a look.
-		for d.pos < len(d.b) && !jsonStringStop[d.b[d.pos]] {
-			d.pos++
+	start, b := d.pos, d.b
+	p := skipPlain(b, start+1)
+	if p < len(b) && b[p] == '"' {
+		d.pos = p + 1
+		raw := b[start+1 : p]
+		if !utf8.Valid(raw) {
+			return "", fmt.Errorf("string at offset %d is not valid UTF-8", start)
 		}
-		if d.pos == len(d.b) {
-			break
-		}
-		switch c := d.b[d.pos]; {
+		return string(raw), nil
+	}
+	// Escapes: decode as we scan. What an escape yields is whole valid
+	// UTF-8, so out is valid exactly when every plain run was.
+	out := append(d.scratch[:0], b[start+1:p]...)
+	for p < len(b) {
+		switch c := b[p]; {
 		case c == '"':
-			d.pos++
-			raw := d.b[start+1 : d.pos-1]
-			if !utf8.Valid(raw) {
+			d.pos = p + 1
+			if !utf8.Valid(out) {
 				return "", fmt.Errorf("string at offset %d is not valid UTF-8", start)
 			}
-			if !escaped {
-				return string(raw), nil
-			}
-			s, ok := unescapeJSON(raw)
-			if !ok {
+			d.scratch = out
+			return string(out), nil
+		case c == '\\':
+			var ok bool
+			if out, p, ok = appendEscape(out, b, p); !ok {
+				d.pos = p
 				return "", fmt.Errorf("bad escape in the string at offset %d", start)
 			}
-			return s, nil
-		case c == '\\':
-			escaped = true
-			d.pos += 2
-		default:
+		case c < 0x20:
 			return "", fmt.Errorf("control character in the string at offset %d", start)
 		}
+		q := p
+		p = skipPlain(b, p)
+		out = append(out, b[q:p]...)
 	}
 	return "", errJSONEnd
+}
+
+// skipPlain returns the position of the first byte from p on that ends a
+// run of plain string bytes (a quote, a backslash or a control character),
+// or len(b).
+func skipPlain(b []byte, p int) int {
+	for p < len(b) && !jsonStringStop[b[p]] {
+		p++
+	}
+	return p
 }
 
 // jsonStringStop marks the bytes that end a run of plain string bytes.

@@ -1,74 +1,48 @@
 package awsapi
 
 import (
-	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
-	"unsafe"
 )
 
-// unescapeJSON decodes the escapes of a JSON string's contents (without
-// its quotes; raw is valid UTF-8 with no control characters). It answers as
-// encoding/json does: a lone or reversed surrogate becomes U+FFFD. It
-// reports false for an escape JSON does not define.
-func unescapeJSON(raw []byte) (string, bool) {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			// Copy the run up to the next escape at once.
-			j := len(raw)
-			if k := bytes.IndexByte(raw[i:], '\\'); k >= 0 {
-				j = i + k
-			}
-			out = append(out, raw[i:j]...)
-			i = j
-			continue
+// appendEscape decodes the escape at b[p] (a backslash) onto out and
+// returns the position after it. It answers as encoding/json does: a lone
+// or reversed surrogate becomes U+FFFD. It reports false for an escape JSON
+// does not define.
+func appendEscape(out, b []byte, p int) ([]byte, int, bool) {
+	if p+1 >= len(b) {
+		return out, p, false
+	}
+	switch c := b[p+1]; c {
+	case '"', '\\', '/':
+		return append(out, c), p + 2, true
+	case 'b':
+		return append(out, '\b'), p + 2, true
+	case 'f':
+		return append(out, '\f'), p + 2, true
+	case 'n':
+		return append(out, '\n'), p + 2, true
+	case 'r':
+		return append(out, '\r'), p + 2, true
+	case 't':
+		return append(out, '\t'), p + 2, true
+	case 'u':
+		r, ok := hex4(b[p+2:])
+		if !ok {
+			return out, p, false
 		}
-		if i+1 >= len(raw) {
-			return "", false
-		}
-		switch raw[i+1] {
-		case '"', '\\', '/':
-			out = append(out, raw[i+1])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(raw[i+2:])
-			if !ok {
-				return "", false
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if r2, ok2 := lowSurrogate(raw[i:]); ok2 {
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						out = utf8.AppendRune(out, dec)
-						i += 6
-						continue
-					}
+		p += 6
+		if utf16.IsSurrogate(r) {
+			if r2, ok2 := lowSurrogate(b[p:]); ok2 {
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					return utf8.AppendRune(out, dec), p + 6, true
 				}
-				r = utf8.RuneError
 			}
-			out = utf8.AppendRune(out, r)
-			continue
-		default:
-			return "", false
+			r = utf8.RuneError
 		}
-		i += 2
+		return utf8.AppendRune(out, r), p, true
 	}
-	if len(out) == 0 {
-		return "", true
-	}
-	// out is never written again: the string may share its bytes.
-	return unsafe.String(&out[0], len(out)), true
+	return out, p, false
 }
 
 // lowSurrogate reads a "\uXXXX" escape at the start of b.

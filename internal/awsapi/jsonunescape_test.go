@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestUnescapeJSON(t *testing.T) {
+func TestJSONStringEscapes(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string
 		ok       bool
@@ -24,17 +24,20 @@ func TestUnescapeJSON(t *testing.T) {
 		{`\u12`, "", false},
 		{`\u12g4`, "", false},
 		{`end\`, "", false},
+		{"tab\tthen\x01", "", false},
+		{`caf\u00e9 \"ok\" and more plain text`, `café "ok" and more plain text`, true},
 	} {
-		got, ok := unescapeJSON([]byte(tc.in))
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("unescapeJSON(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		d := jsonDecoder{b: []byte(`"` + tc.in + `"`)}
+		got, err := d.str()
+		if (err == nil) != tc.ok || got != tc.want || (tc.ok && d.pos != len(d.b)) {
+			t.Errorf("str(%q) = %q, %v (at %d); want %q, ok %v", tc.in, got, err, d.pos, tc.want, tc.ok)
 		}
 	}
 }
 
-// FuzzUnescapeJSON holds unescapeJSON to encoding/json's answer for every
+// FuzzJSONString holds the string decoder to encoding/json's answer for every
 // string the decoder's scanner would hand it.
-func FuzzUnescapeJSON(f *testing.F) {
+func FuzzJSONString(f *testing.F) {
 	for _, s := range []string{`a\"b`, `\ud83d\ude00`, `\ud83d`, `\u00`, `\n\t`, `x\\`} {
 		f.Add(s)
 	}
