@@ -12,6 +12,8 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 func wantAPIError(t *testing.T, err error, code, msg string) {
@@ -134,7 +136,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}, "InvalidParameterException", "mutually exclusive"},
 		{"list tags of unknown arn", func() error {
-			_, err := c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: aws.String(groupARN("nope"))})
+			_, err := c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: aws.String(groupARN(awsapi.DefaultTenant, "nope"))})
 			return err
 		}, "ResourceNotFoundException", "The specified resource does not exist."},
 	}
@@ -201,7 +203,7 @@ func TestGroupsAndStreams(t *testing.T) {
 	if len(streams.LogStreams) != 2 || *streams.LogStreams[0].LogStreamName != "s1" || *streams.LogStreams[0].LastEventTimestamp != now {
 		t.Fatalf("streams by last event time: %+v", streams.LogStreams)
 	}
-	if _, err := c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: aws.String(groupARN("a")), Tags: map[string]string{"team": "x"}}); err != nil {
+	if _, err := c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: aws.String(groupARN(awsapi.DefaultTenant, "a")), Tags: map[string]string{"team": "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Restart over the same directory: the metadata survives.

@@ -204,7 +204,7 @@ func (a *API) touchStream(tenant, group, stream string, accepted []record.LogEve
 // with tokens that encode a position in the stream's order.
 func (a *API) GetLogEvents(ctx context.Context, req *awsapi.Request, hdr http.Header) (awsapi.Object, error) {
 	in := req.Input
-	group, err := groupOf(in)
+	group, err := groupOf(awsapi.TenantOf(req), in)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ const maxFilterStreams = 100
 // event that cannot be on the page; nextToken is the last event's position.
 func (a *API) FilterLogEvents(ctx context.Context, req *awsapi.Request, hdr http.Header) (awsapi.Object, error) {
 	in := req.Input
-	group, err := groupOf(in)
+	group, err := groupOf(awsapi.TenantOf(req), in)
 	if err != nil {
 		return nil, err
 	}

@@ -138,8 +138,8 @@ func (a *API) describeGroup(g *logGroup) awsapi.Object {
 	if g.Retention > 0 {
 		o = o.Add("retentionInDays", g.Retention)
 	}
-	return o.Add("metricFilterCount", len(g.filters)).Add("arn", groupARN(g.Name)).
-		Add("storedBytes", stored).Add("logGroupClass", g.Class).Add("logGroupArn", arnPrefix+g.Name)
+	return o.Add("metricFilterCount", len(g.filters)).Add("arn", groupARN(g.Tenant, g.Name)).
+		Add("storedBytes", stored).Add("logGroupClass", g.Class).Add("logGroupArn", arnPrefix(g.Tenant)+g.Name)
 }
 
 // PutRetentionPolicy sets a log group's retention in days.

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,26 @@ func TestRetentionAndDelete(t *testing.T) {
 	}
 	if evs := h.mem.events[[3]string{awsapi.DefaultTenant, "g", "s2"}]; len(evs) != 0 {
 		t.Fatalf("after DeleteLogGroup %+v", evs)
+	}
+}
+
+func TestLogGroupARNsCarryTheTenantsAccount(t *testing.T) {
+	for _, tc := range []struct {
+		tenant, arn, group string
+		ok                 bool
+	}{
+		{awsapi.DefaultTenant, "arn:aws:logs:us-east-1:000000000000:log-group:/app/web:*", "/app/web", true},
+		{"123456789012", "arn:aws:logs:us-east-1:123456789012:log-group:/app/web:*", "/app/web", true},
+		{"123456789012", "arn:aws:logs:us-east-1:123456789012:log-group:/app/web", "/app/web", true},
+		{"123456789012", "arn:aws:logs:us-east-1:000000000000:log-group:/app/web:*", "", false}, // another account's
+		{awsapi.DefaultTenant, "arn:aws:logs:us-east-1:123456789012:log-group:/app/web:*", "", false},
+	} {
+		g, ok := groupOfARN(tc.tenant, tc.arn)
+		if ok != tc.ok || (ok && g != tc.group) {
+			t.Errorf("groupOfARN(%q, %q) = %q, %v; want %q, %v", tc.tenant, tc.arn, g, ok, tc.group, tc.ok)
+		}
+		if tc.ok && groupARN(tc.tenant, tc.group) != strings.TrimSuffix(tc.arn, ":*")+":*" {
+			t.Errorf("groupARN(%q, %q) = %q", tc.tenant, tc.group, groupARN(tc.tenant, tc.group))
+		}
 	}
 }

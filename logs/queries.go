@@ -106,7 +106,7 @@ func (qs *queries) runningLocked(tenant string) int {
 // [startTime, endTime] (epoch seconds, both inclusive).
 func (a *API) StartQuery(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	in, tenant := req.Input, awsapi.TenantOf(req)
-	groups, err := queryGroups(in)
+	groups, err := queryGroups(awsapi.TenantOf(req), in)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (a *API) StartQuery(_ context.Context, req *awsapi.Request, _ http.Header) 
 	}
 	ctx, cancel := context.WithCancel(qs.ctx)
 	run := &queryRun{id: newQueryID(), tenant: tenant, text: text, groups: groups, created: now, cancel: cancel,
-		run: q.NewRun(insights.Options{Account: awsapi.AccountID}), status: statusRunning}
+		run: q.NewRun(insights.Options{Account: awsapi.AccountOf(awsapi.TenantOf(req))}), status: statusRunning}
 	qs.byID[run.id] = run
 	qs.wg.Add(1)
 	qs.mu.Unlock()
@@ -333,7 +333,7 @@ func (a *API) lookupQuery(req *awsapi.Request) (*queryRun, error) {
 
 // queryGroups reads exactly one of logGroupName, logGroupNames and
 // logGroupIdentifiers (names or ARNs).
-func queryGroups(in awsapi.Input) ([]string, error) {
+func queryGroups(tenant string, in awsapi.Input) ([]string, error) {
 	set := 0
 	for _, m := range []string{"logGroupName", "logGroupNames", "logGroupIdentifiers"} {
 		if in.Has(m) {
@@ -357,7 +357,7 @@ func queryGroups(in awsapi.Input) ([]string, error) {
 	}
 	out := make([]string, 0, len(names))
 	for _, n := range names {
-		if g, ok := groupOfARN(n); ok {
+		if g, ok := groupOfARN(tenant, n); ok {
 			n = g
 		} else if err := checkLogName(n, member, false); err != nil {
 			return nil, err
@@ -381,7 +381,7 @@ func newQueryID() string {
 // events that have each, most common first.
 func (a *API) GetLogGroupFields(ctx context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	in, tenant := req.Input, awsapi.TenantOf(req)
-	group, err := groupOf(in)
+	group, err := groupOf(awsapi.TenantOf(req), in)
 	if err != nil {
 		return nil, err
 	}

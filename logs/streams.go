@@ -69,7 +69,7 @@ var streamOrders = []string{"LogStreamName", "LastEventTime"}
 // time, ascending or descending.
 func (a *API) DescribeLogStreams(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
 	in := req.Input
-	group, err := groupOf(in)
+	group, err := groupOf(awsapi.TenantOf(req), in)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,9 @@ func (a *API) DescribeLogStreams(_ context.Context, req *awsapi.Request, _ http.
 	return out, nil
 }
 
-func streamARN(group, stream string) string { return arnPrefix + group + ":log-stream:" + stream }
+func streamARN(tenant, group, stream string) string {
+	return arnPrefix(tenant) + group + ":log-stream:" + stream
+}
 
 // describeStream is a LogStream entry. The caller holds meta.mu.
 func (a *API) describeStream(s *logStream) awsapi.Object {
@@ -156,7 +158,7 @@ func (a *API) describeStream(s *logStream) awsapi.Object {
 	if s.Ingestion != 0 {
 		o = o.Add("firstEventTimestamp", s.First).Add("lastEventTimestamp", s.Last).Add("lastIngestionTime", s.Ingestion)
 	}
-	return o.Add("uploadSequenceToken", sequenceToken(s.Sequence)).Add("arn", streamARN(s.Group, s.Name)).
+	return o.Add("uploadSequenceToken", sequenceToken(s.Sequence)).Add("arn", streamARN(s.Tenant, s.Group, s.Name)).
 		Add("storedBytes", a.r.StoredLogBytes(s.Tenant, s.Group, s.Name))
 }
 

@@ -51,7 +51,7 @@ func (a *API) ListTagsLogGroup(_ context.Context, req *awsapi.Request, _ http.He
 // group of the tenant.
 var errResourceNotFound = awsapi.LogsResourceNotFound("The specified resource does not exist.")
 
-func resourceOf(in awsapi.Input) (string, error) {
+func resourceOf(tenant string, in awsapi.Input) (string, error) {
 	if !in.Has("resourceArn") {
 		return "", awsapi.NullError("resourceArn")
 	}
@@ -59,7 +59,7 @@ func resourceOf(in awsapi.Input) (string, error) {
 	if err := checkLen(arn, "resourceArn", 1, 1011); err != nil {
 		return "", err
 	}
-	g, ok := groupOfARN(arn)
+	g, ok := groupOfARN(tenant, arn)
 	if !ok {
 		return "", awsapi.LogsInvalidParameter("Invalid resource ARN: %s", awsapi.Prefix(arn))
 	}
@@ -68,7 +68,7 @@ func resourceOf(in awsapi.Input) (string, error) {
 
 // TagResource adds or replaces tags of the log group a resourceArn names.
 func (a *API) TagResource(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
-	name, err := resourceOf(req.Input)
+	name, err := resourceOf(awsapi.TenantOf(req), req.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (a *API) TagResource(_ context.Context, req *awsapi.Request, _ http.Header)
 
 // UntagResource removes tags (tagKeys) of the log group a resourceArn names.
 func (a *API) UntagResource(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
-	name, err := resourceOf(req.Input)
+	name, err := resourceOf(awsapi.TenantOf(req), req.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (a *API) UntagResource(_ context.Context, req *awsapi.Request, _ http.Heade
 
 // ListTagsForResource returns the tags of the log group a resourceArn names.
 func (a *API) ListTagsForResource(_ context.Context, req *awsapi.Request, _ http.Header) (awsapi.Object, error) {
-	name, err := resourceOf(req.Input)
+	name, err := resourceOf(awsapi.TenantOf(req), req.Input)
 	if err != nil {
 		return nil, err
 	}

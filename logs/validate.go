@@ -87,7 +87,7 @@ func requiredName(in awsapi.Input, member string, stream bool) (string, error) {
 // groupOf reads the log group a read names: logGroupName or
 // logGroupIdentifier (a name or a log group ARN), exactly one of them when
 // both are allowed.
-func groupOf(in awsapi.Input) (string, error) {
+func groupOf(tenant string, in awsapi.Input) (string, error) {
 	name, id := in.Has("logGroupName"), in.Has("logGroupIdentifier")
 	switch {
 	case name && id:
@@ -98,7 +98,7 @@ func groupOf(in awsapi.Input) (string, error) {
 			return "", err
 		}
 		if strings.HasPrefix(v, "arn:") {
-			g, ok := groupOfARN(v)
+			g, ok := groupOfARN(tenant, v)
 			if !ok {
 				return "", awsapi.LogsInvalidParameter("The specified log group identifier is not a valid ARN: %s", awsapi.Prefix(v))
 			}
@@ -111,15 +111,18 @@ func groupOf(in awsapi.Input) (string, error) {
 	return "", awsapi.LogsInvalidParameter("Either logGroupName or logGroupIdentifier must be specified.")
 }
 
-// arnPrefix starts every log group's ARN; the name and ":*" follow.
-const arnPrefix = "arn:aws:logs:" + awsapi.Region + ":" + awsapi.AccountID + ":log-group:"
+// arnPrefix starts every log group's ARN of a tenant; the name and ":*"
+// follow.
+func arnPrefix(tenant string) string {
+	return "arn:aws:logs:" + awsapi.Region + ":" + awsapi.AccountOf(tenant) + ":log-group:"
+}
 
-func groupARN(name string) string { return arnPrefix + name + ":*" }
+func groupARN(tenant, name string) string { return arnPrefix(tenant) + name + ":*" }
 
-// groupOfARN returns the log group a log group ARN names (with or without
-// the trailing ":*").
-func groupOfARN(arn string) (string, bool) {
-	rest, ok := strings.CutPrefix(arn, arnPrefix)
+// groupOfARN returns the log group a log group ARN of the tenant names
+// (with or without the trailing ":*"); another account's ARN names none.
+func groupOfARN(tenant, arn string) (string, bool) {
+	rest, ok := strings.CutPrefix(arn, arnPrefix(tenant))
 	if !ok {
 		return "", false
 	}

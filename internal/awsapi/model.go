@@ -58,6 +58,21 @@ const (
 	AccountID = "000000000000"
 )
 
+// AccountOf is the account ID a tenant's ARNs carry: the tenant itself
+// when it is an account ID (a tenant from -auth.credentials is its key's
+// account), AccountID otherwise.
+func AccountOf(tenant string) string {
+	if len(tenant) != 12 {
+		return AccountID
+	}
+	for i := range len(tenant) {
+		if tenant[i] < '0' || tenant[i] > '9' {
+			return AccountID
+		}
+	}
+	return tenant
+}
+
 // TenantOf returns the tenant a request acts for: the account of the key
 // that signed it, or DefaultTenant on a node that takes anonymous requests.
 func TenantOf(r *Request) string {

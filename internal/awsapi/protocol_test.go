@@ -231,3 +231,14 @@ func TestCoralPath(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestAccountOf(t *testing.T) {
+	for tenant, want := range map[string]string{
+		DefaultTenant: AccountID, "123456789012": "123456789012", "12345678901": AccountID,
+		"12345678901x": AccountID, "": AccountID,
+	} {
+		if got := AccountOf(tenant); got != want {
+			t.Errorf("AccountOf(%q) = %q, want %q", tenant, got, want)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func TestLivenessRoundTrip(t *testing.T) {
 
 func TestLogsRoundTripAndTruncation(t *testing.T) {
 	in := &Logs{Tenant: "t", Group: "/app/web", Stream: "i-1", Ingestion: 1_767_225_600_123,
-		Events: []LogEvent{{Timestamp: 1_767_225_600_000, Message: "GET / 200"}, {Timestamp: 1_767_225_600_001, Message: ""}},
+		Events:  []LogEvent{{Timestamp: 1_767_225_600_000, Message: "GET / 200"}, {Timestamp: 1_767_225_600_001, Message: ""}},
 		Metrics: []Metrics{{Tenant: "t", Namespace: "LogMetrics", Datums: []Datum{{MetricName: "Errors", Unit: "Count", Timestamp: 1, Value: 1}}}}}
 	b := AppendLogs(nil, in)
 	var out Logs
