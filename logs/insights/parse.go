@@ -24,6 +24,7 @@ type Query struct {
 	display  *displayCmd // the last display, nil for none
 	needJSON bool        // a field beyond the system fields is read
 	fields   []string    // every field name the query reads
+	plan     plan
 }
 
 // commandKeywords are the commands, as syntax errors list them.
@@ -37,7 +38,8 @@ type parser struct {
 	tok    token
 	err    error
 	q2     *Query
-	inAggs *statsCmd // set while parsing stats items: aggregate calls are allowed
+	inAggs *statsCmd   // set while parsing stats items: aggregate calls are allowed
+	stats  []*statsCmd // the stats commands so far
 }
 
 // Parse compiles a query. Errors are *Error (errors.Is ErrMalformed).
@@ -131,7 +133,11 @@ func (p *parser) command() {
 	case "parse":
 		c = p.parseCommand()
 	case "stats":
-		c = p.statsCommand()
+		sc := p.statsCommand()
+		if sc != nil {
+			p.stats = append(p.stats, sc)
+			c = sc
+		}
 	case "sort":
 		c = p.sortCommand()
 	case "limit":
@@ -293,8 +299,8 @@ func compileRegex(s string) (*regexp.Regexp, error) {
 }
 
 // statsCommand parses stats agg [as name], … [by expr [as name], …].
-func (p *parser) statsCommand() command {
-	c := &statsCmd{}
+func (p *parser) statsCommand() *statsCmd {
+	c := &statsCmd{binKey: -1}
 	p.inAggs = c
 	c.items = p.namedList(true)
 	p.inAggs = nil
@@ -310,6 +316,11 @@ func (p *parser) statsCommand() command {
 	if p.isWord("by") {
 		p.advance()
 		c.by = p.namedList(false)
+	}
+	for i, b := range c.by {
+		if isBin(b.e) && c.binKey < 0 {
+			c.binKey = i
+		}
 	}
 	return c
 }
@@ -355,9 +366,6 @@ func (p *parser) limitCommand() command {
 	p.advance()
 	return c
 }
-
-// check validates the whole pipeline once every command is parsed.
-func (q *Query) check() error { return nil }
 
 // Fields lists the field names the query reads.
 func (q *Query) Fields() []string { return append([]string(nil), q.fields...) }
