@@ -86,6 +86,7 @@ type (
 	parseCmd   struct {
 		src   expr
 		re    *regexp.Regexp
+		glob  []string // a glob's literal parts, matched without re (nil for a regex)
 		names []string // the field each capture group fills, "" for an unnamed group
 	}
 	statsCmd struct {

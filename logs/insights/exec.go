@@ -23,14 +23,14 @@ func (r *Run) Add(ev *Event) bool {
 		case *fieldsCmd:
 			applyFields(rec, c)
 		case *parseCmd:
-			applyParse(rec, c)
+			r.caps = applyParse(rec, c, r.caps)
 		case *filterCmd:
 			if !c.cond.eval(rec).truth() {
 				return true
 			}
 		case *sortCmd:
 			for i, k := range c.keys {
-				r.ord[st.off+i] = k.e.eval(rec)
+				r.ord[st.off+i] = mkSortVal(k.e.eval(rec))
 			}
 		case *dedupCmd:
 			r.dkey, hasKey = dedupKey(r.dkey[:0], c, rec)
@@ -41,7 +41,7 @@ func (r *Run) Add(ev *Event) bool {
 		r.err = r.groups.add(pl.stats, rec)
 		return r.err == nil
 	}
-	r.ord[len(r.ord)-1] = tm(float64(ev.Timestamp))
+	r.ord[len(r.ord)-1] = sortVal{v: tm(float64(ev.Timestamp)), n: float64(ev.Timestamp), isNum: true}
 	r.err = r.top.offer(rec, r.ord, r.dkey, hasKey)
 	if pl.limit != nil && pl.limit.any && len(r.top.rows) >= r.top.k {
 		r.done = true
@@ -58,13 +58,26 @@ func applyFields(rec *record, c *fieldsCmd) {
 	}
 }
 
-func applyParse(rec *record, c *parseCmd) {
-	m := c.re.FindStringSubmatch(c.src.eval(rec).text())
+// applyParse sets the fields a parse command captures; caps is scratch
+// space, returned for reuse.
+func applyParse(rec *record, c *parseCmd, caps []string) []string {
+	src := c.src.eval(rec).text()
+	if c.glob != nil {
+		var ok bool
+		if caps, ok = matchGlob(src, c.glob, caps); ok {
+			for i, n := range c.names {
+				rec.assign(n, str(caps[i]))
+			}
+		}
+		return caps
+	}
+	m := c.re.FindStringSubmatch(src)
 	for i, n := range c.names {
 		if n != "" && m != nil {
 			rec.assign(n, str(m[i+1]))
 		}
 	}
+	return caps
 }
 
 // dedupKey encodes the dedup fields of the record; ok is false when one is
@@ -145,6 +158,7 @@ func writesRows(cmds []command) bool {
 // runTail runs the commands after the accumulator over the table.
 func (r *Run) runTail(rows []*trow, cmds []command) []*trow {
 	rec := &record{run: r}
+	var caps []string
 	for _, c := range cmds {
 		switch c := c.(type) {
 		case *fieldsCmd:
@@ -156,7 +170,7 @@ func (r *Run) runTail(rows []*trow, cmds []command) []*trow {
 		case *parseCmd:
 			for _, t := range rows {
 				rec.point(t)
-				applyParse(rec, c)
+				caps = applyParse(rec, c, caps)
 				t.set, t.keys = rec.set, rec.keys
 			}
 		case *filterCmd:
@@ -209,15 +223,15 @@ func (r *Run) runTail(rows []*trow, cmds []command) []*trow {
 func sortTable(rec *record, rows []*trow, c *sortCmd) []*trow {
 	type keyed struct {
 		t   *trow
-		ord []value
+		ord []sortVal
 	}
 	descs := make([]bool, len(c.keys))
 	ks := make([]keyed, len(rows))
 	for i, t := range rows {
 		rec.point(t)
-		ord := make([]value, len(c.keys))
+		ord := make([]sortVal, len(c.keys))
 		for j, k := range c.keys {
-			ord[j] = k.e.eval(rec)
+			ord[j] = mkSortVal(k.e.eval(rec))
 			descs[j] = k.desc
 		}
 		ks[i] = keyed{t, ord}

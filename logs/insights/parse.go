@@ -235,7 +235,7 @@ func (p *parser) parseCommand() command {
 			p.fail("parse pattern has %d wildcards but %d fields follow as", stars, len(c.names))
 			return nil
 		}
-		c.re = globRegexp(glob)
+		c.glob = strings.Split(glob, "*")
 	case tRegex:
 		re, err := compileRegex(p.tok.text)
 		if err != nil {
@@ -262,23 +262,31 @@ func (p *parser) parseCommand() command {
 	return c
 }
 
-// globRegexp turns a parse glob into a regexp: each * captures the
-// shortest text up to the next literal; a final * captures the rest.
-func globRegexp(glob string) *regexp.Regexp {
-	parts := strings.Split(glob, "*")
-	var b strings.Builder
-	b.WriteString("(?s)")
-	for i, part := range parts {
-		if i > 0 {
-			if i == len(parts)-1 && part == "" {
-				b.WriteString("(.*)")
-			} else {
-				b.WriteString("(.*?)")
-			}
-		}
-		b.WriteString(regexp.QuoteMeta(part))
+// matchGlob matches a parse glob (its literal parts, split at each *) as
+// its regexp from globRegexp would, without one: the match starts at the
+// first occurrence of the first part, each * takes the text up to the
+// next occurrence of the following part, and a final * the rest. (Were a
+// part missing after the first occurrence of the first, it would be
+// missing after any later one, so no other start can match.)
+func matchGlob(s string, parts []string, caps []string) ([]string, bool) {
+	caps = caps[:0]
+	i := strings.Index(s, parts[0])
+	if i < 0 {
+		return caps, false
 	}
-	return regexp.MustCompile(b.String())
+	pos := i + len(parts[0])
+	for k := 1; k < len(parts); k++ {
+		if k == len(parts)-1 && parts[k] == "" {
+			return append(caps, s[pos:]), true
+		}
+		j := strings.Index(s[pos:], parts[k])
+		if j < 0 {
+			return caps, false
+		}
+		caps = append(caps, s[pos:pos+j])
+		pos += j + len(parts[k])
+	}
+	return caps, true
 }
 
 // compileRegex compiles a query regex. The language's regexes are

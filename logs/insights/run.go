@@ -49,8 +49,9 @@ type Run struct {
 
 	lastGroup, lastLog string
 
-	ord    []value // the current event's order values
-	dkey   []byte  // the current event's dedup key
+	ord    []sortVal // the current event's order values
+	dkey   []byte    // the current event's dedup key
+	caps   []string  // parse captures, scratch
 	top    topK
 	groups groupSet
 }
@@ -68,7 +69,7 @@ func (q *Query) NewRun(opts Options) *Run {
 	}
 	pl := &q.plan
 	r.groups.lim = &r.lim
-	r.ord = make([]value, len(pl.descs))
+	r.ord = make([]sortVal, len(pl.descs))
 	r.top = topK{k: r.defaultLimit(), descs: pl.descs, lim: &r.lim}
 	if pl.limit != nil {
 		r.top.k = pl.limit.n

@@ -11,7 +11,7 @@ type heldRow struct {
 	ev     Event
 	set    map[string]value
 	keys   []string
-	ord    []value
+	ord    []sortVal
 	dkey   string
 	hasKey bool
 	seq    uint64
@@ -32,20 +32,46 @@ type topK struct {
 	lim   *limits
 }
 
+// sortVal is a value to sort by, with its number parsed once.
+type sortVal struct {
+	v     value
+	n     float64
+	isNum bool
+}
+
+func mkSortVal(v value) sortVal {
+	n, ok := v.number()
+	return sortVal{v: v, n: n, isNum: ok}
+}
+
+// cmpSort is compare with the numbers already parsed.
+func cmpSort(a, b sortVal) int {
+	if a.isNum && b.isNum {
+		switch {
+		case a.n < b.n:
+			return -1
+		case a.n > b.n:
+			return 1
+		}
+		return 0
+	}
+	return compare(a.v, b.v)
+}
+
 // cmpOrd orders two rows: by their order values (a missing value sorts
 // last in either direction), then by arrival.
-func cmpOrd(descs []bool, a []value, aseq uint64, b []value, bseq uint64) int {
+func cmpOrd(descs []bool, a []sortVal, aseq uint64, b []sortVal, bseq uint64) int {
 	for i, d := range descs {
 		va, vb := a[i], b[i]
 		switch {
-		case !va.present() && !vb.present():
+		case !va.v.present() && !vb.v.present():
 			continue
-		case !va.present():
+		case !va.v.present():
 			return 1
-		case !vb.present():
+		case !vb.v.present():
 			return -1
 		}
-		c := compare(va, vb)
+		c := cmpSort(va, vb)
 		if d {
 			c = -c
 		}
@@ -111,7 +137,7 @@ func (t *topK) down(i int) {
 
 // offer considers the current row of rec: its order values ord and, with
 // a dedup, its key dk. It copies the row only when it is kept.
-func (t *topK) offer(rec *record, ord []value, dk []byte, hasKey bool) error {
+func (t *topK) offer(rec *record, ord []sortVal, dk []byte, hasKey bool) error {
 	seq := t.seq
 	t.seq++
 	var h *heldRow
@@ -152,7 +178,7 @@ func (t *topK) offer(rec *record, ord []value, dk []byte, hasKey bool) error {
 }
 
 // fill copies the current row into h, reusing h's storage.
-func (t *topK) fill(h *heldRow, rec *record, ord []value, dk []byte, hasKey bool, seq uint64) {
+func (t *topK) fill(h *heldRow, rec *record, ord []sortVal, dk []byte, hasKey bool, seq uint64) {
 	t.bytes -= h.bytes
 	ev := rec.ev
 	h.ev = *ev
@@ -173,7 +199,7 @@ func (t *topK) fill(h *heldRow, rec *record, ord []value, dk []byte, hasKey bool
 	}
 	h.ord = append(h.ord[:0], ord...)
 	for _, v := range ord {
-		n += int64(32 + len(v.s))
+		n += int64(48 + len(v.v.s))
 	}
 	h.hasKey, h.seq = hasKey, seq
 	h.dkey = ""
