@@ -21,8 +21,9 @@ type (
 
 	// fieldRef reads a field of the record.
 	fieldRef struct {
-		name string
-		sys  sysField
+		name     string
+		sys      sysField
+		pos, end int // byte offsets in the query, for errors (0, 0 when implied)
 	}
 
 	// unaryExpr is -x or not x.
@@ -85,12 +86,14 @@ type (
 	parseCmd   struct {
 		src   expr
 		re    *regexp.Regexp
+		glob  []string // a glob's literal parts, matched without re (nil for a regex)
 		names []string // the field each capture group fills, "" for an unnamed group
 	}
 	statsCmd struct {
-		items []namedExpr // expressions over aggRefs
-		aggs  []*aggSpec
-		by    []namedExpr
+		items  []namedExpr // expressions over aggRefs
+		aggs   []*aggSpec
+		by     []namedExpr
+		binKey int // the index in by of a bin() key, -1 for none: its value is the output rows' @timestamp
 	}
 	sortCmd  struct{ keys []sortKey }
 	limitCmd struct {

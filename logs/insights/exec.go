@@ -1,227 +1,292 @@
 package insights
 
 import (
-	"encoding/binary"
+	"maps"
 	"math"
-	"sort"
-	"strings"
+	"slices"
 )
 
-// group is one stats group: its key values and aggregate states.
-type group struct {
-	keys []value
-	agg  []aggState
-}
-
-// aggState accumulates one aggregate.
-type aggState struct {
-	count, sum float64
-	best       value
-	bestTS     int64
-	has        bool
-}
-
-// Add feeds one event. It returns false when the run needs no more events.
-// Stats and filtering before the first stats command are applied; this
-// first executor holds at most the row limit of plain rows, newest first.
+// Add feeds one event. It returns false when the run needs no more events:
+// a limit any has its rows, or the run hit a bound (see Err).
 func (r *Run) Add(ev *Event) bool {
+	if r.err != nil || r.done {
+		return false
+	}
 	r.stats.RecordsScanned++
 	r.stats.BytesScanned += float64(len(ev.Message))
 	rec := &r.rec
 	rec.reset(ev)
-	for _, c := range r.q.cmds {
-		switch c := c.(type) {
+	pl := &r.q.plan
+	hasKey := false
+	for _, st := range pl.pre {
+		switch c := st.c.(type) {
 		case *fieldsCmd:
-			for _, it := range c.items {
-				if f, ok := it.e.(*fieldRef); ok && f.name == it.name {
-					continue
-				}
-				rec.assign(it.name, it.e.eval(rec))
-			}
+			applyFields(rec, c)
 		case *parseCmd:
-			m := c.re.FindStringSubmatch(c.src.eval(rec).text())
-			for i, n := range c.names {
-				if n != "" && m != nil {
-					rec.assign(n, str(m[i+1]))
-				}
-			}
+			r.caps = applyParse(rec, c, r.caps)
 		case *filterCmd:
 			if !c.cond.eval(rec).truth() {
 				return true
 			}
-		case *statsCmd:
-			r.stats.RecordsMatched++
-			r.aggregate(c, rec)
-			return true
-		default:
-			r.stats.RecordsMatched++
-			r.hold(ev)
-			return true
+		case *sortCmd:
+			for i, k := range c.keys {
+				r.ord[st.off+i] = mkSortVal(k.e.eval(rec))
+			}
+		case *dedupCmd:
+			r.dkey, hasKey = dedupKey(r.dkey[:0], c, rec)
 		}
 	}
 	r.stats.RecordsMatched++
-	r.hold(ev)
-	return true
+	if pl.stats != nil {
+		r.err = r.groups.add(pl.stats, rec)
+		return r.err == nil
+	}
+	r.ord[len(r.ord)-1] = sortVal{v: tm(float64(ev.Timestamp)), n: float64(ev.Timestamp), isNum: true}
+	r.err = r.top.offer(rec, r.ord, r.dkey, hasKey)
+	if pl.limit != nil && pl.limit.any && len(r.top.rows) >= r.top.k {
+		r.done = true
+	}
+	return r.err == nil && !r.done
 }
 
-func (r *Run) hold(ev *Event) {
-	cp := *ev
-	r.held = append(r.held, heldRow{ev: cp, set: cloneSet(r.rec.set), keys: append([]string(nil), r.rec.keys...)})
-	if len(r.held) > 2*DefaultLimit {
-		r.trimHeld(DefaultLimit)
-	}
-}
-
-func cloneSet(m map[string]value) map[string]value {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]value, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func (r *Run) trimHeld(n int) {
-	sort.SliceStable(r.held, func(i, j int) bool { return r.held[i].ev.Timestamp > r.held[j].ev.Timestamp })
-	if len(r.held) > n {
-		r.held = r.held[:n]
-	}
-}
-
-func (r *Run) aggregate(c *statsCmd, rec *record) {
-	r.keyBuf = r.keyBuf[:0]
-	for _, b := range c.by {
-		v := b.e.eval(rec)
-		r.keyBuf = append(r.keyBuf, byte(v.k))
-		if v.k == kStr {
-			r.keyBuf = append(r.keyBuf, v.s...)
-			r.keyBuf = append(r.keyBuf, 0)
-		} else {
-			r.keyBuf = binary.LittleEndian.AppendUint64(r.keyBuf, math.Float64bits(v.n))
-		}
-	}
-	if r.groups == nil {
-		r.groups = map[string]*group{}
-	}
-	g := r.groups[string(r.keyBuf)]
-	if g == nil {
-		g = &group{agg: make([]aggState, len(c.aggs))}
-		for _, b := range c.by {
-			v := b.e.eval(rec)
-			v.s = strings.Clone(v.s)
-			g.keys = append(g.keys, v)
-		}
-		r.groups[string(r.keyBuf)] = g
-		r.order = append(r.order, g)
-	}
-	for i, a := range c.aggs {
-		st := &g.agg[i]
-		if a.arg == nil {
-			st.count++
+func applyFields(rec *record, c *fieldsCmd) {
+	for _, it := range c.items {
+		if f, ok := it.e.(*fieldRef); ok && f.name == it.name {
 			continue
 		}
-		v := a.arg.eval(rec)
+		rec.assign(it.name, it.e.eval(rec))
+	}
+}
+
+// applyParse sets the fields a parse command captures; caps is scratch
+// space, returned for reuse.
+func applyParse(rec *record, c *parseCmd, caps []string) []string {
+	src := c.src.eval(rec).text()
+	if c.glob != nil {
+		var ok bool
+		if caps, ok = matchGlob(src, c.glob, caps); ok {
+			for i, n := range c.names {
+				rec.assign(n, str(caps[i]))
+			}
+		}
+		return caps
+	}
+	m := c.re.FindStringSubmatch(src)
+	for i, n := range c.names {
+		if n != "" && m != nil {
+			rec.assign(n, str(m[i+1]))
+		}
+	}
+	return caps
+}
+
+// dedupKey encodes the dedup fields of the record; ok is false when one is
+// missing (such rows are never duplicates).
+func dedupKey(b []byte, c *dedupCmd, rec *record) ([]byte, bool) {
+	for _, it := range c.items {
+		v := it.e.eval(rec)
 		if !v.present() {
-			continue
+			return b, false
 		}
-		st.count++
-		if n, ok := v.number(); ok {
-			st.sum += n
-		}
-		better := !st.has
-		switch a.fn {
-		case "min":
-			better = better || compare(v, st.best) < 0
-		case "max":
-			better = better || compare(v, st.best) > 0
-		case "earliest":
-			better = better || rec.ev.Timestamp < st.bestTS
-		case "latest":
-			better = better || rec.ev.Timestamp >= st.bestTS
-		}
-		if better {
-			v.s = strings.Clone(v.s)
-			st.best, st.bestTS, st.has = v, rec.ev.Timestamp, true
-		}
+		b = appendKey(b, v)
+	}
+	return b, true
+}
+
+// trow is one row of a table: an event row (ev set) or a stats row.
+type trow struct {
+	ev   *Event
+	set  map[string]value
+	keys []string
+	ts   value
+}
+
+// put sets a column of a stats row.
+func (t *trow) put(name string, v value) {
+	if _, ok := t.set[name]; !ok {
+		t.keys = append(t.keys, name)
+	}
+	t.set[name] = v
+}
+
+// point aims a record at a table row.
+func (r *record) point(t *trow) {
+	r.ev, r.set, r.keys, r.ts = t.ev, t.set, t.keys, t.ts
+	if r.jsonDone {
+		clear(r.json)
+		r.jsonKeys = r.jsonKeys[:0]
+		r.jsonDone = false
 	}
 }
 
-func (st *aggState) final(fn string) value {
-	switch fn {
-	case "count":
-		return num(st.count)
-	case "sum":
-		return num(st.sum)
-	case "avg":
-		if st.count == 0 {
-			return null
-		}
-		return num(st.sum / st.count)
-	case "min", "max", "earliest", "latest":
-		return st.best
-	}
-	return num(math.NaN())
-}
-
-// Results returns the rows so far; it may be called between Adds.
+// Results returns the rows so far. It may be called between Adds: it
+// reads the run's state and builds its answer afresh, so asking changes
+// no later answer.
 func (r *Run) Results() [][]Field {
-	var out [][]Field
-	for _, c := range r.q.cmds {
-		if sc, ok := c.(*statsCmd); ok {
-			for _, g := range r.order {
-				var row []Field
-				for i, b := range sc.by {
-					row = append(row, Field{Name: b.name, Value: g.keys[i].text()})
-				}
-				rec := &record{run: r}
-				for i, a := range sc.aggs {
-					rec.aggs = append(rec.aggs, g.agg[i].final(a.fn))
-				}
-				for _, it := range sc.items {
-					if v := it.e.eval(rec); v.present() {
-						row = append(row, Field{Name: it.name, Value: v.text()})
-					}
-				}
-				out = append(out, row)
+	pl := &r.q.plan
+	var rows []*trow
+	if pl.stats != nil {
+		rows = r.groups.table(pl.stats)
+	} else {
+		writes := writesRows(pl.tail)
+		for _, h := range r.top.sorted() {
+			t := &trow{ev: &h.ev, set: h.set, keys: h.keys}
+			if writes {
+				t.set, t.keys = maps.Clone(h.set), slices.Clone(h.keys)
 			}
-			return r.limit(out)
+			rows = append(rows, t)
 		}
 	}
-	r.trimHeld(DefaultLimit)
-	for i := range r.held {
-		h := &r.held[i]
-		rec := &record{run: r, ev: &h.ev, set: h.set, keys: h.keys}
-		var row []Field
-		for _, n := range append(append([]string(nil), systemFields...), h.keys...) {
-			if v := rec.get(n, sysFieldOf(n)); v.present() {
-				row = append(row, Field{Name: n, Value: v.text()})
-			}
-		}
-		row = append(row, Field{Name: "@ptr", Value: r.ptr(&h.ev)})
-		out = append(out, row)
+	rows = r.runTail(rows, pl.tail)
+	if n := r.defaultLimit(); !pl.hasLimit && len(rows) > n {
+		rows = rows[:n]
 	}
-	return r.limit(out)
+	return r.project(rows)
 }
 
-// limit cuts rows to the query's limit command, or DefaultLimit.
-func (r *Run) limit(rows [][]Field) [][]Field {
-	n := DefaultLimit
-	for _, c := range r.q.cmds {
-		if l, ok := c.(*limitCmd); ok {
-			n = l.n
+// writesRows tells whether commands change a table row's fields.
+func writesRows(cmds []command) bool {
+	for _, c := range cmds {
+		switch c.(type) {
+		case *fieldsCmd, *parseCmd:
+			return true
 		}
 	}
-	if len(rows) > n {
-		rows = rows[:n]
+	return false
+}
+
+// runTail runs the commands after the accumulator over the table.
+func (r *Run) runTail(rows []*trow, cmds []command) []*trow {
+	rec := &record{run: r}
+	var caps []string
+	for _, c := range cmds {
+		switch c := c.(type) {
+		case *fieldsCmd:
+			for _, t := range rows {
+				rec.point(t)
+				applyFields(rec, c)
+				t.set, t.keys = rec.set, rec.keys
+			}
+		case *parseCmd:
+			for _, t := range rows {
+				rec.point(t)
+				caps = applyParse(rec, c, caps)
+				t.set, t.keys = rec.set, rec.keys
+			}
+		case *filterCmd:
+			kept := rows[:0]
+			for _, t := range rows {
+				rec.point(t)
+				if c.cond.eval(rec).truth() {
+					kept = append(kept, t)
+				}
+			}
+			rows = kept
+		case *sortCmd:
+			rows = sortTable(rec, rows, c)
+		case *dedupCmd:
+			seen := map[string]bool{}
+			kept := rows[:0]
+			var b []byte
+			for _, t := range rows {
+				rec.point(t)
+				var ok bool
+				b, ok = dedupKey(b[:0], c, rec)
+				if ok && seen[string(b)] {
+					continue
+				}
+				if ok {
+					seen[string(b)] = true
+				}
+				kept = append(kept, t)
+			}
+			rows = kept
+		case *limitCmd:
+			if len(rows) > c.n {
+				rows = rows[:c.n]
+			}
+		case *statsCmd:
+			// The table is already bounded; a second stats holds no more.
+			gs := groupSet{lim: &limits{maxGroups: math.MaxInt, maxBytes: math.MaxInt64}}
+			for _, t := range rows {
+				rec.point(t)
+				_ = gs.add(c, rec)
+			}
+			rows = gs.table(c)
+		}
 	}
 	return rows
 }
 
-// heldRow is a matched event kept for the results.
-type heldRow struct {
-	ev   Event
-	set  map[string]value
-	keys []string
+// sortTable is a stable sort of the table by the command's keys (a
+// missing value last in either direction).
+func sortTable(rec *record, rows []*trow, c *sortCmd) []*trow {
+	type keyed struct {
+		t   *trow
+		ord []sortVal
+	}
+	descs := make([]bool, len(c.keys))
+	ks := make([]keyed, len(rows))
+	for i, t := range rows {
+		rec.point(t)
+		ord := make([]sortVal, len(c.keys))
+		for j, k := range c.keys {
+			ord[j] = mkSortVal(k.e.eval(rec))
+			descs[j] = k.desc
+		}
+		ks[i] = keyed{t, ord}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return cmpOrd(descs, a.ord, 0, b.ord, 0) })
+	for i := range ks {
+		rows[i] = ks[i].t
+	}
+	return rows
+}
+
+// project turns the table into result rows. The last display chooses the
+// columns; else a stats row shows its columns, an event row the names of
+// the fields and parse commands when a fields command projects, else the
+// system fields and the names parse set. Event rows end with @ptr. A
+// column without a value is left out.
+func (r *Run) project(rows []*trow) [][]Field {
+	pl := &r.q.plan
+	rec := &record{run: r}
+	out := make([][]Field, 0, len(rows))
+	for _, t := range rows {
+		rec.point(t)
+		var row []Field
+		add := func(name string, v value) {
+			if v.present() {
+				row = append(row, Field{Name: name, Value: v.text()})
+			}
+		}
+		switch {
+		case r.q.display != nil:
+			for _, it := range r.q.display.items {
+				add(it.name, it.e.eval(rec))
+			}
+		case t.ev == nil:
+			for _, k := range t.keys {
+				add(k, t.set[k])
+			}
+		case pl.cols != nil:
+			for _, n := range pl.cols {
+				add(n, rec.get(n, sysFieldOf(n)))
+			}
+		default:
+			for _, n := range systemFields {
+				add(n, rec.get(n, sysFieldOf(n)))
+			}
+			for _, k := range t.keys {
+				if sysFieldOf(k) == sysNone {
+					add(k, t.set[k])
+				}
+			}
+		}
+		if t.ev != nil {
+			row = append(row, Field{Name: "@ptr", Value: r.ptr(t.ev)})
+		}
+		out = append(out, row)
+	}
+	return out
 }

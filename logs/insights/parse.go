@@ -24,6 +24,7 @@ type Query struct {
 	display  *displayCmd // the last display, nil for none
 	needJSON bool        // a field beyond the system fields is read
 	fields   []string    // every field name the query reads
+	plan     plan
 }
 
 // commandKeywords are the commands, as syntax errors list them.
@@ -37,7 +38,8 @@ type parser struct {
 	tok    token
 	err    error
 	q2     *Query
-	inAggs *statsCmd // set while parsing stats items: aggregate calls are allowed
+	inAggs *statsCmd   // set while parsing stats items: aggregate calls are allowed
+	stats  []*statsCmd // the stats commands so far
 }
 
 // Parse compiles a query. Errors are *Error (errors.Is ErrMalformed).
@@ -131,7 +133,11 @@ func (p *parser) command() {
 	case "parse":
 		c = p.parseCommand()
 	case "stats":
-		c = p.statsCommand()
+		sc := p.statsCommand()
+		if sc != nil {
+			p.stats = append(p.stats, sc)
+			c = sc
+		}
 	case "sort":
 		c = p.sortCommand()
 	case "limit":
@@ -229,7 +235,7 @@ func (p *parser) parseCommand() command {
 			p.fail("parse pattern has %d wildcards but %d fields follow as", stars, len(c.names))
 			return nil
 		}
-		c.re = globRegexp(glob)
+		c.glob = strings.Split(glob, "*")
 	case tRegex:
 		re, err := compileRegex(p.tok.text)
 		if err != nil {
@@ -256,23 +262,31 @@ func (p *parser) parseCommand() command {
 	return c
 }
 
-// globRegexp turns a parse glob into a regexp: each * captures the
-// shortest text up to the next literal; a final * captures the rest.
-func globRegexp(glob string) *regexp.Regexp {
-	parts := strings.Split(glob, "*")
-	var b strings.Builder
-	b.WriteString("(?s)")
-	for i, part := range parts {
-		if i > 0 {
-			if i == len(parts)-1 && part == "" {
-				b.WriteString("(.*)")
-			} else {
-				b.WriteString("(.*?)")
-			}
-		}
-		b.WriteString(regexp.QuoteMeta(part))
+// matchGlob matches a parse glob (its literal parts, split at each *) as
+// its regexp from globRegexp would, without one: the match starts at the
+// first occurrence of the first part, each * takes the text up to the
+// next occurrence of the following part, and a final * the rest. (Were a
+// part missing after the first occurrence of the first, it would be
+// missing after any later one, so no other start can match.)
+func matchGlob(s string, parts []string, caps []string) ([]string, bool) {
+	caps = caps[:0]
+	i := strings.Index(s, parts[0])
+	if i < 0 {
+		return caps, false
 	}
-	return regexp.MustCompile(b.String())
+	pos := i + len(parts[0])
+	for k := 1; k < len(parts); k++ {
+		if k == len(parts)-1 && parts[k] == "" {
+			return append(caps, s[pos:]), true
+		}
+		j := strings.Index(s[pos:], parts[k])
+		if j < 0 {
+			return caps, false
+		}
+		caps = append(caps, s[pos:pos+j])
+		pos += j + len(parts[k])
+	}
+	return caps, true
 }
 
 // compileRegex compiles a query regex. The language's regexes are
@@ -293,8 +307,8 @@ func compileRegex(s string) (*regexp.Regexp, error) {
 }
 
 // statsCommand parses stats agg [as name], … [by expr [as name], …].
-func (p *parser) statsCommand() command {
-	c := &statsCmd{}
+func (p *parser) statsCommand() *statsCmd {
+	c := &statsCmd{binKey: -1}
 	p.inAggs = c
 	c.items = p.namedList(true)
 	p.inAggs = nil
@@ -310,6 +324,11 @@ func (p *parser) statsCommand() command {
 	if p.isWord("by") {
 		p.advance()
 		c.by = p.namedList(false)
+	}
+	for i, b := range c.by {
+		if isBin(b.e) && c.binKey < 0 {
+			c.binKey = i
+		}
 	}
 	return c
 }
@@ -355,9 +374,6 @@ func (p *parser) limitCommand() command {
 	p.advance()
 	return c
 }
-
-// check validates the whole pipeline once every command is parsed.
-func (q *Query) check() error { return nil }
 
 // Fields lists the field names the query reads.
 func (q *Query) Fields() []string { return append([]string(nil), q.fields...) }

@@ -203,7 +203,7 @@ func (p *parser) primary() expr {
 		return &lit{v: str(t.text)}
 	case tQuoted:
 		p.advance()
-		return p.field(t.text)
+		return p.field(t)
 	case tIdent:
 		p.advance()
 		if p.isOp("(") {
@@ -213,7 +213,7 @@ func (p *parser) primary() expr {
 			p.err = errAt(p.q, t.pos, t.end, "mismatched input '%s' expecting an expression", t.echo(p.q))
 			return nil
 		}
-		return p.field(t.text)
+		return p.field(t)
 	case tOp:
 		if t.text == "(" {
 			p.advance()
@@ -238,9 +238,10 @@ func isKeyword(s string) bool {
 	return false
 }
 
-// field is a reference to the named field.
-func (p *parser) field(name string) expr {
-	f := &fieldRef{name: name, sys: sysFieldOf(name)}
+// field is a reference to the field token t names.
+func (p *parser) field(t token) expr {
+	name := t.text
+	f := &fieldRef{name: name, sys: sysFieldOf(name), pos: t.pos, end: t.end}
 	if f.sys == sysNone {
 		p.q2.needJSON = true
 	}
@@ -307,8 +308,7 @@ var aggFuncs = map[string]string{
 func (p *parser) aggCall(name token, fn string) expr {
 	st := p.inAggs
 	if st == nil {
-		p.err = errAt(p.q, name.pos, name.end, "aggregate function '%s' is allowed only in stats", name.echo(p.q))
-		return nil
+		return p.statsColumn(name, fn)
 	}
 	spec := &aggSpec{fn: fn}
 	switch {
@@ -340,6 +340,28 @@ func (p *parser) aggCall(name token, fn string) expr {
 	spec.text = p.q[name.pos:p.lastEnd()]
 	st.aggs = append(st.aggs, spec)
 	return &aggRef{i: len(st.aggs) - 1}
+}
+
+// statsColumn parses an aggregate call outside stats: after a stats command
+// whose output has a column of exactly that text (sort count(*) desc), it
+// reads that column; otherwise it is an error.
+func (p *parser) statsColumn(name token, fn string) expr {
+	if len(p.stats) > 0 {
+		p.inAggs = &statsCmd{}
+		p.aggCall(name, fn)
+		p.inAggs = nil
+		if p.err != nil {
+			return nil
+		}
+		text := p.q[name.pos:p.lastEnd()]
+		for _, col := range p.stats[len(p.stats)-1].columns() {
+			if col == text {
+				return &fieldRef{name: text, pos: name.pos, end: p.lastEnd()}
+			}
+		}
+	}
+	p.err = errAt(p.q, name.pos, name.end, "aggregate function '%s' is allowed only in stats", name.echo(p.q))
+	return nil
 }
 
 // constNumber reads a numeric literal.

@@ -61,6 +61,7 @@ type record struct {
 	jsonKeys []string
 	jsonDone bool
 
+	ts    value   // a table row's @timestamp (a stats row's bin() key)
 	aggs  []value // the current stats group's aggregates
 	stack []value // function arguments being evaluated
 }
@@ -99,6 +100,9 @@ func (r *record) get(name string, sys sysField) value {
 		}
 	}
 	if r.ev == nil {
+		if sys == sysTimestamp {
+			return r.ts
+		}
 		return null
 	}
 	if sys != sysNone {
