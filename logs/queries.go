@@ -131,7 +131,8 @@ func (a *API) StartQuery(_ context.Context, req *awsapi.Request, _ http.Header) 
 	if err := checkLen(text, "queryString", 0, insights.MaxQueryLength); err != nil {
 		return nil, err
 	}
-	if _, err := limitOf(in, "limit", 1, insights.MaxLimit, insights.DefaultLimit); err != nil {
+	limit, err := limitOf(in, "limit", 1, insights.MaxLimit, insights.DefaultLimit)
+	if err != nil {
 		return nil, err
 	}
 	q, err := insights.Parse(text)
@@ -162,7 +163,7 @@ func (a *API) StartQuery(_ context.Context, req *awsapi.Request, _ http.Header) 
 	}
 	ctx, cancel := context.WithCancel(qs.ctx)
 	run := &queryRun{id: newQueryID(), tenant: tenant, text: text, groups: groups, created: now, cancel: cancel,
-		run: q.NewRun(insights.Options{Account: awsapi.AccountOf(awsapi.TenantOf(req))}), status: statusRunning}
+		run: q.NewRun(insights.Options{Account: awsapi.AccountOf(awsapi.TenantOf(req)), Limit: limit}), status: statusRunning}
 	qs.byID[run.id] = run
 	qs.wg.Add(1)
 	qs.mu.Unlock()
@@ -208,6 +209,15 @@ scan:
 				status = statusFailed
 				break scan
 			case !more:
+				q.mu.Lock()
+				tooLarge := q.run.Err()
+				q.mu.Unlock()
+				if tooLarge != nil {
+					// The run's memory bound: what it holds is an answer over
+					// part of the range only, so say the query failed.
+					a.logger.Warn("logs insights query stopped at its bound", "query_id", q.id, "err", tooLarge)
+					status = statusFailed
+				}
 				break scan
 			}
 		}

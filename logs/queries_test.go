@@ -146,3 +146,40 @@ func errCode(err error) string {
 	}
 	return fmt.Sprint(err)
 }
+
+// TestInsightsStartQueryLimit: StartQuery's limit caps the rows of a query
+// without a limit command, newest first; a limit command still wins.
+func TestInsightsStartQueryLimit(t *testing.T) {
+	h := newHarness(t, "")
+	setup(t, h, "app", "a")
+	base := time.Now().Add(-5 * time.Minute).UnixMilli()
+	put(t, h, "app", "a", base, "e0", "e1", "e2", "e3", "e4")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		query string
+		limit *int32
+		want  []string
+	}{
+		{"fields @message", aws.Int32(2), []string{"e4", "e3"}},
+		{"fields @message | limit 3", aws.Int32(1), []string{"e4", "e3", "e2"}},
+		{"fields @message", nil, []string{"e4", "e3", "e2", "e1", "e0"}},
+	} {
+		q, err := h.client.StartQuery(ctx, &cwl.StartQueryInput{LogGroupName: aws.String("app"), StartTime: aws.Int64(base/1000 - 60),
+			EndTime: aws.Int64(base/1000 + 600), QueryString: aws.String(tc.query), Limit: tc.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := waitQuery(t, h, q.QueryId)
+		var got []string
+		for _, row := range out.Results {
+			for _, f := range row {
+				if aws.ToString(f.Field) == "@message" {
+					got = append(got, aws.ToString(f.Value))
+				}
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q limit %v: %v, want %v", tc.query, aws.ToInt32(tc.limit), got, tc.want)
+		}
+	}
+}
