@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 )
 
 // testBench is a harness on a built node, with no peers, writing into
@@ -132,5 +135,57 @@ func TestHistQuantile(t *testing.T) {
 		if got < c.want || float64(got) > float64(c.want)*1.07 {
 			t.Errorf("quantile(%v) = %v; want %v within 7%%", c.q, got, c.want)
 		}
+	}
+}
+
+// TestPutLogsScenario runs the put-logs load for a second and checks its
+// row and that every event the node acknowledged is there: a Logs
+// Insights count(*) through the Go SDK equals 1,000 per acknowledged call.
+func TestPutLogsScenario(t *testing.T) {
+	ctx := context.Background()
+	b := testBench(t, loadShape{series: 60, datums: 20, resolution: 60})
+	s, err := b.startCellwatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+	r, err := b.putLogsOn(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.res.requests == 0 || r.res.errors != 0 || r.res.throughput() <= 0 || r.unit != "msg B/s" {
+		t.Fatalf("run: %d requests, %d errors (%s), unit %q", r.res.requests, r.res.errors, r.res.firstError, r.unit)
+	}
+	cl := cloudwatchlogs.New(cloudwatchlogs.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.url),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	now := time.Now()
+	q, err := cl.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("bench"), QueryString: aws.String("stats count(*) as n"),
+		StartTime: aws.Int64(now.Add(-2 * time.Hour).Unix()), EndTime: aws.Int64(now.Add(time.Hour).Unix())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := cl.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: q.QueryId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status == logtypes.QueryStatusComplete {
+			want := fmt.Sprint(r.res.requests * logEventsPerCall)
+			if len(out.Results) != 1 || aws.ToString(out.Results[0][0].Value) != want {
+				t.Fatalf("count(*) = %+v; the node acknowledged %s events", out.Results, want)
+			}
+			break
+		}
+		if out.Status != logtypes.QueryStatusRunning && out.Status != logtypes.QueryStatusScheduled || time.Now().After(deadline) {
+			t.Fatalf("query status %s", out.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.rows = []row{r}
+	var out bytes.Buffer
+	b.report(&out, time.Second)
+	if line := tableRow(out.String(), "| put-logs |"); line == "" || !strings.Contains(line, "msg B/s") {
+		t.Errorf("no put-logs row in the table:\n%s", out.String())
 	}
 }

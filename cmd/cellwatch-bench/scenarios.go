@@ -23,9 +23,7 @@ var scenarios = []scenario{
 	{"remote-write", (*bench).remoteWrite},
 	{"alarms-at-scale", (*bench).alarmsAtScale},
 	{"outage", (*bench).outage},
-	{"put-logs", func(*bench, context.Context) error {
-		return errPending("PutLogEvents has not landed yet (hook: add the scenario here)")
-	}},
+	{"put-logs", (*bench).putLogs},
 }
 
 type errPending string
