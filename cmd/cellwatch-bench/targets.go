@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 )
 
-// Peer versions, as in docs (../shared/reference/peers.md).
+// Peer versions: Prometheus 3.16 and the VictoriaMetrics release the
+// project compares with (docs/benchmarks.md).
 const (
 	prometheusModule = "github.com/prometheus/prometheus/cmd/prometheus@v0.316.0"
 	victoriaModule   = "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0"
