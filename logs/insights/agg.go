@@ -172,10 +172,10 @@ func (st *aggState) final(a *aggSpec) value {
 		}
 		return num(st.sum / st.nums)
 	case "stddev":
-		switch {
-		case st.nums == 0:
+		switch st.nums {
+		case 0:
 			return null
-		case st.nums == 1:
+		case 1:
 			return num(0)
 		}
 		return num(math.Sqrt(st.m2 / (st.nums - 1)))
