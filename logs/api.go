@@ -97,7 +97,8 @@ func New(cfg Config, w Writer, r Reader, reg prometheus.Registerer, logger *slog
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	a := &API{cfg: cfg, w: w, r: r, logger: logger, meta: newMetaStore(cfg.Dir, logger), queries: newQueries()}
+	a := &API{cfg: cfg, w: w, logger: logger, meta: newMetaStore(cfg.Dir, logger), queries: newQueries()}
+	a.r = incarnationReader{Reader: r, meta: a.meta}
 	f := promauto.With(reg)
 	a.retentionRuns = f.NewCounter(prometheus.CounterOpts{Name: "cellwatch_logs_retention_runs_total",
 		Help: "Passes of the log retention loop over every log group."})

@@ -194,3 +194,46 @@ func TestMetricFilters(t *testing.T) {
 	_, err = h.client.DeleteMetricFilter(ctx, &cwl.DeleteMetricFilterInput{LogGroupName: aws.String("g"), FilterName: aws.String("errors")})
 	wantAPIError(t, err, "ResourceNotFoundException", "The specified metric filter does not exist.")
 }
+
+// TestRecreatedStreamHidesLateEventsOfItsPast: a PutLogEvents record of a
+// deleted stream that reaches the store after the delete (a late delivery
+// from the WAL backlog or the stream) is not shown by the stream created
+// again under the same name, in GetLogEvents, FilterLogEvents or Insights.
+func TestRecreatedStreamHidesLateEventsOfItsPast(t *testing.T) {
+	h := newHarness(t, "")
+	ctx := context.Background()
+	setup(t, h, "g", "s")
+	base := time.Now().Add(-time.Minute).UnixMilli()
+	put(t, h, "g", "s", base, "old life")
+	h.mem.mu.Lock()
+	late := h.mem.records[len(h.mem.records)-1]
+	h.mem.mu.Unlock()
+	if _, err := h.client.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().UnixMilli() <= late.Ingestion { // the next incarnation starts in a later millisecond
+	}
+	setup(t, h, "g", "s")
+	if err := h.mem.AppendLogs(ctx, late); err != nil { // the late delivery
+		t.Fatal(err)
+	}
+	put(t, h, "g", "s", base+1, "new life")
+	get, err := h.client.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, err := h.client.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("g")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := h.client.StartQuery(ctx, &cwl.StartQueryInput{LogGroupName: aws.String("g"), QueryString: aws.String("stats count(*) as n"),
+		StartTime: aws.Int64(base/1000 - 60), EndTime: aws.Int64(base/1000 + 600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := waitQuery(t, h, q.QueryId)
+	if len(get.Events) != 1 || aws.ToString(get.Events[0].Message) != "new life" || len(filter.Events) != 1 ||
+		len(res.Results) != 1 || aws.ToString(res.Results[0][0].Value) != "1" {
+		t.Fatalf("GetLogEvents %d events, FilterLogEvents %d, Insights %+v; want only the new life's event", len(get.Events), len(filter.Events), res.Results)
+	}
+}
