@@ -35,7 +35,7 @@ func (r row) markdown() string {
 			fmt.Sprintf("%.1f", r.cpu.Seconds()), fmt.Sprintf("%.0f", float64(r.rss)/(1<<20)), num(r.bytesPerDatum, "%.0f"),
 			ratioCell(t, r.floor), ratioCell(t, r.peer))
 	}
-	cells = append(cells, strings.ReplaceAll(r.note, "|", "/"))
+	cells = append(cells, strings.Join(strings.Fields(strings.ReplaceAll(r.note, "|", "/")), " "))
 	return "| " + strings.Join(cells, " | ") + " |"
 }
 
