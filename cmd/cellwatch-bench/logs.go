@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 )
@@ -74,21 +73,21 @@ func (b *bench) putLogs(ctx context.Context) error {
 
 // putLogsOn creates the group and streams on cw and runs the load.
 func (b *bench) putLogsOn(ctx context.Context, cw *server) (row, error) {
-	setup := []call{}
-	for s := -1; s < logStreams; s++ {
-		op, body := "CreateLogStream", map[string]any{"logGroupName": "bench", "logStreamName": fmt.Sprintf("s%03d", s)}
-		if s < 0 {
-			op, body = "CreateLogGroup", map[string]any{"logGroupName": "bench"}
-		}
-		c, err := logsCall(op, body, 0)
+	group, err := logsCall("CreateLogGroup", map[string]any{"logGroupName": "bench"}, 0)
+	if err != nil {
+		return row{}, err
+	}
+	var streams []call
+	for s := range logStreams {
+		c, err := logsCall("CreateLogStream", map[string]any{"logGroupName": "bench", "logStreamName": fmt.Sprintf("s%03d", s)}, 0)
 		if err != nil {
 			return row{}, err
 		}
-		setup = append(setup, c)
+		streams = append(streams, c)
 	}
-	for _, c := range setup {
-		if err := b.send(ctx, cw.url, c); err != nil {
-			return row{}, err
+	for _, set := range [][]call{{group}, streams} { // the group before its streams
+		if _, err := b.writeOnce(ctx, cw, set); err != nil {
+			return row{}, fmt.Errorf("set up log streams: %w", err)
 		}
 	}
 	// 256 calls: 16 a stream, ~50 MB of bodies held by the generator.
@@ -102,22 +101,4 @@ func (b *bench) putLogsOn(ctx context.Context, cw *server) (row, error) {
 	stopProfile()
 	r.unit = "msg B/s"
 	return r, nil
-}
-
-// send posts one set-up call and wants a 2xx.
-func (b *bench) send(ctx context.Context, base string, c call) error {
-	req, err := c.request(ctx, base)
-	if err != nil {
-		return err
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("send %s: %w", c.header.Get("X-Amz-Target"), err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("send %s: %d %s", c.header.Get("X-Amz-Target"), resp.StatusCode, body)
-	}
-	return nil
 }
