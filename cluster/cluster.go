@@ -160,17 +160,23 @@ func (c *Cluster) starting(ctx context.Context) error {
 		name string
 		svc  services.Service
 	}{{"memberlist", c.kv}, {"ring lifecycler", c.lifecycler}, {"ring client", c.ring}} {
-		if err := services.StartAndAwaitRunning(ctx, s.svc); err != nil {
-			stopAll(started)
+		// The parts outlive this context (it ends when the cluster stops):
+		// stopping stops them itself, in order.
+		err := s.svc.StartAsync(context.WithoutCancel(ctx))
+		if err == nil {
+			started = append(started, s.svc)
+			err = s.svc.AwaitRunning(ctx)
+		}
+		if err != nil {
+			_ = stopAll(started)
 			return fmt.Errorf("start %s: %w", s.name, err)
 		}
-		started = append(started, s.svc)
 		c.failures.WatchService(s.svc)
 	}
 	// The lifecycler has written this node into the local KV store: the
 	// first reading already has it, so the node owns what it owns alone.
 	if err := c.refresh(ctx); err != nil {
-		stopAll(started)
+		_ = stopAll(started)
 		return err
 	}
 	c.logger.Info("cluster node registered", "zone", c.cfg.Zone, "gossip_port", c.GossipPort(), "join", c.cfg.Join.String())
