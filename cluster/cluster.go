@@ -39,8 +39,8 @@ const (
 // the node in the ring (ACTIVE, with its tokens) and reads the ring, so the
 // node owns what it owns alone before it has heard from any peer; joining
 // the peers of Config.Join happens in the background, retried until it
-// succeeds. Stopping marks the node LEAVING, removes it from the ring and
-// leaves the gossip cluster, so its partitions and alarms move at once.
+// succeeds. Stopping removes the node from the ring and leaves the gossip
+// cluster, so its partitions and alarms move at once.
 //
 // Every ownership method answers from the latest reading of the ring and
 // is safe for concurrent use; before Start and after Stop the node owns
@@ -102,7 +102,11 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Cluster, 
 	c.client = client
 
 	var delegate ring.BasicLifecyclerDelegate = ring.NewInstanceRegisterDelegate(ring.ACTIVE, numTokens)
-	delegate = ring.NewLeaveOnStoppingDelegate(delegate, kit)
+	// No LEAVING step before the node leaves the ring: ownership treats the
+	// two alike, and with memberlist a state change made in the second of
+	// the last heartbeat is retried a second later, again and again while
+	// the heartbeats keep to the same second (one heartbeat a second made a
+	// stop take ten). Removal is always seen as a change.
 	delegate = ring.NewAutoForgetDelegate(forgetAfter*cfg.HeartbeatTimeout, delegate, kit)
 	c.lifecycler, err = ring.NewBasicLifecycler(ring.BasicLifecyclerConfig{
 		ID:               cfg.NodeID,
@@ -222,8 +226,8 @@ func (c *Cluster) stopping(_ error) error {
 	if v := c.view.Swap(&view{}); v != nil && len(v.members) > 0 {
 		c.notify()
 	}
-	// The lifecycler goes first: it marks the node LEAVING, then removes it
-	// from the ring, and memberlist broadcasts that before it leaves.
+	// The lifecycler goes first: it removes the node from the ring, and
+	// memberlist broadcasts that before it leaves.
 	err := stopAll([]services.Service{c.kv, c.ring, c.lifecycler})
 	c.mu.Lock()
 	c.done = true

@@ -39,7 +39,7 @@ func testConfig(id, zone string, join ...string) Config {
 			joinBackoffMin: 100 * time.Millisecond,
 			joinBackoffMax: time.Second,
 			recheck:        200 * time.Millisecond,
-			leaveTimeout:   2 * time.Second,
+			leaveTimeout:   500 * time.Millisecond,
 		},
 	}
 }
@@ -141,11 +141,13 @@ func startCluster(t *testing.T, logger *slog.Logger, zones []string, edit func(*
 // ring's merge works in whole seconds, so dskit retries CAS updates made in
 // the same second as the last heartbeat a second later).
 func stopConcurrently(t *testing.T, nodes []*Cluster) {
+	began := time.Now()
 	var wg sync.WaitGroup
 	for _, n := range nodes {
 		wg.Go(func() { stop(t, n) })
 	}
 	wg.Wait()
+	t.Logf("%d nodes stopped in %s", len(nodes), time.Since(began))
 }
 
 // waitHealthy polls until every node sees exactly want healthy members and

@@ -35,8 +35,7 @@
 // node whose peers are down still starts and serves. Subscribe tells a
 // consumer (the partition consumer, the alarm evaluator) when to re-read
 // what it owns. Stopping gives up ownership first (subscribers are told),
-// then marks the node LEAVING, removes it from the ring and leaves the
-// gossip cluster.
+// then removes the node from the ring and leaves the gossip cluster.
 //
 //	c, err := cluster.New(cfg, logger, reg)
 //	...
