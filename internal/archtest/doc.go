@@ -4,6 +4,7 @@
 // alerting/alarmapi → alerting; alerting/notify imports neither alerting nor
 // alarmapi; dashboards → query, alerting; store and stream import none of
 // the packages that feed them; internal packages import only each other;
-// only cmd imports everything. Nested packages with rules of their own are
-// judged apart from their parent.
+// cluster imports none of ours and is the only importer of dskit's ring and
+// kv packages; only cmd imports everything. Nested packages with rules of
+// their own are judged apart from their parent.
 package archtest

@@ -31,6 +31,16 @@ var allowed = map[string][]string{
 	"alerting/notify":    {"internal"},
 	"dashboards":         {"query", "alerting", "internal"},
 	"logs":               {"store", "query", "internal"},
+	"cluster":            {},
+}
+
+// onlyIn names, per third-party package prefix, the one unit that may
+// import it: dskit's ring and its KV stores (memberlist, and through kv the
+// Consul and etcd clients) belong to cluster; the others reach membership
+// through interfaces of their own that cmd fills (docs/design.md §5).
+var onlyIn = map[string]string{
+	"github.com/grafana/dskit/ring": "cluster",
+	"github.com/grafana/dskit/kv":   "cluster",
 }
 
 // unitOf maps an import path of this module to its unit: the longest key of
@@ -104,6 +114,52 @@ func TestImportsFollowDataFlow(t *testing.T) {
 	if bad := violations(graph); len(bad) > 0 {
 		t.Errorf("imports against the data flow (docs/design.md §5):\n%s", strings.Join(bad, "\n"))
 	}
+	if bad := misplaced(graph); len(bad) > 0 {
+		t.Errorf("third-party packages imported outside their unit (docs/design.md §5):\n%s", strings.Join(bad, "\n"))
+	}
+}
+
+// misplaced lists the imports of graph of a package of onlyIn by a package
+// outside the unit onlyIn names for it (cmd included: it wires that unit).
+func misplaced(graph map[string][]string) []string {
+	var bad []string
+	for pkg, imports := range graph {
+		from, ok := unitOf(pkg)
+		if !ok {
+			continue
+		}
+		for _, imp := range imports {
+			for prefix, unit := range onlyIn {
+				if (imp == prefix || strings.HasPrefix(imp, prefix+"/")) && from != unit {
+					bad = append(bad, pkg+" imports "+imp+", which only "+unit+" may")
+				}
+			}
+		}
+	}
+	slices.Sort(bad)
+	return bad
+}
+
+func TestMisplacedCatchesThirdPartyImports(t *testing.T) {
+	for name, tc := range map[string]struct {
+		graph map[string][]string
+		want  int
+	}{
+		"cluster importing the ring":   {map[string][]string{module + "/cluster": {"github.com/grafana/dskit/ring", "github.com/grafana/dskit/kv/memberlist"}}, 0},
+		"store importing the ring":     {map[string][]string{module + "/store": {"github.com/grafana/dskit/ring"}}, 1},
+		"cmd importing memberlist":     {map[string][]string{module + "/cmd/cellwatch": {"github.com/grafana/dskit/kv/memberlist"}}, 1},
+		"services are for everyone":    {map[string][]string{module + "/fallback": {"github.com/grafana/dskit/services"}}, 0},
+		"a look-alike prefix is fine":  {map[string][]string{module + "/query": {"github.com/grafana/dskit/ringbuffer"}}, 0},
+		"alerting importing the kv":    {map[string][]string{module + "/alerting": {"github.com/grafana/dskit/kv"}}, 1},
+		"cluster importing our store":  {map[string][]string{module + "/cluster": {module + "/store"}}, 0}, // violations' business
+		"other modules are not judged": {map[string][]string{"example.com/x": {"github.com/grafana/dskit/ring"}}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := misplaced(tc.graph); len(got) != tc.want {
+				t.Errorf("got %d %v; want %d", len(got), got, tc.want)
+			}
+		})
+	}
 }
 
 func TestViolationsCatchesBackwardImports(t *testing.T) {
@@ -130,6 +186,8 @@ func TestViolationsCatchesBackwardImports(t *testing.T) {
 		"alerting importing its api": {map[string][]string{module + "/alerting": {module + "/alerting/alarmapi"}}, 1},
 		"alarmapi to alerting":       {map[string][]string{module + "/alerting/alarmapi": {module + "/alerting", module + "/alerting/notify"}}, 0},
 		"alerting to notify":         {map[string][]string{module + "/alerting/x": {module + "/alerting/notify", module + "/query"}}, 0},
+		"cluster importing store":    {map[string][]string{module + "/cluster": {module + "/store"}}, 1},
+		"cluster importing internal": {map[string][]string{module + "/cluster": {module + "/internal/decode"}}, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := violations(tc.graph); len(got) != tc.want {
