@@ -32,6 +32,16 @@ type PartitionSource interface {
 	Bounds(ctx context.Context, p int) (oldest, end int64, err error)
 }
 
+// Ownership is which partitions this node consumes, as the cluster decides
+// (cmd adapts the cluster's ring to it).
+type Ownership interface {
+	// Owned is the partitions, of n, this node owns now.
+	Owned(n int) []int
+	// Changes receives a value whenever Owned may have changed; notices
+	// coalesce. A closed channel means no more changes.
+	Changes() <-chan struct{}
+}
+
 // Defaults of ConsumerConfig.
 const (
 	DefaultConsumerMaxFetchBytes = 4 << 20
@@ -42,6 +52,9 @@ const (
 type ConsumerConfig struct {
 	// Partitions to consume; nil means every partition of the source.
 	Partitions []int
+	// Ownership, when set, decides the partitions instead (cluster mode):
+	// the consumer reads what it owns and re-reads it on every change.
+	Ownership Ownership
 	// MaxFetchBytes bounds one Fetch (default 4 MiB); one Fetch is one
 	// ApplyBatch.
 	MaxFetchBytes int
@@ -75,6 +88,7 @@ type Consumer struct {
 	log *slog.Logger
 
 	fetchErrors, applyErrors, skippedOffsets, resets prometheus.Counter
+	owned                                            prometheus.Gauge
 }
 
 // NewConsumer returns a consumer of src into lt. reg may be nil; a nil
@@ -114,11 +128,18 @@ func NewConsumer(lt *LongTerm, src PartitionSource, cfg ConsumerConfig, reg prom
 		Name: "cellwatch_longterm_consumer_offset_resets_total",
 		Help: "Times a partition's stored offset was past the stream's end and reading restarted at its oldest offset.",
 	})
+	c.owned = f.NewGauge(prometheus.GaugeOpts{
+		Name: "cellwatch_longterm_consumer_partitions_owned",
+		Help: "Stream partitions this node consumes into its long-term store (cluster mode: as its ring ownership says; 0 when not following a ring).",
+	})
 	c.Service = services.NewBasicService(nil, c.running, nil)
 	return c
 }
 
 func (c *Consumer) running(ctx context.Context) error {
+	if c.cfg.Ownership != nil {
+		return c.follow(ctx, c.cfg.Ownership)
+	}
 	parts := c.cfg.Partitions
 	if parts == nil {
 		for p := range c.src.Partitions() {
@@ -131,6 +152,66 @@ func (c *Consumer) running(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// follow consumes the partitions own says are this node's, starting a loop
+// for each partition it gains and stopping the loop of each it loses. A
+// lost partition's loop ends (its batch in flight applied or not, never
+// half) before the partition can be started again, so one partition never
+// has two loops.
+func (c *Consumer) follow(ctx context.Context, own Ownership) error {
+	type loop struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	loops := map[int]loop{}
+	stop := func(p int) {
+		l := loops[p]
+		l.cancel()
+		<-l.done
+		delete(loops, p)
+	}
+	defer func() {
+		for p := range loops {
+			stop(p)
+		}
+		c.owned.Set(0)
+	}()
+	changes := own.Changes()
+	for {
+		want := map[int]bool{}
+		for _, p := range own.Owned(c.src.Partitions()) {
+			want[p] = true
+		}
+		for p := range loops {
+			if !want[p] {
+				stop(p)
+				c.log.Info("long-term consumer: partition released", "partition", p)
+			}
+		}
+		for p := range want {
+			if _, ok := loops[p]; ok {
+				continue
+			}
+			lctx, cancel := context.WithCancel(ctx)
+			l := loop{cancel: cancel, done: make(chan struct{})}
+			loops[p] = l
+			go func() {
+				defer close(l.done)
+				c.consume(lctx, p)
+			}()
+			c.log.Info("long-term consumer: partition taken", "partition", p, "next_offset", c.lt.NextOffset(p))
+		}
+		c.owned.Set(float64(len(loops)))
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // no more changes: keep what is owned until stopped
+			}
+		}
+	}
 }
 
 // consume is the loop of partition p; it returns when ctx is done.

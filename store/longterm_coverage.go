@@ -186,9 +186,16 @@ func (lt *LongTerm) committedRuns(p int, updates map[string]markRun) {
 // partition has heard from since an interval is not known to have been live
 // in it (simple; exact for a single node). Bounds are rounded inward to
 // whole seconds. On a read error nothing is covered (logged).
-func (lt *LongTerm) Coverage(from, to int64) []Interval {
+func (lt *LongTerm) Coverage(from, to int64) []Interval { return lt.CoverageOf(nil, from, to) }
+
+// CoverageOf is Coverage judged over the given partitions alone (nil: every
+// partition), for a node of a cluster that owns only some of them: the
+// runs and gaps of other partitions do not count. Data of one series is in
+// one partition (PartitionOf), so what a node vouches for over its
+// partitions is what it holds of their series.
+func (lt *LongTerm) CoverageOf(parts []int, from, to int64) []Interval {
 	fromMs, toMs := intervals.Mul(from, 1000), intervals.Mul(to, 1000)
-	cov, err := lt.coverageMs(fromMs, toMs)
+	cov, err := lt.coverageOfMs(parts, fromMs, toMs)
 	if err != nil {
 		lt.log.Error("long-term store: coverage", "err", err)
 		return nil
@@ -197,10 +204,17 @@ func (lt *LongTerm) Coverage(from, to int64) []Interval {
 }
 
 func (lt *LongTerm) coverageMs(fromMs, toMs int64) (intervals.Set, error) {
+	return lt.coverageOfMs(nil, fromMs, toMs)
+}
+
+func (lt *LongTerm) coverageOfMs(only []int, fromMs, toMs int64) (intervals.Set, error) {
 	byOrigin := map[string]map[int]intervals.Set{}
 	seen := map[int]bool{}
 	lt.runs.mu.RLock()
 	for k, runs := range lt.runs.m {
+		if only != nil && !slices.Contains(only, k.p) {
+			continue
+		}
 		per := byOrigin[k.origin]
 		if per == nil {
 			per = map[int]intervals.Set{}
@@ -215,11 +229,14 @@ func (lt *LongTerm) coverageMs(fromMs, toMs int64) (intervals.Set, error) {
 	}
 	lt.runs.mu.RUnlock()
 	var parts []int
-	if lt.cfg.Partitions > 0 {
+	switch {
+	case only != nil:
+		parts = only
+	case lt.cfg.Partitions > 0:
 		for p := range lt.cfg.Partitions {
 			parts = append(parts, p)
 		}
-	} else {
+	default:
 		for p := range seen {
 			parts = append(parts, p)
 		}
@@ -247,6 +264,9 @@ func (lt *LongTerm) coverageMs(fromMs, toMs int64) (intervals.Set, error) {
 	gaps, err := lt.Gaps(fromMs, toMs)
 	if err != nil {
 		return nil, err
+	}
+	if only != nil {
+		gaps = slices.DeleteFunc(gaps, func(g GapRecord) bool { return !slices.Contains(only, g.Partition) })
 	}
 	holes := make([]Interval, 0, len(gaps))
 	for _, g := range gaps {

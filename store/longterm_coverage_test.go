@@ -179,3 +179,33 @@ func TestLongTermCoverageFollowsApplies(t *testing.T) {
 		}
 	}
 }
+
+// TestLongTermCoverageOf: judged over some partitions, only their marks and
+// gaps count — a node owning partition 0 vouches for it even while the
+// partition it no longer owns stopped at an older mark.
+func TestLongTermCoverageOf(t *testing.T) {
+	at := func(s int) time.Time { return t0.Add(time.Duration(s)*time.Second + 300*time.Millisecond) }
+	s := func(n int64) int64 { return t0.Unix() + n }
+	clock := newClock(at(200))
+	lt := openCoverageLongTerm(t, t.TempDir(), clock, 2)
+	closeOnCleanup(t, &lt)
+	f := newFeed(t, lt)
+	m := f.marks("a", at(0), at(120), false)
+	f.apply([]int{0}, m)
+	f.apply([]int{1}, m[:31])
+	f.apply([]int{1}, []record.Shipped{f.gap("a", at(100).UnixMilli(), at(110).UnixMilli())})
+	for _, tc := range []struct {
+		parts []int
+		want  []Interval
+	}{
+		{nil, []Interval{iv(s(1), s(30))}},
+		{[]int{0, 1}, []Interval{iv(s(1), s(30))}},
+		{[]int{0}, []Interval{iv(s(1), s(119))}}, // partition 1's gap is not partition 0's
+		{[]int{1}, []Interval{iv(s(1), s(30))}},
+		{[]int{}, nil},
+	} {
+		if got := lt.CoverageOf(tc.parts, math.MinInt64, math.MaxInt64); !slices.Equal(got, tc.want) {
+			t.Errorf("CoverageOf(%v) = %v; want %v", tc.parts, got, tc.want)
+		}
+	}
+}

@@ -575,3 +575,14 @@ func sortedDims(dims []record.Dimension) []record.Dimension {
 	record.SortDimensions(dims)
 	return dims
 }
+
+// PartitionOf is the stream partition, of n, that the data of the series
+// with key k travels in (the shipper splits records by the same hash), so
+// the partition whose consumer holds it in a long-term store.
+func PartitionOf(k *SeriesKey, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	d := record.Datum{MetricName: k.MetricName, Dimensions: k.Dimensions, Unit: k.Unit}
+	return int(record.SeriesHash(k.Tenant, k.Namespace, &d) % uint64(n))
+}
