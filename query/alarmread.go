@@ -30,7 +30,7 @@ func (s *Service) AlarmPeriods(_ context.Context, tenant, namespace, metricName 
 	if !ok {
 		return nil, nil, fmt.Errorf("read alarm periods: %w: %q", ErrUnsupportedStatistic, stat)
 	}
-	view, err := s.view(nil, from, ceilDiv(to, 60)*60)
+	view, err := s.view(tenant, nil, from, ceilDiv(to, 60)*60)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read alarm periods: %w", err)
 	}

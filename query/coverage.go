@@ -39,11 +39,16 @@ type coverageView struct {
 	local, longTerm Store
 	covLocal, covLT intervals.Set
 	split           int64 // the local window starts here (a minute boundary)
+	// preferLT: in a cluster, the long-term store answers every grain it
+	// covers, the window's too: the local stores read are those of the
+	// nodes in the ring now, and a node that left holds its part of the
+	// window only in the long-term stores.
+	preferLT bool
 }
 
 // view validates the request's forced source and takes the coverage of the
 // stores it may read over [lo, hi).
-func (s *Service) view(req *awsapi.Request, lo, hi int64) (*coverageView, error) {
+func (s *Service) view(tenant string, req *awsapi.Request, lo, hi int64) (*coverageView, error) {
 	force := ""
 	if req != nil {
 		force = req.Header.Get(HeaderReadSource)
@@ -58,13 +63,17 @@ func (s *Service) view(req *awsapi.Request, lo, hi int64) (*coverageView, error)
 		return nil, awsapi.InvalidParameterValue("The header %s must be %s or %s, not %q.", HeaderReadSource, SourceLocal, SourceLongTerm, force)
 	}
 	v := &coverageView{force: force, local: s.local, longTerm: s.longTerm}
+	if s.fed != nil {
+		v.local, v.longTerm = s.fed.Stores(tenant)
+		v.preferLT = true
+	}
 	split := s.now().Add(-s.window).Unix()
 	v.split = (split + 59) / 60 * 60
 	if force != SourceLongTerm {
-		v.covLocal = coverageOf(s.local, lo, hi)
+		v.covLocal = coverageOf(v.local, lo, hi)
 	}
-	if force != SourceLocal && s.longTerm != nil {
-		v.covLT = coverageOf(s.longTerm, lo, hi)
+	if force != SourceLocal && v.longTerm != nil {
+		v.covLT = coverageOf(v.longTerm, lo, hi)
 	}
 	return v, nil
 }
@@ -115,6 +124,11 @@ func (v *coverageView) plan(from, to, grain int64) readPlan {
 	byLocal := intervals.Union(
 		intervals.Intersect(recent, intervals.Union(local, unknown)),
 		intervals.Intersect(old, intervals.Subtract(local, lt)))
+	if v.preferLT {
+		byLocal = intervals.Union(
+			intervals.Intersect(recent, intervals.Subtract(full, lt)),
+			intervals.Intersect(old, intervals.Subtract(local, lt)))
+	}
 	byLT := intervals.Subtract(full, byLocal)
 	var srcs []source
 	i, j := 0, 0
@@ -139,12 +153,10 @@ func appendSource(srcs []source, s source) []source {
 
 // Coverage returns the intervals of [from, to) (Unix seconds) that no store
 // can vouch for, as the reads report them: the one place alarms (and
-// anything else) learn what is unknown. tenant is not used yet: every
-// tenant of a node shares its stores' coverage (in a cluster it will name
-// the nodes that own the tenant).
+// anything else) learn what is unknown. In a cluster it is judged over the
+// tenant's nodes and the partitions' owners.
 func (s *Service) Coverage(tenant string, from, to int64) []store.Interval {
-	_ = tenant
-	v, err := s.view(nil, from, to)
+	v, err := s.view(tenant, nil, from, to)
 	if err != nil {
 		return []store.Interval{{From: from, To: to}}
 	}

@@ -96,7 +96,7 @@ func (s *Service) GetMetricData(_ context.Context, req *awsapi.Request, hdr http
 	}
 	labelQueries(queries)
 	tenant := awsapi.TenantOf(req)
-	view, err := s.view(req, floorDiv(start.Unix(), 60)*60, ceilDiv(ceilSeconds(end), 60)*60)
+	view, err := s.view(tenant, req, floorDiv(start.Unix(), 60)*60, ceilDiv(ceilSeconds(end), 60)*60)
 	if err != nil {
 		return nil, err
 	}

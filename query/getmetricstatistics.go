@@ -112,7 +112,7 @@ func (s *Service) GetMetricStatistics(_ context.Context, req *awsapi.Request, hd
 	if n := (to - start.Unix() + period - 1) / period; n > maxStatDatapoints {
 		return nil, awsapi.InvalidParameterCombination("You have requested up to %d datapoints, which exceeds the limit of %d. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", n, maxStatDatapoints)
 	}
-	view, err := s.view(req, from, ceilDiv(to, 60)*60)
+	view, err := s.view(awsapi.TenantOf(req), req, from, ceilDiv(to, 60)*60)
 	if err != nil {
 		return nil, err
 	}

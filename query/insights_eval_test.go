@@ -69,7 +69,7 @@ func insightsRun(t *testing.T, f *seriesStore, base int64, src string, period, s
 		t.Fatal(err)
 	}
 	s := New(Config{Local: f, Now: func() time.Time { return time.Unix(base+600, 0) }}, nil)
-	view, err := s.view(nil, base+start, base+end)
+	view, err := s.view("", nil, base+start, base+end)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestInsightsTwoStores(t *testing.T) {
 	lt.add("x", map[string]string{"host": "h1"}, map[int64][4]float64{base: {1, 1, 1, 1}, base + 60: {1, 2, 2, 2}, base + 120: {1, 1000, 1000, 1000}})
 	lt.add("x", map[string]string{"host": "h2"}, map[int64][4]float64{base + 60: {1, 5, 5, 5}})
 	s := New(Config{Local: local, LongTerm: lt, Now: func() time.Time { return time.Unix(base+600, 0) }}, nil)
-	view, err := s.view(nil, base, base+240)
+	view, err := s.view("", nil, base, base+240)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func (s *Service) ListMetrics(_ context.Context, req *awsapi.Request, hdr http.H
 		}
 	}
 	from, to := floorDiv(now-span, 60)*60, ceilDiv(now, 60)*60
-	view, err := s.view(req, from, to)
+	view, err := s.view(awsapi.TenantOf(req), req, from, to)
 	if err != nil {
 		return nil, err
 	}

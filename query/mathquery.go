@@ -383,7 +383,7 @@ func (s *Service) EvaluateQueries(_ context.Context, tenant string, queries []Me
 	if err != nil {
 		return nil, nil, fmt.Errorf("evaluate queries: %w", err)
 	}
-	view, err := s.view(nil, floorDiv(from, 60)*60, ceilDiv(to, 60)*60)
+	view, err := s.view(tenant, nil, floorDiv(from, 60)*60, ceilDiv(to, 60)*60)
 	if err != nil {
 		return nil, nil, fmt.Errorf("evaluate queries: %w", err)
 	}

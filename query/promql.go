@@ -135,7 +135,7 @@ func (s *Service) Queryable(tenant string, hdr http.Header) storage.Queryable {
 		const bound = 1 << 53 // ms; keeps the second arithmetic below from overflowing
 		mint, maxt = min(max(mint, -bound), bound), min(max(maxt, -bound), bound)
 		lo, hi := floorDiv(mint, 60_000)*60, ceilDiv(maxt+1, 60_000)*60
-		view, err := s.view(&awsapi.Request{Header: hdr, Tenant: tenant}, lo, hi)
+		view, err := s.view(tenant, &awsapi.Request{Header: hdr, Tenant: tenant}, lo, hi)
 		if err != nil {
 			return nil, fmt.Errorf("read stores: %w", err)
 		}

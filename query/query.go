@@ -30,12 +30,16 @@ type Config struct {
 	Local    Store         // the node's recent window; required
 	LongTerm Store         // everything older; nil on a node without one
 	Window   time.Duration // how far back the local store answers; default 3 h
-	Now      func() time.Time
+	// Federation, in a cluster, gives each read the stores of the nodes
+	// that hold its tenant's data in place of Local and LongTerm.
+	Federation Federation
+	Now        func() time.Time
 }
 
 // Service serves the read operations.
 type Service struct {
 	local, longTerm Store
+	fed             Federation
 	window          time.Duration
 	now             func() time.Time
 	logger          *slog.Logger
@@ -52,5 +56,5 @@ func New(cfg Config, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{local: cfg.Local, longTerm: cfg.LongTerm, window: cfg.Window, now: cfg.Now, logger: logger}
+	return &Service{local: cfg.Local, longTerm: cfg.LongTerm, fed: cfg.Federation, window: cfg.Window, now: cfg.Now, logger: logger}
 }

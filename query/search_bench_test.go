@@ -49,7 +49,7 @@ func BenchmarkSearch(b *testing.B) {
 				b.Fatal(err)
 			}
 			labelQueries([]dataQuery{q})
-			view, err := s.view(nil, start.Unix(), end.Unix())
+			view, err := s.view("", nil, start.Unix(), end.Unix())
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -43,7 +43,7 @@ func TestSearchReadsLikeMetricStat(t *testing.T) {
 		l.ApplyLiveness(record.Liveness{UnixMs: ms})
 	}
 	start, end := now.Add(-10*time.Minute), now
-	view, err := s.view(nil, start.Unix(), end.Unix())
+	view, err := s.view("", nil, start.Unix(), end.Unix())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestSearchLabelsUniqueInRequest(t *testing.T) {
 		queries = append(queries, q)
 	}
 	labelQueries(queries)
-	view, err := s.view(nil, now.Add(-10*time.Minute).Unix(), now.Unix())
+	view, err := s.view("", nil, now.Add(-10*time.Minute).Unix(), now.Unix())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,142 @@
+package query
+
+import (
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cellwatch/cellwatch/internal/intervals"
+	"github.com/cellwatch/cellwatch/internal/record"
+	"github.com/cellwatch/cellwatch/store"
+)
+
+// fixedRing is a ring that does not change.
+type fixedRing struct {
+	tenant []Node
+	owners func(p int) []Node
+}
+
+func (r fixedRing) TenantNodes(string) []Node    { return r.tenant }
+func (r fixedRing) PartitionOwners(p int) []Node { return r.owners(p) }
+
+func newLocalAt(t *testing.T, now time.Time) *store.Local {
+	t.Helper()
+	l, err := store.NewLocal(store.LocalConfig{Now: func() time.Time { return now }}, nil, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// live marks l live over the last ten minutes before now.
+func live(l *store.Local, now time.Time) {
+	for ms := now.Add(-10 * time.Minute).UnixMilli(); ms <= now.UnixMilli(); ms += 1000 {
+		l.ApplyLiveness(record.Liveness{UnixMs: ms})
+	}
+}
+
+// sums reads every series of st for the tenant: key -> total Sum and Count.
+func sums(st Store, from, to int64) map[string][2]float64 {
+	out := map[string][2]float64{}
+	st.Series("t", func(ref store.SeriesRef, key *store.SeriesKey, _ int64) bool { return true })
+	for i := range 8 {
+		for _, ref := range st.Lookup("t", "App", "Req", []record.Dimension{{Name: "Host", Value: fmt.Sprint(i)}}) {
+			k := st.Key(ref)
+			st.Range(ref, from, to, func(a *store.Aggregate) {
+				v := out[k.Dimensions[0].Value]
+				out[k.Dimensions[0].Value] = [2]float64{v[0] + a.Sum, v[1] + a.Count}
+			})
+		}
+	}
+	return out
+}
+
+// TestFanoutMergesNodes: a tenant's local stores read as one (a series
+// written to two nodes sums), a long-term store is read only for the
+// partitions its node is asked for (stale copies of other partitions do
+// not count twice), and a node that is down or does not answer makes its
+// share unknown instead of empty.
+func TestFanoutMergesNodes(t *testing.T) {
+	now := time.Unix(1_767_225_600, 0)
+	from, to := now.Add(-10*time.Minute).Unix()/60*60, now.Unix()/60*60
+	const parts = 4
+	selfLocal, peerLocal := newLocalAt(t, now), newLocalAt(t, now)
+	selfLT, peerLT := newLocalAt(t, now), newLocalAt(t, now)
+	want := map[string][2]float64{}
+	for i := range 8 {
+		m := &record.Metrics{Tenant: "t", Namespace: "App", Datums: []record.Datum{{MetricName: "Req", Unit: "None", Value: float64(i + 1),
+			Timestamp: now.Add(-5 * time.Minute).UnixMilli(), Dimensions: []record.Dimension{{Name: "Host", Value: fmt.Sprint(i)}}}}}
+		// Written twice, once to each node; both long-term stores hold
+		// every partition (the peer from before a move).
+		selfLocal.Apply(m)
+		peerLocal.Apply(m)
+		selfLT.Apply(m)
+		peerLT.Apply(m)
+		want[fmt.Sprint(i)] = [2]float64{2 * float64(i+1), 2}
+	}
+	for _, l := range []*store.Local{selfLocal, peerLocal, selfLT, peerLT} {
+		live(l, now)
+	}
+	peer := httptest.NewServer(PeerHandler(peerLocal, peerLT, parts))
+	defer peer.Close()
+	self, other := Node{ID: "a", Addr: "unused", Healthy: true}, Node{ID: "b", Addr: peer.Listener.Addr().String(), Healthy: true}
+	ring := fixedRing{tenant: []Node{self, other}, owners: func(p int) []Node {
+		if p%2 == 0 {
+			return []Node{self}
+		}
+		return []Node{other}
+	}}
+	f := &Fanout{Self: "a", Ring: ring, Local: selfLocal, LongTerm: selfLT, Partitions: parts,
+		Client: NewPeerClient(2*time.Second, "", prometheus.NewRegistry(), nil)}
+	local, lt := f.Stores("t")
+	if got := sums(local, from, to); !mapsEqual(got, want) {
+		t.Errorf("local stores of both nodes: %v; want %v", got, want)
+	}
+	full := intervals.Set{{From: from, To: to}}
+	if got := intervals.Of(local.(Coverer).Coverage(from, to)...); !slices.Equal(got, full) {
+		t.Errorf("local coverage with both nodes answering = %v; want %v", got, full)
+	}
+	once := map[string][2]float64{}
+	for k, v := range want {
+		once[k] = [2]float64{v[0] / 2, 1}
+	}
+	if got := sums(lt, from, to); !mapsEqual(got, once) {
+		t.Errorf("long-term stores by partition: %v; want each series once %v", got, once)
+	}
+
+	// The peer unhealthy in the ring: absent, so nothing is covered.
+	ring.tenant = []Node{self, {ID: "b", Addr: other.Addr}}
+	f.Ring = ring
+	local, _ = f.Stores("t")
+	if got := local.(Coverer).Coverage(from, to); len(got) != 0 {
+		t.Errorf("local coverage with the peer down = %v; want none", got)
+	}
+	// The peer healthy in the ring but not answering: the same.
+	ring.tenant = []Node{self, other}
+	f.Ring = ring
+	peer.Close()
+	local, lt = f.Stores("t")
+	if got := local.(Coverer).Coverage(from, to); len(got) != 0 {
+		t.Errorf("local coverage with the peer not answering = %v; want none", got)
+	}
+	if got := lt.(Coverer).Coverage(math.MinInt64/2, math.MaxInt64/2); len(got) != 0 {
+		t.Errorf("long-term coverage with an owner not answering = %v; want none", got)
+	}
+}
+
+func mapsEqual(a, b map[string][2]float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
