@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ const (
 	DefaultBindPort         = 7946
 	DefaultHeartbeatPeriod  = 5 * time.Second
 	DefaultHeartbeatTimeout = time.Minute
+	DefaultPeerTimeout      = 5 * time.Second
 )
 
 // Config is the node's cluster membership. The zero Config is disabled; the
@@ -51,6 +51,9 @@ type Config struct {
 	// for dead and owns nothing.
 	HeartbeatPeriod  time.Duration `yaml:"heartbeat_period"`
 	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
+	// PeerTimeout bounds one read of a peer's store; a peer slower than it
+	// makes its share of that read unknown.
+	PeerTimeout time.Duration `yaml:"peer_timeout"`
 
 	tune tuning
 }
@@ -84,30 +87,41 @@ func (t *tuning) defaults() {
 
 // RegisterFlags binds the cluster settings to flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	host, _ := os.Hostname()
 	fs.Var(&c.Join, "cluster.join", "comma-separated gossip addresses (host:port) of peers to join; setting it (or -cluster.bind-addr) turns cluster mode on")
 	fs.StringVar(&c.BindAddr, "cluster.bind-addr", "", "address to listen on for gossip (0.0.0.0 for every interface); setting it (or -cluster.join) turns cluster mode on")
 	fs.IntVar(&c.BindPort, "cluster.bind-port", DefaultBindPort, "port to listen on for gossip (TCP)")
 	fs.StringVar(&c.AdvertiseAddr, "cluster.advertise-addr", "", "gossip address peers reach this node at (default: the bind address, or a private address of the host)")
-	fs.StringVar(&c.NodeID, "cluster.node-id", host, "this node's name in the ring: unique in the cluster and stable across restarts")
+	fs.StringVar(&c.NodeID, "cluster.node-id", "", "this node's name in the ring, unique in the cluster and stable across restarts (default: the host name)")
 	fs.StringVar(&c.Zone, "cluster.zone", "", "zone of this node; every stream partition is consumed by one node in each zone")
-	fs.StringVar(&c.APIAddr, "cluster.api-addr", "", "host:port where peers read this node over HTTP")
+	fs.StringVar(&c.APIAddr, "cluster.api-addr", "", "host:port where peers read this node over HTTP (default: -admin-listen)")
 	fs.IntVar(&c.TenantShardSize, "cluster.tenant-shard-size", 0, "nodes holding one tenant's data (its shuffle shard); 0 = every node")
 	fs.DurationVar(&c.HeartbeatPeriod, "cluster.heartbeat-period", DefaultHeartbeatPeriod, "how often the node refreshes its entry in the ring")
 	fs.DurationVar(&c.HeartbeatTimeout, "cluster.heartbeat-timeout", DefaultHeartbeatTimeout, "how old a ring entry may be before its node is taken for dead and owns nothing")
+	fs.DurationVar(&c.PeerTimeout, "cluster.peer-timeout", DefaultPeerTimeout, "longest wait for one read of a peer's store; a peer slower than that makes its share of the read unknown")
 }
 
 // Enabled reports whether cluster mode is on: peers to join or a gossip
 // address to listen on are set.
 func (c *Config) Enabled() bool { return len(c.Join) > 0 || c.BindAddr != "" }
 
-// Validate checks the settings of an enabled config.
+// Validate checks the settings of an enabled config; one that is not
+// enabled is not used.
 func (c *Config) Validate() error {
+	if !c.Enabled() {
+		return nil
+	}
+	if c.NodeID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			return fmt.Errorf("-cluster.node-id is empty and the host has no name: %w", err)
+		}
+		c.NodeID = host
+	}
 	switch {
-	case c.NodeID == "":
-		return errors.New("-cluster.node-id is empty")
 	case c.BindPort < 0 || c.BindPort > 65535:
 		return fmt.Errorf("-cluster.bind-port %d is not a port", c.BindPort)
+	case c.PeerTimeout < 0:
+		return fmt.Errorf("-cluster.peer-timeout %s is negative", c.PeerTimeout)
 	case c.TenantShardSize < 0:
 		return fmt.Errorf("-cluster.tenant-shard-size %d is negative", c.TenantShardSize)
 	case c.HeartbeatPeriod <= 0:

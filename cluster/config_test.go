@@ -15,7 +15,7 @@ func TestConfigFlags(t *testing.T) {
 	if c.Enabled() {
 		t.Error("the defaults enable cluster mode; want it off")
 	}
-	if c.BindPort != DefaultBindPort || c.HeartbeatPeriod != DefaultHeartbeatPeriod || c.HeartbeatTimeout != DefaultHeartbeatTimeout || c.NodeID == "" {
+	if c.BindPort != DefaultBindPort || c.HeartbeatPeriod != DefaultHeartbeatPeriod || c.HeartbeatTimeout != DefaultHeartbeatTimeout || c.NodeID != "" {
 		t.Errorf("defaults %+v", c)
 	}
 	err := fs.Parse([]string{
@@ -47,13 +47,14 @@ func TestConfigValidate(t *testing.T) {
 		edit func(*Config)
 		want string // part of the error; "" for none
 	}{
-		"good":                {func(*Config) {}, ""},
-		"no node id":          {func(c *Config) { c.NodeID = "" }, "node-id"},
-		"bad port":            {func(c *Config) { c.BindPort = 70000 }, "bind-port"},
-		"negative shard":      {func(c *Config) { c.TenantShardSize = -1 }, "tenant-shard-size"},
-		"no heartbeat":        {func(c *Config) { c.HeartbeatPeriod = 0 }, "heartbeat-period"},
-		"timeout too short":   {func(c *Config) { c.HeartbeatTimeout = c.HeartbeatPeriod }, "heartbeat-timeout"},
-		"join without a port": {func(c *Config) { c.Join = Addrs{"peer"} }, "no port"},
+		"good":                      {func(*Config) {}, ""},
+		"no node id: the host name": {func(c *Config) { c.NodeID = "" }, ""},
+		"not enabled: unchecked":    {func(c *Config) { c.BindAddr, c.BindPort = "", -1 }, ""},
+		"bad port":                  {func(c *Config) { c.BindPort = 70000 }, "bind-port"},
+		"negative shard":            {func(c *Config) { c.TenantShardSize = -1 }, "tenant-shard-size"},
+		"no heartbeat":              {func(c *Config) { c.HeartbeatPeriod = 0 }, "heartbeat-period"},
+		"timeout too short":         {func(c *Config) { c.HeartbeatTimeout = c.HeartbeatPeriod }, "heartbeat-timeout"},
+		"join without a port":       {func(c *Config) { c.Join = Addrs{"peer"} }, "no port"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good

@@ -17,6 +17,7 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // status is the JSON of GET /admin/status.
@@ -104,6 +105,16 @@ func (n *node) adminHandler() http.Handler {
 		writeJSON(w, http.StatusOK, n.status(r.Context()))
 	})))
 	mux.Handle("POST /admin/stream/fault", n.guardAdmin(http.HandlerFunc(n.setFault)))
+	// The node's stores, read by its peers (cluster mode); refused until
+	// the WAL is replayed, so a peer counts this node's share unknown.
+	mux.Handle("POST "+query.PeerPath, n.guardAdmin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := n.peers.Load()
+		if h == nil || !n.ready.Load() {
+			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	})))
 	mux.Handle("DELETE /admin/stream/fault", n.guardAdmin(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if !n.ready.Load() { // the components are built once ready is set
 			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/cluster"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/query"
@@ -36,6 +37,7 @@ type Config struct {
 	Shipper     fallback.ShipperConfig   `yaml:"shipper"`
 	Alarms      alerting.Config          `yaml:"alarms"`
 	PromQL      query.PromConfig         `yaml:"query"`
+	Cluster     cluster.Config           `yaml:"cluster"`
 }
 
 // NodeConfig is the part of Config that belongs to the node itself: where it
@@ -76,7 +78,7 @@ type validator interface{ Validate() error }
 
 // parts are the component configs of c, in the order of -help.
 func (c *Config) parts() []flagRegisterer {
-	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.Limits, &c.RemoteWrite, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms, &c.PromQL}
+	return []flagRegisterer{&c.NodeConfig, &c.Auth, &c.Limits, &c.RemoteWrite, &c.WAL, &c.Store, &c.Stream, &c.Shipper, &c.Alarms, &c.PromQL, &c.Cluster}
 }
 
 // RegisterFlags binds every setting to a flag on fs, with its default.
@@ -101,6 +103,12 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s %s is not on loopback, and without -auth.credentials anyone who reaches it could write: give -auth.credentials (the keys that may call the API) or -auth.anonymous", l.flag, l.addr))
 			}
 		}
+	}
+	if c.Cluster.Enabled() && c.Stream.Kind != stream.KindKafka {
+		errs = append(errs, fmt.Errorf("cluster mode (-cluster.join or -cluster.bind-addr) needs -stream.kind %s: the nodes share one stream, and an embedded one belongs to one node", stream.KindKafka))
+	}
+	if c.Cluster.Enabled() && c.Cluster.APIAddr == "" {
+		c.Cluster.APIAddr = c.AdminListen
 	}
 	if c.Shipper.MaxBacklogBytes < 2*uint64(c.WAL.SegmentSize) {
 		errs = append(errs, fmt.Errorf("-shipper.max-backlog-bytes %d must be at least two WAL segments (%d bytes): the backlog is dropped a segment at a time",
@@ -179,6 +187,7 @@ var flagGroups = []struct{ prefix, title string }{
 	{"shipper", "Shipper: WAL to stream (fallback)"},
 	{"alarms", "Alarms and notifications"},
 	{"query", "Prometheus API (PromQL)"},
+	{"cluster", "Cluster mode"},
 }
 
 // flagGroup returns the prefix of name's group.

@@ -42,6 +42,18 @@ func (s *httpServer) readHeaderTimeout(d time.Duration) { s.srv.ReadHeaderTimeou
 func (s *httpServer) Addr() net.Addr { return s.ln.Addr() }
 
 func (s *httpServer) starting(context.Context) error {
+	if s.ln != nil {
+		return nil // bound early (bindEarly)
+	}
+	return s.bindEarly()
+}
+
+// bindEarly binds the listener before the service starts, for a caller
+// that must know the address (port 0) while the node is being built.
+func (s *httpServer) bindEarly() error {
+	if s.ln != nil {
+		return nil
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.name, err)

@@ -18,6 +18,15 @@ import (
 // down is set the brokers refuse every write (produce connections drop).
 func kafkaNode(t *testing.T, dir string, down *atomic.Bool) *testNode {
 	t.Helper()
+	brokers := kfakeBrokers(t, down)
+	return startNode(t, testConfig(t, dir, "-stream.kind", "kafka", "-stream.kafka.brokers", brokers[0]+","+brokers[1]+","+brokers[2],
+		"-stream.kafka.delivery-timeout", "1s"))
+}
+
+// kfakeBrokers starts a three-broker kfake cluster for the test and returns
+// its addresses; while down is set the brokers refuse every write.
+func kfakeBrokers(t *testing.T, down *atomic.Bool) []string {
+	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(3))
 	if err != nil {
 		t.Fatal(err)
@@ -30,9 +39,7 @@ func kafkaNode(t *testing.T, dir string, down *atomic.Bool) *testNode {
 		}
 		return nil, nil, false
 	})
-	brokers := c.ListenAddrs()
-	return startNode(t, testConfig(t, dir, "-stream.kind", "kafka", "-stream.kafka.brokers", brokers[0]+","+brokers[1]+","+brokers[2],
-		"-stream.kafka.delivery-timeout", "1s"))
+	return c.ListenAddrs()
 }
 
 // TestKafkaStreamThroughTheNode: with Kafka as the stream, what the SDK

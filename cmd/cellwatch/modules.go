@@ -11,6 +11,7 @@ import (
 
 	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/alerting/alarmapi"
+	"github.com/cellwatch/cellwatch/cluster"
 	"github.com/cellwatch/cellwatch/dashboards"
 	"github.com/cellwatch/cellwatch/dashboards/ui"
 	"github.com/cellwatch/cellwatch/fallback"
@@ -41,6 +42,7 @@ const (
 	modEvaluator = "alarm-evaluator"
 	modDash      = "dashboards"
 	modLogs      = "logs"
+	modCluster   = "cluster"
 	modAPI       = "api-server"
 	modAll       = "all"
 )
@@ -57,17 +59,18 @@ var moduleDeps = map[string][]string{
 	modWAL:       {modAdmin},
 	modStream:    {modAdmin},
 	modLongTerm:  {modAdmin},
-	modLocal:     {modWAL},                 // rebuilt from the WAL when it starts
-	modShipper:   {modWAL, modStream},      // tails the WAL into the stream
-	modRetention: {modWAL, modShipper},     // deletes segments shipped and out of the window
-	modLiveness:  {modWAL, modLocal},       // its first mark follows the rebuild
-	modConsumer:  {modStream, modLongTerm}, // applies the stream to the long-term store
-	modQuery:     {modLocal, modLongTerm},  // reads both stores by coverage
-	modAlarms:    {modQuery},               // the alarm database; its evaluations read through query
-	modOutbox:    {modAlarms},              // delivers what transitions stage in the alarm store
-	modEvaluator: {modOutbox, modQuery},    // evaluates through query, notifies through the outbox
-	modDash:      {modAdmin},               // the dashboard database
-	modLogs:      {modLiveness, modQuery},  // log metadata, retention and Insights queries over both stores
+	modLocal:     {modWAL},                             // rebuilt from the WAL when it starts
+	modShipper:   {modWAL, modStream},                  // tails the WAL into the stream
+	modRetention: {modWAL, modShipper},                 // deletes segments shipped and out of the window
+	modLiveness:  {modWAL, modLocal},                   // its first mark follows the rebuild
+	modCluster:   {modAdmin},                           // the ring (cluster mode; nothing on one node): serves before peers answer
+	modConsumer:  {modStream, modLongTerm, modCluster}, // applies the stream (the partitions the ring gives it) to the long-term store
+	modQuery:     {modLocal, modLongTerm, modCluster},  // reads both stores by coverage (in a cluster, the peers' too)
+	modAlarms:    {modQuery},                           // the alarm database; its evaluations read through query
+	modOutbox:    {modAlarms},                          // delivers what transitions stage in the alarm store
+	modEvaluator: {modOutbox, modQuery},                // evaluates through query, notifies through the outbox
+	modDash:      {modAdmin},                           // the dashboard database
+	modLogs:      {modLiveness, modQuery},              // log metadata, retention and Insights queries over both stores
 	modAPI:       {modLiveness, modQuery, modOutbox, modDash, modLogs},
 	modAll:       {modAPI, modConsumer, modRetention, modEvaluator},
 }
@@ -97,7 +100,7 @@ func (n *node) inits() map[string]func() (services.Service, error) {
 		modLongTerm: n.initLongTerm, modConsumer: n.initConsumer, modShipper: n.initShipper,
 		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
 		modAlarms: n.initAlarms, modOutbox: n.initOutbox, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
-		modDash: n.initDashboards, modLogs: n.initLogs,
+		modDash: n.initDashboards, modLogs: n.initLogs, modCluster: n.initCluster,
 	}
 }
 
@@ -168,8 +171,34 @@ func (n *node) initLongTerm() (_ services.Service, err error) {
 	return n.longTerm, err
 }
 
+// initCluster builds the node's membership of its cluster; on a single
+// node there is none.
+func (n *node) initCluster() (_ services.Service, err error) {
+	if !n.cfg.Cluster.Enabled() {
+		return nil, nil
+	}
+	cfg := n.cfg.Cluster
+	if cfg.APIAddr == n.cfg.AdminListen {
+		// Peers read this node on its admin listener: bind it now, so a
+		// port 0 is known before the node enters the ring.
+		if err := n.adminServer.bindEarly(); err != nil {
+			return nil, err
+		}
+		cfg.APIAddr = n.adminServer.Addr().String()
+	}
+	n.cluster, err = cluster.New(cfg, n.logger, n.reg)
+	if err != nil {
+		return nil, err
+	}
+	return n.cluster, nil
+}
+
 func (n *node) initConsumer() (services.Service, error) {
-	n.consumer = store.NewConsumer(n.longTerm, partitionSource{n.stream}, store.ConsumerConfig{}, n.reg, n.logger.With("component", "consumer"))
+	var cfg store.ConsumerConfig
+	if n.cluster != nil {
+		cfg.Ownership = ringOwnership{n.cluster, n.cluster.Subscribe()}
+	}
+	n.consumer = store.NewConsumer(n.longTerm, partitionSource{n.stream}, cfg, n.reg, n.logger.With("component", "consumer"))
 	return n.consumer, nil
 }
 
@@ -190,7 +219,15 @@ func (n *node) initLiveness() (services.Service, error) {
 
 // initQuery builds the read path; it has no service of its own.
 func (n *node) initQuery() (services.Service, error) {
-	n.query = query.New(query.Config{Local: n.local, LongTerm: n.longTerm, Window: n.cfg.Store.Window}, n.logger.With("component", "query"))
+	cfg := query.Config{Local: n.local, LongTerm: n.longTerm, Window: n.cfg.Store.Window}
+	if n.cluster != nil {
+		cfg.Federation = &query.Fanout{Self: n.cfg.Cluster.NodeID, Ring: queryRing{n.cluster}, Local: n.local, LongTerm: n.longTerm,
+			Partitions: n.cfg.Stream.Partitions,
+			Client:     query.NewPeerClient(n.cfg.Cluster.PeerTimeout, n.cfg.AdminToken, n.reg, n.logger.With("component", "query"))}
+	}
+	n.query = query.New(cfg, n.logger.With("component", "query"))
+	peers := query.PeerHandler(n.local, n.longTerm, n.cfg.Stream.Partitions)
+	n.peers.Store(&peers)
 	return nil, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cellwatch/cellwatch/alerting"
+	"github.com/cellwatch/cellwatch/cluster"
 	"github.com/cellwatch/cellwatch/dashboards"
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/logs"
@@ -51,6 +53,8 @@ type node struct {
 	logs        *logs.API
 	apiServer   *httpServer
 	adminServer *httpServer
+	cluster     *cluster.Cluster             // nil on a single node
+	peers       atomic.Pointer[http.Handler] // the node's stores served to its peers, once built
 
 	manager *services.Manager
 	order   stopOrder // the order in which services stopped

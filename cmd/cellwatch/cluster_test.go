@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+)
+
+// clusterArgs are the flags of one cluster node on brokers: gossip on a
+// free loopback port, heartbeats short enough for tests.
+func clusterArgs(brokers, id, join string) []string {
+	args := []string{"-stream.kind", "kafka", "-stream.kafka.brokers", brokers, "-stream.kafka.delivery-timeout", "1s",
+		"-cluster.bind-addr", "127.0.0.1", "-cluster.bind-port", "0", "-cluster.node-id", id,
+		"-cluster.heartbeat-period", "200ms", "-cluster.heartbeat-timeout", "2s", "-cluster.peer-timeout", "2s"}
+	if join != "" {
+		args = append(args, "-cluster.join", join)
+	}
+	return args
+}
+
+func (tn *testNode) gossipAddr() string { return fmt.Sprintf("127.0.0.1:%d", tn.cluster.GossipPort()) }
+
+// healthyMembers is the IDs of the nodes tn's ring holds healthy.
+func (tn *testNode) healthyMembers() string {
+	var ids []string
+	for _, m := range tn.cluster.Instances() {
+		if m.Healthy {
+			ids = append(ids, m.ID)
+		}
+	}
+	return strings.Join(ids, ",")
+}
+
+// partialData reports whether a GetMetricData of metric over [start, end)
+// says PartialData (some of it is unknown).
+func partialData(t *testing.T, cw *cloudwatch.Client, ns, metric string, start, end time.Time) bool {
+	t.Helper()
+	out, err := cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(start), EndTime: aws.Time(end),
+		MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("m"), MetricStat: &types.MetricStat{Period: aws.Int32(60), Stat: aws.String("SampleCount"),
+			Metric: &types.Metric{Namespace: aws.String(ns), MetricName: aws.String(metric)}}}}})
+	if err != nil {
+		t.Fatalf("GetMetricData: %v", err)
+	}
+	return out.MetricDataResults[0].StatusCode == types.StatusCodePartialData
+}
+
+// TestClusterThreeNodes runs three nodes on a three-broker kfake cluster:
+// two in this process and one a real process. What is written to any node
+// reads the same from every node, merged (each minute holds one datum from
+// each node); the partitions are shared out among the nodes; kill -9 of the
+// process makes its share unknown until its partitions move, after which
+// every acknowledged datum it shipped reads again from the others; and
+// once it restarts on its data directory, its WAL replays and it serves
+// the cluster's data.
+func TestClusterThreeNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a real process")
+	}
+	var down atomic.Bool
+	brokers := strings.Join(kfakeBrokers(t, &down), ",")
+	a := startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "a", "")...))
+	b := startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "b", a.gossipAddr())...))
+	cDir := t.TempDir()
+	c, cAddr := startProcess(t, cDir, clusterArgs(brokers, "c", a.gossipAddr())...)
+	waitFor(t, 30*time.Second, "three healthy nodes in both rings", func() bool {
+		return a.healthyMembers() == "a,b,c" && b.healthyMembers() == "a,b,c"
+	})
+	parts := a.cfg.Stream.Partitions
+	waitFor(t, 30*time.Second, "a and b to own some partitions, not all", func() bool {
+		na, nb := len(a.cluster.OwnedPartitions(parts)), len(b.cluster.OwnedPartitions(parts))
+		return na > 0 && nb > 0 && na+nb < parts
+	})
+
+	metrics := []string{"value", "values", "stats"}
+	clients := []*cloudwatch.Client{a.sdk(), b.sdk(), clientFor(cAddr)}
+	for i, cw := range clients {
+		writeMinutes(t, cw, "Cluster", 30, 3, rand.New(rand.NewPCG(uint64(i), 9)))
+	}
+	start, end := minute(31), minute(2)
+	want := waitEqual(t, clients[0], "Cluster", metrics, start, end) // a's local union == long-term union
+	for m := 30; m >= 3; m-- {
+		k := "value@" + minute(m).Format("15:04")
+		if got := want[k]; !strings.HasPrefix(got, "3/") {
+			t.Fatalf("bucket %s = %q; want SampleCount 3, one datum from each node", k, got)
+		}
+	}
+	for i, cw := range clients[1:] {
+		if got := buckets(t, cw, "", "Cluster", metrics, start, end); !mapsSame(got, want) {
+			t.Errorf("node %d reads %v; node a reads %v", i+1, got, want)
+		}
+	}
+
+	// kill -9 of c: its share is unknown until its partitions move to a
+	// and b, which read them from the stream; then every bucket is whole.
+	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	killed := time.Now()
+	sawUnknown := false
+	waitFor(t, 60*time.Second, "c's partitions to move to a and b", func() bool {
+		sawUnknown = sawUnknown || partialData(t, clients[0], "Cluster", "value", start, end)
+		na, nb := len(a.cluster.OwnedPartitions(parts)), len(b.cluster.OwnedPartitions(parts))
+		return na+nb == parts
+	})
+	moved := time.Since(killed)
+	if !sawUnknown {
+		t.Error("no read reported PartialData while the killed node still owned its partitions")
+	}
+	waitFor(t, 60*time.Second, "every bucket whole again from a and b", func() bool {
+		return mapsSame(buckets(t, clients[0], "", "Cluster", metrics, start, end), want) &&
+			mapsSame(buckets(t, clients[1], "", "Cluster", metrics, start, end), want) &&
+			!partialData(t, clients[0], "Cluster", "value", start, end)
+	})
+	t.Logf("after kill -9: partitions moved in %v; reads whole again %v after the kill", moved.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+
+	// c restarts on its data directory and serves the cluster's data.
+	_, cAddr = startProcess(t, cDir, clusterArgs(brokers, "c", a.gossipAddr())...)
+	waitFor(t, 30*time.Second, "c back in the ring", func() bool { return a.healthyMembers() == "a,b,c" })
+	waitFor(t, 60*time.Second, "c to read what every node reads", func() bool {
+		return mapsSame(buckets(t, clientFor(cAddr), "", "Cluster", metrics, start, end), want)
+	})
+}
+
+func mapsSame(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
