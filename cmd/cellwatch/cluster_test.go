@@ -18,7 +18,8 @@ import (
 // clusterArgs are the flags of one cluster node on brokers: gossip on a
 // free loopback port, heartbeats short enough for tests.
 func clusterArgs(brokers, id, join string) []string {
-	args := []string{"-stream.kind", "kafka", "-stream.kafka.brokers", brokers, "-stream.kafka.delivery-timeout", "1s",
+	// 24 partitions: with random tokens, each of three nodes owns some.
+	args := []string{"-stream.kind", "kafka", "-stream.kafka.brokers", brokers, "-stream.kafka.delivery-timeout", "1s", "-stream.partitions", "24",
 		"-cluster.bind-addr", "127.0.0.1", "-cluster.bind-port", "0", "-cluster.node-id", id,
 		"-cluster.heartbeat-period", "200ms", "-cluster.heartbeat-timeout", "2s", "-cluster.peer-timeout", "2s"}
 	if join != "" {
