@@ -39,11 +39,6 @@ type coverageView struct {
 	local, longTerm Store
 	covLocal, covLT intervals.Set
 	split           int64 // the local window starts here (a minute boundary)
-	// preferLT: in a cluster, the long-term store answers every grain it
-	// covers, the window's too: the local stores read are those of the
-	// nodes in the ring now, and a node that left holds its part of the
-	// window only in the long-term stores.
-	preferLT bool
 }
 
 // view validates the request's forced source and takes the coverage of the
@@ -65,7 +60,6 @@ func (s *Service) view(tenant string, req *awsapi.Request, lo, hi int64) (*cover
 	v := &coverageView{force: force, local: s.local, longTerm: s.longTerm}
 	if s.fed != nil {
 		v.local, v.longTerm = s.fed.Stores(tenant)
-		v.preferLT = true
 	}
 	split := s.now().Add(-s.window).Unix()
 	v.split = (split + 59) / 60 * 60
@@ -124,11 +118,6 @@ func (v *coverageView) plan(from, to, grain int64) readPlan {
 	byLocal := intervals.Union(
 		intervals.Intersect(recent, intervals.Union(local, unknown)),
 		intervals.Intersect(old, intervals.Subtract(local, lt)))
-	if v.preferLT {
-		byLocal = intervals.Union(
-			intervals.Intersect(recent, intervals.Subtract(full, lt)),
-			intervals.Intersect(old, intervals.Subtract(local, lt)))
-	}
 	byLT := intervals.Subtract(full, byLocal)
 	var srcs []source
 	i, j := 0, 0

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/cellwatch/cellwatch/internal/intervals"
 	"github.com/cellwatch/cellwatch/internal/record"
@@ -280,6 +282,8 @@ type Ring interface {
 	TenantNodes(tenant string) []Node
 	// PartitionOwners is the owners of a stream partition, one per zone.
 	PartitionOwners(p int) []Node
+	// Nodes is every node in the ring, healthy or not.
+	Nodes() []Node
 }
 
 // Fanout is the Federation of a cluster node: a read of a tenant draws on
@@ -288,17 +292,65 @@ type Ring interface {
 // one long-term store per stream partition (this node's own for the
 // partitions it owns, else an owner's, preferably in the caller's zone
 // order). A partition without an owner is absent: unknown.
+//
+// A node that left the ring (stopped, or crashed and forgotten) within the
+// last Window stays absent from every tenant's local stores: what it took
+// in that window is only in the long-term stores now, so the local stores
+// cannot vouch for the window, and the long-term store answers what it
+// covers. (A node remembers the nodes it has seen since it started.)
 type Fanout struct {
 	Self            string // this node's ID
 	Ring            Ring
 	Local, LongTerm Store // this node's own
 	Partitions      int
 	Client          *PeerClient
+	Window          time.Duration // default 3 h
+	Now             func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]time.Time // node -> last seen in the ring
+}
+
+// departed is the number of nodes seen in the ring within the window that
+// are not in it now.
+func (f *Fanout) departed() int {
+	now := time.Now()
+	if f.Now != nil {
+		now = f.Now()
+	}
+	window := f.Window
+	if window <= 0 {
+		window = 3 * time.Hour
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seen == nil {
+		f.seen = map[string]time.Time{}
+	}
+	in := map[string]bool{}
+	for _, n := range f.Ring.Nodes() {
+		in[n.ID] = true
+		f.seen[n.ID] = now
+	}
+	gone := 0
+	for id, at := range f.seen {
+		switch {
+		case in[id]:
+		case now.Sub(at) >= window:
+			delete(f.seen, id)
+		default:
+			gone++
+		}
+	}
+	return gone
 }
 
 // Stores implements Federation.
 func (f *Fanout) Stores(tenant string) (Store, Store) {
 	local := []Store{f.Local}
+	if f.departed() > 0 {
+		local = append(local, absent{})
+	}
 	for _, n := range f.Ring.TenantNodes(tenant) {
 		switch {
 		case n.ID == f.Self:

@@ -23,6 +23,7 @@ type fixedRing struct {
 
 func (r fixedRing) TenantNodes(string) []Node    { return r.tenant }
 func (r fixedRing) PartitionOwners(p int) []Node { return r.owners(p) }
+func (r fixedRing) Nodes() []Node                { return r.tenant }
 
 func newLocalAt(t *testing.T, now time.Time) *store.Local {
 	t.Helper()
@@ -91,8 +92,9 @@ func TestFanoutMergesNodes(t *testing.T) {
 		}
 		return []Node{other}
 	}}
+	clock := now
 	f := &Fanout{Self: "a", Ring: ring, Local: selfLocal, LongTerm: selfLT, Partitions: parts,
-		Client: NewPeerClient(2*time.Second, "", prometheus.NewRegistry(), nil)}
+		Client: NewPeerClient(2*time.Second, "", prometheus.NewRegistry(), nil), Now: func() time.Time { return clock }}
 	local, lt := f.Stores("t")
 	if got := sums(local, from, to); !mapsEqual(got, want) {
 		t.Errorf("local stores of both nodes: %v; want %v", got, want)
@@ -108,6 +110,19 @@ func TestFanoutMergesNodes(t *testing.T) {
 	if got := sums(lt, from, to); !mapsEqual(got, once) {
 		t.Errorf("long-term stores by partition: %v; want each series once %v", got, once)
 	}
+
+	// The peer gone from the ring (it left): absent for the window, as
+	// what it took in is in the long-term stores only; after the window
+	// it no longer counts.
+	f.Ring = fixedRing{tenant: []Node{self}, owners: ring.owners}
+	if local, _ = f.Stores("t"); len(local.(Coverer).Coverage(from, to)) != 0 {
+		t.Error("local coverage just after a node left the ring: covered; want none")
+	}
+	clock = now.Add(3*time.Hour + time.Second)
+	if local, _ = f.Stores("t"); len(local.(Coverer).Coverage(from, to)) == 0 {
+		t.Error("local coverage a window after a node left: none; want this node's own")
+	}
+	clock = now
 
 	// The peer unhealthy in the ring: absent, so nothing is covered.
 	ring.tenant = []Node{self, {ID: "b", Addr: other.Addr}}

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/cellwatch/cellwatch/fallback"
 )
 
 // clusterArgs are the flags of one cluster node on brokers: gossip on a
@@ -142,4 +144,70 @@ func mapsSame(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestClusterStreamOutage: with the brokers refusing writes, every node of
+// the cluster goes degraded; writes and reads go on, merged over the nodes'
+// local stores with nothing unknown; when the brokers return, each node's
+// backlog drains exactly once (the long-term stores, by partition, read
+// what the local stores read).
+func TestClusterStreamOutage(t *testing.T) {
+	var down atomic.Bool
+	brokers := strings.Join(kfakeBrokers(t, &down), ",")
+	a := startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "a", "")...))
+	nodes := []*testNode{a,
+		startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "b", a.gossipAddr())...)),
+		startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "c", a.gossipAddr())...))}
+	waitFor(t, 30*time.Second, "three healthy nodes", func() bool {
+		for _, n := range nodes {
+			if n.healthyMembers() != "a,b,c" {
+				return false
+			}
+		}
+		return true
+	})
+	metrics := []string{"value", "values", "stats"}
+	for i, n := range nodes {
+		writeMinutes(t, n.sdk(), "Outage", 30, 21, rand.New(rand.NewPCG(uint64(i), 1)))
+	}
+	start, end := minute(31), minute(1)
+	waitEqual(t, a.sdk(), "Outage", metrics, start, end)
+
+	down.Store(true)
+	for i, n := range nodes {
+		rng := rand.New(rand.NewPCG(uint64(i), 2))
+		waitFor(t, 30*time.Second, "node "+n.cfg.Cluster.NodeID+" degraded", func() bool {
+			writeMinutes(t, n.sdk(), "Outage", 20, 20, rng) // every write must succeed
+			mode, _, _ := n.shipper.Health()
+			return mode == fallback.ModeDegraded
+		})
+		writeMinutes(t, n.sdk(), "Outage", 19, 2, rng)
+	}
+	during := buckets(t, a.sdk(), "", "Outage", metrics, start, end)
+	for m := 19; m >= 2; m-- {
+		if k := "value@" + minute(m).Format("15:04"); !strings.HasPrefix(during[k], "3/") {
+			t.Errorf("during the outage, bucket %s = %q; want SampleCount 3 (one datum from each node)", k, during[k])
+		}
+	}
+	for _, n := range nodes[1:] {
+		if got := buckets(t, n.sdk(), "", "Outage", metrics, start, end); !mapsSame(got, during) {
+			t.Errorf("during the outage node %s reads %v; a reads %v", n.cfg.Cluster.NodeID, got, during)
+		}
+	}
+	if partialData(t, a.sdk(), "Outage", "value", minute(19), minute(2)) {
+		t.Error("during the outage the recent minutes read as PartialData; every node answers them")
+	}
+
+	down.Store(false)
+	waitFor(t, 90*time.Second, "every backlog to drain", func() bool {
+		for _, n := range nodes {
+			if n.shipper.Backlog() > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if after := waitEqual(t, a.sdk(), "Outage", metrics, start, end); !mapsSame(after, during) {
+		t.Errorf("after the drain the long-term stores read %v; during the outage %v", after, during)
+	}
 }

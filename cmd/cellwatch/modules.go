@@ -222,8 +222,8 @@ func (n *node) initQuery() (services.Service, error) {
 	cfg := query.Config{Local: n.local, LongTerm: n.longTerm, Window: n.cfg.Store.Window}
 	if n.cluster != nil {
 		cfg.Federation = &query.Fanout{Self: n.cfg.Cluster.NodeID, Ring: queryRing{n.cluster}, Local: n.local, LongTerm: n.longTerm,
-			Partitions: n.cfg.Stream.Partitions,
-			Client:     query.NewPeerClient(n.cfg.Cluster.PeerTimeout, n.cfg.AdminToken, n.reg, n.logger.With("component", "query"))}
+			Partitions: n.cfg.Stream.Partitions, Window: n.cfg.Store.Window,
+			Client: query.NewPeerClient(n.cfg.Cluster.PeerTimeout, n.cfg.AdminToken, n.reg, n.logger.With("component", "query"))}
 	}
 	n.query = query.New(cfg, n.logger.With("component", "query"))
 	peers := query.PeerHandler(n.local, n.longTerm, n.cfg.Stream.Partitions)

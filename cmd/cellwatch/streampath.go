@@ -51,6 +51,8 @@ func (r queryRing) PartitionOwners(p int) []query.Node {
 	return queryNodes(r.c.PartitionOwners(int32(p)))
 }
 
+func (r queryRing) Nodes() []query.Node { return queryNodes(r.c.Instances()) }
+
 func queryNodes(in []cluster.Instance) []query.Node {
 	out := make([]query.Node, len(in))
 	for i, m := range in {
