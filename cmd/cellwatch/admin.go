@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -43,6 +44,9 @@ func (n *node) status(ctx context.Context) status {
 	st := status{NodeID: n.wal.NodeID(), Ready: n.isReady(), ShipperStatus: n.shipper.Status(),
 		LocalSeries: n.local.NumSeries(), LocalBytes: n.local.Bytes(), LocalMaxBytes: n.cfg.Store.MaxBytes}
 	for p := range n.stream.Partitions() {
+		if !n.consumes(p) {
+			continue // another node's to apply (cluster mode)
+		}
 		ps := partitionStatus{Partition: p, Applied: n.longTerm.NextOffset(p)}
 		if _, end, err := n.stream.Bounds(ctx, p); err == nil {
 			ps.EndOffset = end
@@ -52,6 +56,16 @@ func (n *node) status(ctx context.Context) status {
 		st.Partitions = append(st.Partitions, ps)
 	}
 	return st
+}
+
+// consumes reports whether this node applies partition p to its long-term
+// store: every partition on a single node, the ones its ring gives it in a
+// cluster.
+func (n *node) consumes(p int) bool {
+	if n.cluster == nil {
+		return true
+	}
+	return slices.Contains(n.cluster.OwnedPartitions(n.cfg.Stream.Partitions), int32(p))
 }
 
 // isReady: the node takes writes and serves reads. It is ready in degraded
@@ -68,7 +82,7 @@ func (n *node) registerAdminMetrics() {
 			Help:        "Stream records of the partition not yet applied to the long-term store.",
 			ConstLabels: prometheus.Labels{"partition": strconv.Itoa(p)},
 		}, func() float64 {
-			if !n.ready.Load() { // the stores are not open yet, or closing
+			if !n.ready.Load() || !n.consumes(p) { // the stores are not open yet, or closing; another node's partition
 				return 0
 			}
 			_, end, err := n.stream.Bounds(context.Background(), p)

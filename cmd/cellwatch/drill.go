@@ -30,6 +30,7 @@ type drillConfig struct {
 	interval        time.Duration
 	dir             string
 	out             io.Writer
+	nodes           int // > 1: a cluster on an in-process Kafka (kfake)
 }
 
 // verdict is the drill's result.
@@ -53,6 +54,7 @@ func runDrill(args []string) int {
 	fs.IntVar(&cfg.writers, "writers", 8, "concurrent publishers (AWS SDK for Go v2 clients)")
 	fs.DurationVar(&cfg.interval, "interval", 20*time.Millisecond, "pause between one publisher's PutMetricData calls (20 datums each)")
 	fs.StringVar(&cfg.dir, "data", "", "data directory of the drill's node (default: a temporary one, removed after)")
+	fs.IntVar(&cfg.nodes, "cluster", 1, "nodes: more than 1 runs a cluster of that many nodes on an in-process three-broker Kafka (kfake), writers spread over the nodes, and the outage is the brokers refusing every write")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -87,43 +89,35 @@ func drill(ctx context.Context, cfg drillConfig) (verdict, error) {
 		return v, err
 	}
 	defer lf.Close()
-	nodeCfg, err := loadConfig("drill", []string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0", "-data", filepath.Join(cfg.dir, "data")})
+	ns, outage, err := startDrillNodes(ctx, cfg, slog.New(slog.NewTextHandler(lf, nil)))
 	if err != nil {
 		return v, err
 	}
-	nctx, stop := context.WithCancel(ctx)
-	defer stop()
-	n, err := newNode(nctx, nodeCfg, slog.New(slog.NewTextHandler(lf, nil)))
-	if err != nil {
-		return v, err
-	}
-	served := make(chan error, 1)
-	go func() { served <- n.serve(nctx) }()
-	defer func() {
-		stop()
-		if err := <-served; err != nil {
-			fmt.Fprintln(cfg.out, "cellwatch drill: node:", err)
-		}
-	}()
+	defer ns.stop(cfg.out)
 	say := func(format string, args ...any) { fmt.Fprintf(cfg.out, format, args...) }
-	say("cellwatch drill: node on %s, admin on %s, log in %s\n", n.apiServer.Addr(), n.adminServer.Addr(), logFile)
-
-	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + n.apiServer.Addr().String()),
-		Credentials: credentials.NewStaticCredentialsProvider("drill", "drill", ""), RetryMaxAttempts: 1})
+	for i, n := range ns.nodes {
+		say("cellwatch drill: node %d on %s, admin on %s, log in %s\n", i, n.apiServer.Addr(), n.adminServer.Addr(), logFile)
+	}
+	cws := make([]*cloudwatch.Client, len(ns.nodes))
+	for i, n := range ns.nodes {
+		cws[i] = cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + n.apiServer.Addr().String()),
+			Credentials: credentials.NewStaticCredentialsProvider("drill", "drill", ""), RetryMaxAttempts: 1})
+	}
+	cw := cws[0] // reads: in a cluster, node 0 reads every node's share
 	start := time.Now().Add(-time.Minute).Truncate(time.Minute)
 	pub := &publishers{}
 	pctx, stopPublishing := context.WithCancel(ctx)
 	defer stopPublishing()
 	var wg sync.WaitGroup
 	for w := range cfg.writers {
-		wg.Go(func() { pub.run(pctx, cw, w, cfg.interval) })
+		wg.Go(func() { pub.run(pctx, cws[w%len(cws)], w, cfg.interval) })
 	}
 
 	phase := func(name string, d time.Duration) {
 		end := time.Now().Add(d)
 		for time.Now().Before(end) {
 			time.Sleep(time.Second)
-			st := n.status(ctx)
+			st := ns.status(ctx)
 			fresh := freshness(ctx, cw)
 			if name == "outage" {
 				v.MaxFreshness = max(v.MaxFreshness, fresh)
@@ -137,18 +131,17 @@ func drill(ctx context.Context, cfg drillConfig) (verdict, error) {
 	}
 	pub.setPhase("healthy")
 	phase("healthy", cfg.healthy)
-	say("injecting a stream outage (mode=down) through the fault injector the admin API drives\n")
-	if err := n.faulty.Set(fallback.Fault{Mode: fallback.FaultDown}); err != nil {
+	if err := outage(true); err != nil {
 		return v, err
 	}
 	pub.setPhase("outage")
 	phase("outage", cfg.outage)
 	say("stream back: the backlog drains while publishing goes on\n")
-	_ = n.faulty.Set(fallback.Fault{})
+	_ = outage(false)
 	pub.setPhase("recovery")
 	drainStart := time.Now()
 	for {
-		st := n.status(ctx)
+		st := ns.status(ctx)
 		say("\r[recovery %3.0fs] mode=%-10s backlog=%7.1f MiB eta=%5.1fs consumer lag=%-8d   ", time.Since(drainStart).Seconds(), st.Mode,
 			float64(st.BacklogBytes)/(1<<20), st.CatchUpETA, st.ConsumerLag)
 		if st.BacklogBytes < 1<<20 && st.ConsumerLag == 0 && st.Mode != fallback.ModeDegraded {
@@ -165,7 +158,7 @@ func drill(ctx context.Context, cfg drillConfig) (verdict, error) {
 	wg.Wait()
 	// Let the last writes reach the long-term store.
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if st := n.status(ctx); st.BacklogBytes == 0 && st.ConsumerLag == 0 {
+		if st := ns.status(ctx); st.BacklogBytes == 0 && st.ConsumerLag == 0 {
 			break
 		}
 	}
