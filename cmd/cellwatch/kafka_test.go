@@ -25,7 +25,7 @@ func kafkaNode(t *testing.T, dir string, down *atomic.Bool) *testNode {
 
 // kfakeBrokers starts a three-broker kfake cluster for the test and returns
 // its addresses; while down is set the brokers refuse every write.
-func kfakeBrokers(t *testing.T, down *atomic.Bool) []string {
+func kfakeBrokers(t testing.TB, down *atomic.Bool) []string {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(3))
 	if err != nil {

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkClusterIngest replays the Go SDK's PutMetricData bytes (as
+// BenchmarkPutMetricDataEndToEnd) round-robin over 1, 2 and 3 cluster nodes
+// in this process, all on one in-process three-broker Kafka, and reports
+// the datums per second the cluster acknowledged, and what the long-term
+// consumers then applied. On one machine the nodes share its cores: the
+// numbers say what the cluster machinery costs, not how it scales out.
+func BenchmarkClusterIngest(b *testing.B) {
+	for _, count := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", count), func(b *testing.B) {
+			var down atomic.Bool
+			brokers := strings.Join(kfakeBrokers(b, &down), ",")
+			var nodes []*testNode
+			for i := range count {
+				join := ""
+				if i > 0 {
+					join = nodes[0].gossipAddr()
+				}
+				nodes = append(nodes, startBenchNode(b, testConfig(b, b.TempDir(), clusterArgs(brokers, fmt.Sprint(i), join)...)))
+			}
+			waitFor(b, 30*time.Second, "the nodes to form a cluster", func() bool {
+				return len(strings.Split(nodes[0].healthyMembers(), ",")) == count
+			})
+			calls := sdkPayloads(b, 10000, time.Now().Truncate(time.Minute))
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			var next atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := int(next.Add(1))
+					c := calls[i%len(calls)]
+					req, _ := http.NewRequest("POST", nodes[i%count].url()+c.path, bytes.NewReader(c.body))
+					req.Header = c.header.Clone()
+					if !sendBench(b, client, req, http.StatusOK) {
+						return
+					}
+				}
+			})
+			elapsed := time.Since(start)
+			b.ReportMetric(float64(b.N*20)/elapsed.Seconds(), "datums/s")
+			b.StopTimer()
+			waitFor(b, 5*time.Minute, "every node's backlog shipped and applied", func() bool {
+				for _, n := range nodes {
+					if n.shipper.Backlog() > 0 || n.status(b.Context()).ConsumerLag > 0 {
+						return false
+					}
+				}
+				return true
+			})
+			b.ReportMetric(float64(b.N*20)/time.Since(start).Seconds(), "applied-datums/s")
+		})
+	}
+}
