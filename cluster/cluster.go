@@ -16,6 +16,8 @@ import (
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/cellwatch/cellwatch/internal/kitlog"
 )
 
 const (
@@ -82,7 +84,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Cluster, 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "cluster", "node", cfg.NodeID)
-	kit := kitLogger{logger}
+	kit := kitlog.Logger{L: logger}
 	var dreg prometheus.Registerer
 	if reg != nil {
 		dreg = prometheus.WrapRegistererWithPrefix("cellwatch_", reg)

@@ -17,6 +17,7 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
+	"github.com/cellwatch/cellwatch/internal/kitlog"
 	"github.com/cellwatch/cellwatch/internal/record"
 	"github.com/cellwatch/cellwatch/internal/sigv4"
 	"github.com/cellwatch/cellwatch/logs"
@@ -78,7 +79,7 @@ var moduleDeps = map[string][]string{
 // newModules registers every module of n with its init function and the
 // graph above.
 func (n *node) newModules() (*modules.Manager, error) {
-	m := modules.NewManager(kitLogger{n.logger.With("component", "modules")})
+	m := modules.NewManager(kitlog.Logger{L: n.logger.With("component", "modules"), InfoAsDebug: true})
 	for name, init := range n.inits() {
 		if init != nil {
 			init = n.tracked(name, init)
