@@ -221,7 +221,7 @@ func (p partStore) keep(key *store.SeriesKey) bool {
 func (p partStore) Lookup(tenant, namespace, metricName string, dims []record.Dimension) []store.SeriesRef {
 	refs := p.Store.Lookup(tenant, namespace, metricName, dims)
 	return slices.DeleteFunc(refs, func(r store.SeriesRef) bool {
-		k := p.Store.Key(r)
+		k := p.Key(r)
 		return !p.keep(&k)
 	})
 }
@@ -248,7 +248,7 @@ func (p partStore) RangePeriod(ref store.SeriesRef, start, end, period int64, fn
 		ps.RangePeriod(ref, start, end, period, fn)
 		return
 	}
-	p.Store.Range(ref, start, end, fn)
+	p.Range(ref, start, end, fn)
 }
 
 func (p partStore) Coverage(from, to int64) []store.Interval {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -33,23 +31,8 @@ func BenchmarkClusterIngest(b *testing.B) {
 				return len(strings.Split(nodes[0].healthyMembers(), ",")) == count
 			})
 			calls := sdkPayloads(b, 10000, time.Now().Truncate(time.Minute))
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			var next atomic.Int64
-			b.SetParallelism(16)
-			b.ResetTimer()
 			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := int(next.Add(1))
-					c := calls[i%len(calls)]
-					req, _ := http.NewRequest("POST", nodes[i%count].url()+c.path, bytes.NewReader(c.body))
-					req.Header = c.header.Clone()
-					if !sendBench(b, client, req, http.StatusOK) {
-						return
-					}
-				}
-			})
-			elapsed := time.Since(start)
+			elapsed := replayCalls(b, calls, func(i int) string { return nodes[i%count].url() })
 			b.ReportMetric(float64(b.N*20)/elapsed.Seconds(), "datums/s")
 			b.StopTimer()
 			waitFor(b, 5*time.Minute, "every node's backlog shipped and applied", func() bool {
