@@ -93,7 +93,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdvertiseAddr, "cluster.advertise-addr", "", "gossip address peers reach this node at (default: the bind address, or a private address of the host)")
 	fs.StringVar(&c.NodeID, "cluster.node-id", "", "this node's name in the ring, unique in the cluster and stable across restarts (default: the host name)")
 	fs.StringVar(&c.Zone, "cluster.zone", "", "zone of this node; every stream partition is consumed by one node in each zone")
-	fs.StringVar(&c.APIAddr, "cluster.api-addr", "", "host:port where peers read this node over HTTP (default: -admin-listen)")
+	fs.StringVar(&c.APIAddr, "cluster.api-addr", "", "host:port where peers reach this node's API over HTTP (default: -listen)")
 	fs.IntVar(&c.TenantShardSize, "cluster.tenant-shard-size", 0, "nodes holding one tenant's data (its shuffle shard); 0 = every node")
 	fs.DurationVar(&c.HeartbeatPeriod, "cluster.heartbeat-period", DefaultHeartbeatPeriod, "how often the node refreshes its entry in the ring")
 	fs.DurationVar(&c.HeartbeatTimeout, "cluster.heartbeat-timeout", DefaultHeartbeatTimeout, "how old a ring entry may be before its node is taken for dead and owns nothing")

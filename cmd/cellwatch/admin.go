@@ -18,7 +18,6 @@ import (
 	"github.com/cellwatch/cellwatch/fallback"
 	"github.com/cellwatch/cellwatch/ingest"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
-	"github.com/cellwatch/cellwatch/query"
 )
 
 // status is the JSON of GET /admin/status.
@@ -56,6 +55,17 @@ func (n *node) status(ctx context.Context) status {
 		st.Partitions = append(st.Partitions, ps)
 	}
 	return st
+}
+
+// servePeers serves the node's stores to its peers (query.PeerHandler),
+// once they are built and the WAL is replayed.
+func (n *node) servePeers(w http.ResponseWriter, r *http.Request) {
+	h := n.peers.Load()
+	if h == nil || !n.ready.Load() {
+		http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // consumes reports whether this node applies partition p to its long-term
@@ -119,16 +129,6 @@ func (n *node) adminHandler() http.Handler {
 		writeJSON(w, http.StatusOK, n.status(r.Context()))
 	})))
 	mux.Handle("POST /admin/stream/fault", n.guardAdmin(http.HandlerFunc(n.setFault)))
-	// The node's stores, read by its peers (cluster mode); refused until
-	// the WAL is replayed, so a peer counts this node's share unknown.
-	mux.Handle("POST "+query.PeerPath, n.guardAdmin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := n.peers.Load()
-		if h == nil || !n.ready.Load() {
-			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)
-			return
-		}
-		(*h).ServeHTTP(w, r)
-	})))
 	mux.Handle("DELETE /admin/stream/fault", n.guardAdmin(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if !n.ready.Load() { // the components are built once ready is set
 			http.Error(w, "starting: replaying the write-ahead log", http.StatusServiceUnavailable)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/cellwatch/cellwatch/fallback"
+	"github.com/cellwatch/cellwatch/internal/awsapi"
 )
 
 // clusterArgs are the flags of one cluster node on brokers: gossip on a
@@ -209,5 +210,55 @@ func TestClusterStreamOutage(t *testing.T) {
 	})
 	if after := waitEqual(t, a.sdk(), "Outage", metrics, start, end); !mapsSame(after, during) {
 		t.Errorf("after the drain the long-term stores read %v; during the outage %v", after, during)
+	}
+}
+
+// TestClusterShardForwarding: with -cluster.tenant-shard-size 1, a write
+// that reaches a node outside the tenant's shard is passed to the shard's
+// node (which alone then holds the tenant's recent data), and every node
+// reads the same.
+func TestClusterShardForwarding(t *testing.T) {
+	var down atomic.Bool
+	brokers := strings.Join(kfakeBrokers(t, &down), ",")
+	args := func(id, join string) []string {
+		return append(clusterArgs(brokers, id, join), "-cluster.tenant-shard-size", "1")
+	}
+	a := startNode(t, testConfig(t, t.TempDir(), args("a", "")...))
+	nodes := []*testNode{a,
+		startNode(t, testConfig(t, t.TempDir(), args("b", a.gossipAddr())...)),
+		startNode(t, testConfig(t, t.TempDir(), args("c", a.gossipAddr())...))}
+	waitFor(t, 30*time.Second, "three healthy nodes", func() bool {
+		for _, n := range nodes {
+			if n.healthyMembers() != "a,b,c" {
+				return false
+			}
+		}
+		return true
+	})
+	shard := a.cluster.TenantNodes(awsapi.DefaultTenant)
+	if len(shard) != 1 {
+		t.Fatalf("shard of the default tenant: %v; want one node", shard)
+	}
+	for i, n := range nodes {
+		writeMinutes(t, n.sdk(), "Shard", 20, 11, rand.New(rand.NewPCG(uint64(i), 3)))
+	}
+	for _, n := range nodes {
+		held := len(n.local.Lookup(awsapi.DefaultTenant, "Shard", "value", nil)) > 0
+		if want := n.cfg.Cluster.NodeID == shard[0].ID; held != want {
+			t.Errorf("node %s holds the tenant's recent data: %v; want %v (the shard is %s)", n.cfg.Cluster.NodeID, held, want, shard[0].ID)
+		}
+	}
+	metrics := []string{"value", "values", "stats"}
+	start, end := minute(21), minute(10)
+	want := buckets(t, a.sdk(), "", "Shard", metrics, start, end)
+	for m := 20; m >= 11; m-- {
+		if k := "value@" + minute(m).Format("15:04"); !strings.HasPrefix(want[k], "3/") {
+			t.Fatalf("bucket %s = %q; want SampleCount 3", k, want[k])
+		}
+	}
+	for _, n := range nodes[1:] {
+		if got := buckets(t, n.sdk(), "", "Shard", metrics, start, end); !mapsSame(got, want) {
+			t.Errorf("node %s reads %v; a reads %v", n.cfg.Cluster.NodeID, got, want)
+		}
 	}
 }

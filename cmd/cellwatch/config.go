@@ -108,7 +108,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("cluster mode (-cluster.join or -cluster.bind-addr) needs -stream.kind %s: the nodes share one stream, and an embedded one belongs to one node", stream.KindKafka))
 	}
 	if c.Cluster.Enabled() && c.Cluster.APIAddr == "" {
-		c.Cluster.APIAddr = c.AdminListen
+		c.Cluster.APIAddr = c.Listen
+	}
+	if c.Cluster.Enabled() && c.AdminToken == "" && !onLoopback(c.Listen) {
+		errs = append(errs, fmt.Errorf("cluster mode with -listen %s off loopback needs -admin.token: the nodes read each other's stores (every tenant's data) with it", c.Listen))
 	}
 	if c.Shipper.MaxBacklogBytes < 2*uint64(c.WAL.SegmentSize) {
 		errs = append(errs, fmt.Errorf("-shipper.max-backlog-bytes %d must be at least two WAL segments (%d bytes): the backlog is dropped a segment at a time",

@@ -38,21 +38,20 @@ func newHTTPServer(name, addr string, h http.Handler, grace time.Duration, logge
 // request's headers (the API server bounds the body itself).
 func (s *httpServer) readHeaderTimeout(d time.Duration) { s.srv.ReadHeaderTimeout = d }
 
+// useListener makes the server serve ln, bound earlier, instead of binding
+// its address when it starts.
+func (s *httpServer) useListener(ln net.Listener) {
+	if ln != nil {
+		s.ln = ln
+	}
+}
+
 // Addr is the bound address; valid once the service runs.
 func (s *httpServer) Addr() net.Addr { return s.ln.Addr() }
 
 func (s *httpServer) starting(context.Context) error {
 	if s.ln != nil {
-		return nil // bound early (bindEarly)
-	}
-	return s.bindEarly()
-}
-
-// bindEarly binds the listener before the service starts, for a caller
-// that must know the address (port 0) while the node is being built.
-func (s *httpServer) bindEarly() error {
-	if s.ln != nil {
-		return nil
+		return nil // bound before the server was built (useListener)
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

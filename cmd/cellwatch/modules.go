@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -179,13 +180,16 @@ func (n *node) initCluster() (_ services.Service, err error) {
 		return nil, nil
 	}
 	cfg := n.cfg.Cluster
-	if cfg.APIAddr == n.cfg.AdminListen {
-		// Peers read this node on its admin listener: bind it now, so a
-		// port 0 is known before the node enters the ring.
-		if err := n.adminServer.bindEarly(); err != nil {
-			return nil, err
+	if cfg.APIAddr == n.cfg.Listen {
+		// Peers reach this node on its API listener: bind it now, so that
+		// a port 0 is known before the node enters the ring (the API
+		// server, built later, serves this listener).
+		ln, err := net.Listen("tcp", n.cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("listen api: %w", err)
 		}
-		cfg.APIAddr = n.adminServer.Addr().String()
+		n.apiListener = ln
+		cfg.APIAddr = ln.Addr().String()
 	}
 	n.cluster, err = cluster.New(cfg, n.logger, n.reg)
 	if err != nil {
@@ -283,7 +287,17 @@ func (n *node) initAPI() (services.Service, error) {
 	router := newPublicRouter(prom, n.cfg.PromQL, n.withUI(srv), n.logger.With("component", "promql"))
 	// Prometheus remote write, outside the query middleware (its own limits).
 	router.Post("/api/v1/write", ingest.NewRemoteWrite(n.wal, n.local, n.cfg.RemoteWrite, keys, n.reg, n.logger.With("component", "remote-write")).ServeHTTP)
-	n.apiServer = newHTTPServer("api", n.cfg.Listen, router, shutdownGrace, n.logger)
+	var public http.Handler = router
+	if n.cluster != nil {
+		// The node's stores, read by its peers; refused until the WAL is
+		// replayed, so a peer counts this node's share unknown.
+		router.Post(query.PeerPath+"*", n.guardAdmin(http.HandlerFunc(n.servePeers)).ServeHTTP)
+		if n.cfg.Cluster.TenantShardSize > 0 {
+			public = newForwarder(n.cluster, keys, router, n.reg, n.logger.With("component", "cluster"))
+		}
+	}
+	n.apiServer = newHTTPServer("api", n.cfg.Listen, public, shutdownGrace, n.logger)
+	n.apiServer.useListener(n.apiListener)
 	n.apiServer.readHeaderTimeout(n.cfg.Limits.ReadHeaderTimeout)
 	return n.apiServer, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,6 +55,7 @@ type node struct {
 	apiServer   *httpServer
 	adminServer *httpServer
 	cluster     *cluster.Cluster             // nil on a single node
+	apiListener net.Listener                 // bound while the node is built (cluster mode), served by apiServer
 	peers       atomic.Pointer[http.Handler] // the node's stores served to its peers, once built
 
 	manager *services.Manager

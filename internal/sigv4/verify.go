@@ -236,3 +236,24 @@ func parseSignature(r *http.Request) (signature, *awsapi.Error) {
 func incomplete(format string, args ...any) *awsapi.Error {
 	return awsapi.AuthError("IncompleteSignature", http.StatusForbidden, format, args...)
 }
+
+// AccessKeyOf is the access key a request claims, unverified: the
+// Credential of a SigV4 Authorization header or presigned URL, or the user
+// of HTTP basic auth; "" when it claims none. For routing only: Verify
+// decides whether the claim holds.
+func AccessKeyOf(r *http.Request) string {
+	credential := ""
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, algorithm+" ") {
+		for part := range strings.SplitSeq(strings.TrimPrefix(auth, algorithm+" "), ",") {
+			if k, v, _ := strings.Cut(strings.TrimSpace(part), "="); k == "Credential" {
+				credential = v
+			}
+		}
+	} else if user, _, ok := r.BasicAuth(); ok {
+		return user
+	} else {
+		credential = r.URL.Query().Get("X-Amz-Credential")
+	}
+	key, _, _ := strings.Cut(credential, "/")
+	return key
+}
