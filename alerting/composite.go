@@ -127,7 +127,7 @@ func (s *Store) onChildTransitions(hist []HistoryItem) {
 func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
 	var names []string
 	for n, a := range s.alarms[tenant] {
-		if a.Type() == TypeComposite {
+		if a.Type() == TypeComposite && s.owns(tenant, n) { // another node's composite is its owner's to move
 			names = append(names, n)
 		}
 	}

@@ -19,6 +19,11 @@ type Config struct {
 	Reader         Reader           `yaml:"-"` // where the evaluator reads datapoints; nil: it evaluates nothing
 	EvalDelay      time.Duration    `yaml:"-"` // how long after a period boundary an alarm is evaluated (default 10 s)
 	EvalTickPeriod time.Duration    `yaml:"-"` // how often the evaluator looks for due alarms (default 10 s)
+	// In a cluster: this node's name, which versions its writes, and
+	// which alarms it evaluates (nil: all). Owns decides metric alarms'
+	// evaluation and composite alarms' re-evaluation on a child's change.
+	NodeID string                             `yaml:"-"`
+	Owns   func(tenant, alarmName string) bool `yaml:"-"`
 
 	Notify notify.Config `yaml:",inline"` // notify_timeout, notify_backoff_max, notify_max_entries, notify_max_bytes, alertmanager_keepalive
 }

@@ -74,6 +74,9 @@ func (e *Evaluator) iteration(ctx context.Context) error {
 		if err := e.s.db.prune(now.Add(-HistoryRetention).UnixMilli()); err != nil {
 			e.logger.Warn("prune alarm history", "err", err)
 		}
+		if err := e.s.pruneTombstones(now); err != nil {
+			e.logger.Warn("prune alarm tombstones", "err", err)
+		}
 	}
 	return nil // a failed pass is counted and logged; the next tick retries
 }
@@ -108,8 +111,12 @@ func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
 			if !ok {
 				continue
 			}
-			end := (now.Add(-e.cfg.EvalDelay).Unix() / a.Period) * a.Period
 			id := tenant + "\x00" + a.Name
+			if !s.owns(tenant, a.Name) {
+				delete(last, id) // another node's: if it comes back, it is due at once
+				continue
+			}
+			end := (now.Add(-e.cfg.EvalDelay).Unix() / a.Period) * a.Period
 			if last[id] >= end {
 				continue
 			}

@@ -97,6 +97,13 @@ type Base struct {
 	Tags                    []Tag     `json:"tags,omitempty"`
 	ConfigUpdated           time.Time `json:"configUpdated"`
 	State                   State     `json:"state"`
+
+	// The version of this copy, for replication between the nodes of a
+	// cluster (replica.go): Rev and RevBy order the writes of every node
+	// (last writer wins), Seq orders this node's own changes for its peers.
+	Rev   int64  `json:"rev,omitempty"`
+	RevBy string `json:"revBy,omitempty"`
+	Seq   int64  `json:"seq,omitempty"`
 }
 
 // Common returns the base (Any).

@@ -33,6 +33,10 @@ type Store struct {
 
 	mu     sync.RWMutex
 	alarms map[string]map[string]Any // tenant -> name -> alarm of either type
+	tombs  map[string]tombstone      // tenant\x00name -> the newest delete (replica.go)
+	seq    int64                     // the last Seq given
+	rev    int64                     // the highest Rev seen
+	epoch  string                    // this run's name, so peers notice a restart
 
 	transitions *prometheus.CounterVec
 }
@@ -96,11 +100,21 @@ func (s *Store) starting(context.Context) error {
 		_ = d.close()
 		return err
 	}
+	tombs, err := d.loadTombstones()
+	if err != nil {
+		_ = d.close()
+		return err
+	}
 	s.mu.Lock()
-	s.db, s.alarms = d, map[string]map[string]Any{}
+	s.db, s.alarms, s.tombs = d, map[string]map[string]Any{}, tombs
 	for _, a := range all {
 		s.tenant(a.Common().Tenant)[a.Common().Name] = a
+		s.seq, s.rev = max(s.seq, a.Common().Seq), max(s.rev, a.Common().Rev)
 	}
+	for _, t := range tombs {
+		s.seq, s.rev = max(s.seq, t.Seq), max(s.rev, t.Rev)
+	}
+	s.epoch = newEpoch()
 	s.mu.Unlock()
 	if err := d.prune(s.cfg.Now().Add(-HistoryRetention).UnixMilli()); err != nil {
 		s.logger.Warn("prune alarm history", "err", err)
@@ -182,7 +196,11 @@ func (s *Store) commit(prev, put, del []Any, hist []HistoryItem) error {
 	add, res := notifications(prev, put, now)
 	b := s.db.p.NewBatch()
 	defer b.Close()
+	tombs, seq, rev := s.version(put, del, now)
 	if err := batchAlarms(b, put, del); err != nil {
+		return err
+	}
+	if err := batchTombstones(b, tombs); err != nil {
 		return err
 	}
 	committed := false
@@ -204,11 +222,16 @@ func (s *Store) commit(prev, put, del []Any, hist []HistoryItem) error {
 		return fmt.Errorf("commit alarm batch: %w", err)
 	}
 	committed = true
+	s.seq, s.rev = seq, rev
 	for _, a := range put {
 		s.tenant(a.Common().Tenant)[a.Common().Name] = a
+		delete(s.tombs, tombKey(a.Common().Tenant, a.Common().Name))
 	}
 	for _, a := range del {
 		delete(s.alarms[a.Common().Tenant], a.Common().Name)
+	}
+	for _, t := range tombs {
+		s.tombs[tombKey(t.Tenant, t.Name)] = t
 	}
 	for _, h := range hist {
 		if h.Type == HistoryStateUpdate {
