@@ -22,7 +22,7 @@ type Config struct {
 	// In a cluster: this node's name, which versions its writes, and
 	// which alarms it evaluates (nil: all). Owns decides metric alarms'
 	// evaluation and composite alarms' re-evaluation on a child's change.
-	NodeID string                             `yaml:"-"`
+	NodeID string                              `yaml:"-"`
 	Owns   func(tenant, alarmName string) bool `yaml:"-"`
 
 	Notify notify.Config `yaml:",inline"` // notify_timeout, notify_backoff_max, notify_max_entries, notify_max_bytes, alertmanager_keepalive

@@ -42,7 +42,11 @@ type peerList struct {
 	peers []Peer
 }
 
-func (p *peerList) Peers() []Peer { p.mu.Lock(); defer p.mu.Unlock(); return append([]Peer(nil), p.peers...) }
+func (p *peerList) Peers() []Peer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Peer(nil), p.peers...)
+}
 
 func startReplica(t *testing.T, id, dir string, clock *syncClock) *replica {
 	t.Helper()
