@@ -103,6 +103,14 @@ func TestClusterThreeNodes(t *testing.T) {
 		}
 	}
 
+	// An alarm name the ring gives to c, to see it move on the kill.
+	cAlarm := ""
+	for i := 0; cAlarm == ""; i++ {
+		if o, ok := a.cluster.AlarmOwner(awsapi.DefaultTenant, fmt.Sprint("alarm-", i)); ok && o.ID == "c" {
+			cAlarm = fmt.Sprint("alarm-", i)
+		}
+	}
+
 	// kill -9 of c: its share is unknown until its partitions move to a
 	// and b, which read them from the stream; then every bucket is whole.
 	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
@@ -117,6 +125,10 @@ func TestClusterThreeNodes(t *testing.T) {
 		return na+nb == parts
 	})
 	moved := time.Since(killed)
+	waitFor(t, 30*time.Second, "c's alarms to move to a or b", func() bool {
+		return a.cluster.OwnsAlarm(awsapi.DefaultTenant, cAlarm) || b.cluster.OwnsAlarm(awsapi.DefaultTenant, cAlarm)
+	})
+	alarmMoved := time.Since(killed)
 	if !sawUnknown {
 		t.Error("no read reported PartialData while the killed node still owned its partitions")
 	}
@@ -125,7 +137,8 @@ func TestClusterThreeNodes(t *testing.T) {
 			mapsSame(buckets(t, clients[1], "", "Cluster", metrics, start, end), want) &&
 			!partialData(t, clients[0], "Cluster", "value", start, end)
 	})
-	t.Logf("after kill -9: partitions moved in %v; reads whole again %v after the kill", moved.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+	t.Logf("after kill -9: partitions moved in %v, alarms in %v; reads whole again %v after the kill", moved.Round(time.Millisecond),
+		alarmMoved.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 
 	// c restarts on its data directory and serves the cluster's data.
 	_, cAddr = startProcess(t, cDir, clusterArgs(brokers, "c", a.gossipAddr())...)

@@ -45,6 +45,7 @@ const (
 	modDash      = "dashboards"
 	modLogs      = "logs"
 	modCluster   = "cluster"
+	modAlarmSync = "alarm-sync"
 	modAPI       = "api-server"
 	modAll       = "all"
 )
@@ -68,13 +69,14 @@ var moduleDeps = map[string][]string{
 	modCluster:   {modAdmin},                           // the ring (cluster mode; nothing on one node): serves before peers answer
 	modConsumer:  {modStream, modLongTerm, modCluster}, // applies the stream (the partitions the ring gives it) to the long-term store
 	modQuery:     {modLocal, modLongTerm, modCluster},  // reads both stores by coverage (in a cluster, the peers' too)
-	modAlarms:    {modQuery},                           // the alarm database; its evaluations read through query
+	modAlarms:    {modQuery, modCluster},               // the alarm database; its evaluations read through query; in a cluster it evaluates the alarms the ring gives it
+	modAlarmSync: {modAlarms, modCluster},              // in a cluster, pulls the peers' alarm changes
 	modOutbox:    {modAlarms},                          // delivers what transitions stage in the alarm store
 	modEvaluator: {modOutbox, modQuery},                // evaluates through query, notifies through the outbox
 	modDash:      {modAdmin},                           // the dashboard database
 	modLogs:      {modLiveness, modQuery},              // log metadata, retention and Insights queries over both stores
 	modAPI:       {modLiveness, modQuery, modOutbox, modDash, modLogs},
-	modAll:       {modAPI, modConsumer, modRetention, modEvaluator},
+	modAll:       {modAPI, modConsumer, modRetention, modEvaluator, modAlarmSync},
 }
 
 // newModules registers every module of n with its init function and the
@@ -103,6 +105,7 @@ func (n *node) inits() map[string]func() (services.Service, error) {
 		modRetention: n.initRetention, modLiveness: n.initLiveness, modQuery: n.initQuery,
 		modAlarms: n.initAlarms, modOutbox: n.initOutbox, modEvaluator: n.initEvaluator, modAPI: n.initAPI, modAll: nil,
 		modDash: n.initDashboards, modLogs: n.initLogs, modCluster: n.initCluster,
+		modAlarmSync: n.initAlarmSync,
 	}
 }
 
@@ -239,8 +242,21 @@ func (n *node) initQuery() (services.Service, error) {
 func (n *node) initAlarms() (_ services.Service, err error) {
 	cfg := n.cfg.Alarms
 	cfg.Dir, cfg.Reader = filepath.Join(n.cfg.Data, "alarms"), alerting.QueryReader(n.query)
+	if n.cluster != nil {
+		cfg.NodeID, cfg.Owns = n.cfg.Cluster.NodeID, n.cluster.OwnsAlarm
+	}
 	n.alarms, err = alerting.NewStore(cfg, n.reg, n.logger.With("component", "alarms"))
 	return n.alarms, err
+}
+
+// initAlarmSync builds, in a cluster, the puller of the peers' alarm
+// changes (every node holds every alarm; alerting/replica.go).
+func (n *node) initAlarmSync() (services.Service, error) {
+	if n.cluster == nil {
+		return nil, nil
+	}
+	return alerting.NewSyncer(n.alarms, alarmPeers{n.cluster}, alerting.SyncConfig{Timeout: n.cfg.Cluster.PeerTimeout, Token: n.cfg.AdminToken},
+		n.reg, n.logger.With("component", "alarms")), nil
 }
 
 func (n *node) initOutbox() (services.Service, error) { return n.alarms.Outbox(), nil }
@@ -292,6 +308,7 @@ func (n *node) initAPI() (services.Service, error) {
 		// The node's stores, read by its peers; refused until the WAL is
 		// replayed, so a peer counts this node's share unknown.
 		router.Post(query.PeerPath+"*", n.guardAdmin(http.HandlerFunc(n.servePeers)).ServeHTTP)
+		router.Post(alerting.SyncPath, n.guardAdmin(alerting.SyncHandler(n.alarms)).ServeHTTP)
 		if n.cfg.Cluster.TenantShardSize > 0 {
 			public = newForwarder(n.cluster, keys, router, n.reg, n.logger.With("component", "cluster"))
 		}

@@ -53,7 +53,7 @@ func TestShutdownOrder(t *testing.T) {
 	for i, name := range order {
 		pos[name] = i
 	}
-	withoutService := map[string]bool{modQuery: true, modAll: true, modCluster: true} // cluster: a service only in cluster mode
+	withoutService := map[string]bool{modQuery: true, modAll: true, modCluster: true, modAlarmSync: true} // a service only in cluster mode
 	for name := range (&node{}).inits() {
 		if _, inGraph := moduleDeps[name]; !inGraph && name != modAdmin {
 			t.Errorf("module %s is in no dependency of the graph: it would never start", name)

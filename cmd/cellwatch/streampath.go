@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/cellwatch/cellwatch/alerting"
 	"github.com/cellwatch/cellwatch/cluster"
 	"github.com/cellwatch/cellwatch/query"
 
@@ -57,6 +58,20 @@ func queryNodes(in []cluster.Instance) []query.Node {
 	out := make([]query.Node, len(in))
 	for i, m := range in {
 		out[i] = query.Node{ID: m.ID, Addr: m.Addr, Healthy: m.Healthy}
+	}
+	return out
+}
+
+// alarmPeers gives the alarm syncer the other healthy nodes of the ring.
+type alarmPeers struct{ c *cluster.Cluster }
+
+func (p alarmPeers) Peers() []alerting.Peer {
+	self := p.c.Self().ID
+	var out []alerting.Peer
+	for _, m := range p.c.Instances() {
+		if m.Healthy && m.ID != self && m.Addr != "" {
+			out = append(out, alerting.Peer{ID: m.ID, Addr: m.Addr})
+		}
 	}
 	return out
 }
