@@ -16,13 +16,12 @@ import (
 
 // replica is one node's store, served to its peers, with its syncer.
 type replica struct {
-	id     string
-	s      *Store
-	srv    *httptest.Server
-	sync   *Syncer
-	dir    string
-	clock  *syncClock
-	owners func(tenant, name string) bool
+	id    string
+	s     *Store
+	srv   *httptest.Server
+	sync  *Syncer
+	dir   string
+	clock *syncClock
 }
 
 type syncClock struct {
