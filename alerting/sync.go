@@ -112,7 +112,9 @@ func NewSyncer(s *Store, peers PeerLister, cfg SyncConfig, reg prometheus.Regist
 	}
 	f := promauto.With(reg)
 	y := &Syncer{s: s, peers: peers, cfg: cfg, logger: logger,
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}},
+		// A connection per pull, not one kept per peer: what a node holds
+		// at rest does not grow with the cluster (as gossip's).
+		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 		marks:  map[string]syncMark{}, warned: map[string]time.Time{},
 		errors: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cellwatch_alarm_sync_errors_total",

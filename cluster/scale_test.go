@@ -1,11 +1,10 @@
 package cluster
 
 import (
-	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/cellwatch/cellwatch/internal/procstat"
 )
 
 // TestResourcesPerNodeDoNotGrowWithTheCluster runs 3 and then 12 nodes in
@@ -59,30 +58,4 @@ func TestResourcesPerNodeDoNotGrowWithTheCluster(t *testing.T) {
 
 func nodeName(i int) string { return "node-" + string(rune('a'+i)) }
 
-// atRest is the fewest goroutines and open sockets seen over a second:
-// gossip opens a short-lived connection (and goroutine) per message, and
-// the minimum leaves those out.
-func atRest() (goroutines, sockets int) {
-	goroutines, sockets = runtime.NumGoroutine(), openSockets()
-	for range 25 {
-		time.Sleep(40 * time.Millisecond)
-		goroutines, sockets = min(goroutines, runtime.NumGoroutine()), min(sockets, openSockets())
-	}
-	return goroutines, sockets
-}
-
-// openSockets counts this process's socket descriptors; -1 where /proc is
-// not there.
-func openSockets() int {
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	n := 0
-	for _, fd := range fds {
-		if target, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, "socket:") {
-			n++
-		}
-	}
-	return n
-}
+func atRest() (goroutines, sockets int) { return procstat.AtRest() }

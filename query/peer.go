@@ -25,6 +25,9 @@ import (
 // coverage.
 const PeerPath = "/internal/v1/store/"
 
+// PeerIdleTimeout is how long a connection to a peer stays open unused.
+const PeerIdleTimeout = 5 * time.Second
+
 // maxPeerResponse bounds what one peer call may return (a series list of a
 // large tenant is the biggest).
 const maxPeerResponse = 256 << 20
@@ -137,7 +140,9 @@ func NewPeerClient(timeout time.Duration, token string, reg prometheus.Registere
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &PeerClient{
-		HTTP:    &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}},
+		// Connections kept between the calls of a read, closed soon after:
+		// at rest a node holds none to its peers.
+		HTTP:    &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: PeerIdleTimeout}},
 		Timeout: timeout, Token: token, logger: logger,
 		errors: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "cellwatch_query_peer_errors_total",

@@ -16,12 +16,13 @@ const module = "github.com/cellwatch/cellwatch"
 // under internal/; the small helpers there are leaves. The rules are
 // docs/design.md §5's; cmd may import anything.
 var allowed = map[string][]string{
-	"internal":           {"internal/decode", "internal/dirlock", "internal/pebblelog", "internal/seglog", "internal/kitlog"},
+	"internal":           {"internal/decode", "internal/dirlock", "internal/pebblelog", "internal/seglog", "internal/kitlog", "internal/procstat"},
 	"internal/seglog":    {"internal/dirlock", "internal/decode"},
 	"internal/decode":    {},
 	"internal/dirlock":   {},
 	"internal/pebblelog": {},
 	"internal/kitlog":    {},
+	"internal/procstat":  {},
 	"stream":             {"internal"},
 	"store":              {"internal"},
 	"fallback":           {"stream", "internal"},
@@ -32,7 +33,7 @@ var allowed = map[string][]string{
 	"alerting/notify":    {"internal"},
 	"dashboards":         {"query", "alerting", "internal"},
 	"logs":               {"store", "query", "internal"},
-	"cluster":            {"internal/kitlog"},
+	"cluster":            {"internal/kitlog", "internal/procstat"},
 }
 
 // onlyIn names, per third-party package prefix, the one unit that may
