@@ -275,3 +275,32 @@ func TestClusterShardForwarding(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterNodeServesBeforePeers: a node whose peers are all down (its
+// -cluster.join answers nothing) starts, is ready once its WAL replays,
+// owns every partition alone and serves writes and reads; restarted on its
+// data directory, it reads what it took from local disk, still alone.
+func TestClusterNodeServesBeforePeers(t *testing.T) {
+	var down atomic.Bool
+	brokers := strings.Join(kfakeBrokers(t, &down), ",")
+	dir := t.TempDir()
+	dead := "127.0.0.1:1" // nothing listens there
+	tn := startNode(t, testConfig(t, dir, clusterArgs(brokers, "alone", dead)...))
+	if !tn.isReady() {
+		t.Fatal("the node is not ready without its peers")
+	}
+	if got := len(tn.cluster.OwnedPartitions(tn.cfg.Stream.Partitions)); got != tn.cfg.Stream.Partitions {
+		t.Errorf("alone, the node owns %d of %d partitions", got, tn.cfg.Stream.Partitions)
+	}
+	writeMinutes(t, tn.sdk(), "Alone", 10, 2, rand.New(rand.NewPCG(5, 6)))
+	metrics := []string{"value", "values", "stats"}
+	before := buckets(t, tn.sdk(), "", "Alone", metrics, minute(11), minute(1))
+	if len(before) == 0 {
+		t.Fatal("nothing read back")
+	}
+	tn.stop()
+	tn = startNode(t, testConfig(t, dir, clusterArgs(brokers, "alone", dead)...))
+	if got := buckets(t, tn.sdk(), "", "Alone", metrics, minute(11), minute(1)); !mapsSame(got, before) {
+		t.Errorf("after a restart without peers: %v; before %v", got, before)
+	}
+}
