@@ -198,6 +198,7 @@ func (n *node) initCluster() (_ services.Service, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.logger.Warn("cluster mode: CloudWatch Logs (groups, streams, events) and dashboards are each node's own, not the cluster's: send a tenant's Logs and dashboard calls to one node")
 	return n.cluster, nil
 }
 
