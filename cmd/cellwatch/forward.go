@@ -16,6 +16,7 @@ import (
 	"github.com/cellwatch/cellwatch/cluster"
 	"github.com/cellwatch/cellwatch/internal/awsapi"
 	"github.com/cellwatch/cellwatch/internal/sigv4"
+	"github.com/cellwatch/cellwatch/query"
 )
 
 // headerForwarded marks a request one node passed to another, which serves
@@ -47,7 +48,7 @@ type forwarder struct {
 func newForwarder(c *cluster.Cluster, keys map[string]sigv4.Credential, local http.Handler, reg prometheus.Registerer, logger *slog.Logger) *forwarder {
 	f := promauto.With(reg)
 	return &forwarder{c: c, keys: keys, local: local, logger: logger,
-		proxies: &http.Transport{MaxIdleConnsPerHost: 8},
+		proxies: &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: query.PeerIdleTimeout}, // none kept at rest
 		forwarded: f.NewCounter(prometheus.CounterOpts{
 			Name: "cellwatch_cluster_forwarded_requests_total",
 			Help: "API requests passed to a node of the tenant's shard, this node being outside it.",
