@@ -66,11 +66,31 @@ func (s *Service) view(tenant string, req *awsapi.Request, lo, hi int64) (*cover
 	if force != SourceLongTerm {
 		v.covLocal = coverageOf(v.local, lo, hi)
 	}
-	if force != SourceLocal && v.longTerm != nil {
+	if force != SourceLocal && v.longTerm != nil && !(force == "" && v.localAnswersAll(lo, hi, s.now().Unix())) {
 		v.covLT = coverageOf(v.longTerm, lo, hi)
 	}
 	return v, nil
 }
+
+// localAnswersAll reports whether the local store answers the range
+// without the long-term store: [lo, hi) is in the window and the local
+// store covers it up to a few seconds ago. In the window the local store
+// answers every grain it covers, and the long-term store, fed from the
+// same WALs later, covers no more of the window than the local store does
+// but for its last seconds, which are then reported unknown: leaving the
+// long-term store out can only make a read more cautious, never wrong. It
+// saves its coverage, in a cluster a call to every partition owner.
+func (v *coverageView) localAnswersAll(lo, hi, now int64) bool {
+	end := min(hi, now-localLead)
+	if lo < v.split || end <= lo {
+		return false
+	}
+	return v.covLocal.Contains(lo, end)
+}
+
+// localLead is how far behind now the local store must cover for a read of
+// the window to leave the long-term store out.
+const localLead = 5
 
 func coverageOf(st Store, lo, hi int64) intervals.Set {
 	c, ok := st.(Coverer)

@@ -48,6 +48,11 @@
 //   - otherwise the grain is unknown: the preferred store answers what it
 //     has, and the grain is reported, never silently read as empty.
 //
+// A read of the window that the local store covers up to five seconds ago
+// does not consult the long-term store's coverage at all (it could add
+// only those last seconds; in a cluster that saves a call to every
+// partition owner).
+//
 // A forced read (header X-Cellwatch-Read-Source: local or longterm) takes
 // that store alone and reports what it does not cover. Every read sets
 // X-Cellwatch-Sources (the stores that answered, older time first) and,

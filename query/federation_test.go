@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cellwatch/cellwatch/internal/intervals"
 	"github.com/cellwatch/cellwatch/internal/record"
@@ -154,4 +155,35 @@ func mapsEqual(a, b map[string][2]float64) bool {
 		}
 	}
 	return true
+}
+
+// TestRecentReadsLeaveLongTermOut: a read of the window that the local
+// stores cover does not ask the long-term stores (in a cluster, every
+// partition owner), so an owner that is down costs it nothing; a read
+// reaching before the window asks them, and reports their share unknown.
+func TestRecentReadsLeaveLongTermOut(t *testing.T) {
+	now := time.Unix(1_767_225_600, 0)
+	self := newLocalAt(t, now)
+	for ms := now.Add(-4 * time.Hour).UnixMilli(); ms <= now.UnixMilli(); ms += 1000 {
+		self.ApplyLiveness(record.Liveness{UnixMs: ms})
+	}
+	gone := httptest.NewServer(PeerHandler(self, self, 2))
+	gone.Close() // the one partition owner does not answer
+	reg := prometheus.NewRegistry()
+	client := NewPeerClient(time.Second, "", reg, nil)
+	owner := Node{ID: "b", Addr: gone.Listener.Addr().String(), Healthy: true}
+	f := &Fanout{Self: "a", Ring: fixedRing{tenant: []Node{{ID: "a", Healthy: true}}, owners: func(int) []Node { return []Node{owner} }},
+		Local: self, LongTerm: self, Partitions: 2, Client: client, Now: func() time.Time { return now }}
+	s := New(Config{Local: self, LongTerm: self, Federation: f, Now: func() time.Time { return now }}, nil)
+	from := now.Add(-10*time.Minute).Unix() / 60 * 60
+	if unknown := s.Coverage("t", from, now.Unix()/60*60); len(unknown) != 0 {
+		t.Errorf("recent read: unknown %v; want none (the local store covers it)", unknown)
+	}
+	if n := testutil.ToFloat64(client.errors.WithLabelValues("b")); n != 0 {
+		t.Errorf("recent read asked the long-term owner (%v failed calls); want no call", n)
+	}
+	old := now.Add(-5 * time.Hour).Unix() / 60 * 60
+	if unknown := s.Coverage("t", old, old+600); len(unknown) == 0 {
+		t.Error("a read before the window with its only long-term owner down: nothing unknown")
+	}
 }
