@@ -66,7 +66,7 @@ func (s *Service) view(tenant string, req *awsapi.Request, lo, hi int64) (*cover
 	if force != SourceLongTerm {
 		v.covLocal = coverageOf(v.local, lo, hi)
 	}
-	if force != SourceLocal && v.longTerm != nil && !(force == "" && v.localAnswersAll(lo, hi, s.now().Unix())) {
+	if force != SourceLocal && v.longTerm != nil && (force != "" || !v.localAnswersAll(lo, hi, s.now().Unix())) {
 		v.covLT = coverageOf(v.longTerm, lo, hi)
 	}
 	return v, nil

@@ -182,7 +182,7 @@ func TestRecentReadsLeaveLongTermOut(t *testing.T) {
 	if n := testutil.ToFloat64(client.errors.WithLabelValues("b")); n != 0 {
 		t.Errorf("recent read asked the long-term owner (%v failed calls); want no call", n)
 	}
-	old := now.Add(-5 * time.Hour).Unix() / 60 * 60
+	old := now.Add(-5*time.Hour).Unix() / 60 * 60
 	if unknown := s.Coverage("t", old, old+600); len(unknown) == 0 {
 		t.Error("a read before the window with its only long-term owner down: nothing unknown")
 	}
