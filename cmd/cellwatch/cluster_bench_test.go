@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,6 +46,33 @@ func BenchmarkClusterIngest(b *testing.B) {
 				return true
 			})
 			b.ReportMetric(float64(b.N*20)/time.Since(start).Seconds(), "applied-datums/s")
+		})
+	}
+}
+
+// BenchmarkClusterGetMetricData reads 100 series over 3 hours
+// (BenchmarkGetMetricData3h's read) through one node of 1 and of 3, the
+// series written spread over the nodes: the cost of reading the peers'
+// shares over HTTP.
+func BenchmarkClusterGetMetricData(b *testing.B) {
+	for _, count := range []int{1, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", count), func(b *testing.B) {
+			var down atomic.Bool
+			brokers := strings.Join(kfakeBrokers(b, &down), ",")
+			var nodes []*testNode
+			var writers []*cloudwatch.Client
+			for i := range count {
+				join := ""
+				if i > 0 {
+					join = nodes[0].gossipAddr()
+				}
+				nodes = append(nodes, startBenchNode(b, testConfig(b, b.TempDir(), clusterArgs(brokers, fmt.Sprint(i), join)...)))
+				writers = append(writers, nodes[i].sdk())
+			}
+			waitFor(b, 30*time.Second, "the nodes to form a cluster", func() bool {
+				return len(strings.Split(nodes[0].healthyMembers(), ",")) == count
+			})
+			benchGetMetricData(b, nodes[0].sdk(), putSeries3h(b, writers))
 		})
 	}
 }
