@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 )
 
 // BenchmarkClusterIngest replays the Go SDK's PutMetricData bytes (as
