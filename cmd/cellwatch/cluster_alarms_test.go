@@ -50,18 +50,8 @@ func alarmState(t *testing.T, cw *cloudwatch.Client, name string) types.StateVal
 func TestClusterAlarmsMove(t *testing.T) {
 	var down atomic.Bool
 	brokers := strings.Join(kfakeBrokers(t, &down), ",")
-	a := startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "a", "")...))
-	nodes := []*testNode{a,
-		startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "b", a.gossipAddr())...)),
-		startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "c", a.gossipAddr())...))}
-	waitFor(t, 30*time.Second, "three healthy nodes", func() bool {
-		for _, n := range nodes {
-			if n.healthyMembers() != "a,b,c" {
-				return false
-			}
-		}
-		return true
-	})
+	nodes := startClusterNodes(t, brokers, []string{"a", "b", "c"})
+	a := nodes[0]
 	const name = "cluster-high-load"
 	if _, err := a.sdk().PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(name),
 		Namespace: aws.String("ClusterAlarm"), MetricName: aws.String("load"), Statistic: types.StatisticAverage, Period: aws.Int32(60),

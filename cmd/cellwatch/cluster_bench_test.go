@@ -21,17 +21,7 @@ func BenchmarkClusterIngest(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", count), func(b *testing.B) {
 			var down atomic.Bool
 			brokers := strings.Join(kfakeBrokers(b, &down), ",")
-			var nodes []*testNode
-			for i := range count {
-				join := ""
-				if i > 0 {
-					join = nodes[0].gossipAddr()
-				}
-				nodes = append(nodes, startBenchNode(b, testConfig(b, b.TempDir(), clusterArgs(brokers, fmt.Sprint(i), join)...)))
-			}
-			waitFor(b, 30*time.Second, "the nodes to form a cluster", func() bool {
-				return len(strings.Split(nodes[0].healthyMembers(), ",")) == count
-			})
+			nodes := startClusterNodes(b, brokers, nodeIDs(count))
 			calls := sdkPayloads(b, 10000, time.Now().Truncate(time.Minute))
 			start := time.Now()
 			elapsed := replayCalls(b, calls, func(i int) string { return nodes[i%count].url() })
@@ -59,20 +49,21 @@ func BenchmarkClusterGetMetricData(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", count), func(b *testing.B) {
 			var down atomic.Bool
 			brokers := strings.Join(kfakeBrokers(b, &down), ",")
-			var nodes []*testNode
+			nodes := startClusterNodes(b, brokers, nodeIDs(count))
 			var writers []*cloudwatch.Client
-			for i := range count {
-				join := ""
-				if i > 0 {
-					join = nodes[0].gossipAddr()
-				}
-				nodes = append(nodes, startBenchNode(b, testConfig(b, b.TempDir(), clusterArgs(brokers, fmt.Sprint(i), join)...)))
-				writers = append(writers, nodes[i].sdk())
+			for _, n := range nodes {
+				writers = append(writers, n.sdk())
 			}
-			waitFor(b, 30*time.Second, "the nodes to form a cluster", func() bool {
-				return len(strings.Split(nodes[0].healthyMembers(), ",")) == count
-			})
 			benchGetMetricData(b, nodes[0].sdk(), putSeries3h(b, writers))
 		})
 	}
+}
+
+// nodeIDs names n nodes n0, n1, ...
+func nodeIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprint("n", i)
+	}
+	return ids
 }

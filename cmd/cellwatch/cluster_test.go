@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +30,31 @@ func clusterArgs(brokers, id, join string) []string {
 		args = append(args, "-cluster.join", join)
 	}
 	return args
+}
+
+// startClusterNodes starts one in-process node per id on brokers, the
+// first the others' seed, with extra flags, and waits until every node's
+// ring holds all of them healthy.
+func startClusterNodes(t testing.TB, brokers string, ids []string, extra ...string) []*testNode {
+	t.Helper()
+	var nodes []*testNode
+	for i, id := range ids {
+		join := ""
+		if i > 0 {
+			join = nodes[0].gossipAddr()
+		}
+		nodes = append(nodes, startBenchNode(t, testConfig(t, t.TempDir(), append(clusterArgs(brokers, id, join), extra...)...)))
+	}
+	want := strings.Join(slices.Sorted(slices.Values(ids)), ",")
+	waitFor(t, 30*time.Second, "every node healthy in every ring", func() bool {
+		for _, n := range nodes {
+			if n.healthyMembers() != want {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
 }
 
 func (tn *testNode) gossipAddr() string { return fmt.Sprintf("127.0.0.1:%d", tn.cluster.GossipPort()) }
@@ -168,18 +194,8 @@ func mapsSame(a, b map[string]string) bool {
 func TestClusterStreamOutage(t *testing.T) {
 	var down atomic.Bool
 	brokers := strings.Join(kfakeBrokers(t, &down), ",")
-	a := startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "a", "")...))
-	nodes := []*testNode{a,
-		startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "b", a.gossipAddr())...)),
-		startNode(t, testConfig(t, t.TempDir(), clusterArgs(brokers, "c", a.gossipAddr())...))}
-	waitFor(t, 30*time.Second, "three healthy nodes", func() bool {
-		for _, n := range nodes {
-			if n.healthyMembers() != "a,b,c" {
-				return false
-			}
-		}
-		return true
-	})
+	nodes := startClusterNodes(t, brokers, []string{"a", "b", "c"})
+	a := nodes[0]
 	metrics := []string{"value", "values", "stats"}
 	for i, n := range nodes {
 		writeMinutes(t, n.sdk(), "Outage", 30, 21, rand.New(rand.NewPCG(uint64(i), 1)))
@@ -233,21 +249,8 @@ func TestClusterStreamOutage(t *testing.T) {
 func TestClusterShardForwarding(t *testing.T) {
 	var down atomic.Bool
 	brokers := strings.Join(kfakeBrokers(t, &down), ",")
-	args := func(id, join string) []string {
-		return append(clusterArgs(brokers, id, join), "-cluster.tenant-shard-size", "1")
-	}
-	a := startNode(t, testConfig(t, t.TempDir(), args("a", "")...))
-	nodes := []*testNode{a,
-		startNode(t, testConfig(t, t.TempDir(), args("b", a.gossipAddr())...)),
-		startNode(t, testConfig(t, t.TempDir(), args("c", a.gossipAddr())...))}
-	waitFor(t, 30*time.Second, "three healthy nodes", func() bool {
-		for _, n := range nodes {
-			if n.healthyMembers() != "a,b,c" {
-				return false
-			}
-		}
-		return true
-	})
+	nodes := startClusterNodes(t, brokers, []string{"a", "b", "c"}, "-cluster.tenant-shard-size", "1")
+	a := nodes[0]
 	shard := a.cluster.TenantNodes(awsapi.DefaultTenant)
 	if len(shard) != 1 {
 		t.Fatalf("shard of the default tenant: %v; want one node", shard)
