@@ -59,7 +59,7 @@ func (s *Service) view(tenant string, req *awsapi.Request, lo, hi int64) (*cover
 	}
 	v := &coverageView{force: force, local: s.local, longTerm: s.longTerm}
 	if s.fed != nil {
-		v.local, v.longTerm = s.fed.Stores(tenant)
+		v.local, v.longTerm = s.fed.Stores(tenant, lo, hi)
 	}
 	split := s.now().Add(-s.window).Unix()
 	v.split = (split + 59) / 60 * 60

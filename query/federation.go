@@ -12,11 +12,12 @@ import (
 	"github.com/cellwatch/cellwatch/store"
 )
 
-// Federation gives, per tenant, the stores a read draws on when the node is
-// one of a cluster's (Config.Federation; nil on a single node). Each call
-// returns stores for one request: they may hold what they learnt during it.
+// Federation gives, per tenant, the stores a read of [lo, hi) (Unix
+// seconds) draws on when the node is one of a cluster's (Config.Federation;
+// nil on a single node). Each call returns stores for one request: they
+// may hold what they learnt during it.
 type Federation interface {
-	Stores(tenant string) (local, longTerm Store)
+	Stores(tenant string, lo, hi int64) (local, longTerm Store)
 }
 
 // PartitionCoverer is a long-term store that judges its coverage over some
@@ -346,7 +347,7 @@ func (f *Fanout) departed() int {
 }
 
 // Stores implements Federation.
-func (f *Fanout) Stores(tenant string) (Store, Store) {
+func (f *Fanout) Stores(tenant string, lo, hi int64) (Store, Store) {
 	local := []Store{f.Local}
 	if f.departed() > 0 {
 		local = append(local, absent{})
@@ -357,7 +358,9 @@ func (f *Fanout) Stores(tenant string) (Store, Store) {
 		case !n.Healthy || n.Addr == "":
 			local = append(local, absent{})
 		default:
-			local = append(local, f.Client.store(n.ID, n.Addr, SourceLocal, nil))
+			p := f.Client.store(n.ID, n.Addr, SourceLocal, nil)
+			p.prefetch(lo, hi)
+			local = append(local, p)
 		}
 	}
 	var longTerm Store
@@ -391,7 +394,9 @@ func (f *Fanout) Stores(tenant string) (Store, Store) {
 			if id == f.Self {
 				members = append(members, partStore{Store: f.LongTerm, parts: byOwner[id], n: f.Partitions})
 			} else {
-				members = append(members, f.Client.store(id, addr[id], SourceLongTerm, byOwner[id]))
+				p := f.Client.store(id, addr[id], SourceLongTerm, byOwner[id])
+				p.prefetch(lo, hi) // its finest buckets: exact for any period, re-bucketed by the reader
+				members = append(members, p)
 			}
 		}
 		if missing || len(members) == 0 {

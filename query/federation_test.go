@@ -1,10 +1,17 @@
 package query
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"net/http/httptest"
+	"path"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,7 +91,17 @@ func TestFanoutMergesNodes(t *testing.T) {
 	for _, l := range []*store.Local{selfLocal, peerLocal, selfLT, peerLT} {
 		live(l, now)
 	}
-	peer := httptest.NewServer(PeerHandler(peerLocal, peerLT, parts))
+	var calls sync.Map // "source op" -> *atomic.Int64
+	handler := PeerHandler(peerLocal, peerLT, parts)
+	peer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req peerRequest
+		_ = json.Unmarshal(body, &req)
+		n, _ := calls.LoadOrStore(req.Source+" "+path.Base(r.URL.Path), new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		handler.ServeHTTP(w, r)
+	}))
 	defer peer.Close()
 	self, other := Node{ID: "a", Addr: "unused", Healthy: true}, Node{ID: "b", Addr: peer.Listener.Addr().String(), Healthy: true}
 	ring := fixedRing{tenant: []Node{self, other}, owners: func(p int) []Node {
@@ -96,9 +113,12 @@ func TestFanoutMergesNodes(t *testing.T) {
 	clock := now
 	f := &Fanout{Self: "a", Ring: ring, Local: selfLocal, LongTerm: selfLT, Partitions: parts,
 		Client: NewPeerClient(2*time.Second, "", prometheus.NewRegistry(), nil), Now: func() time.Time { return clock }}
-	local, lt := f.Stores("t")
+	local, lt := f.Stores("t", from, to)
 	if got := sums(local, from, to); !mapsEqual(got, want) {
 		t.Errorf("local stores of both nodes: %v; want %v", got, want)
+	}
+	if n, ok := calls.Load(SourceLocal + " range"); ok {
+		t.Errorf("the peer's local store was read series by series (%d range calls); its lookups bring the request's buckets", n.(*atomic.Int64).Load())
 	}
 	full := intervals.Set{{From: from, To: to}}
 	if got := intervals.Of(local.(Coverer).Coverage(from, to)...); !slices.Equal(got, full) {
@@ -116,11 +136,11 @@ func TestFanoutMergesNodes(t *testing.T) {
 	// what it took in is in the long-term stores only; after the window
 	// it no longer counts.
 	f.Ring = fixedRing{tenant: []Node{self}, owners: ring.owners}
-	if local, _ = f.Stores("t"); len(local.(Coverer).Coverage(from, to)) != 0 {
+	if local, _ = f.Stores("t", from, to); len(local.(Coverer).Coverage(from, to)) != 0 {
 		t.Error("local coverage just after a node left the ring: covered; want none")
 	}
 	clock = now.Add(3*time.Hour + time.Second)
-	if local, _ = f.Stores("t"); len(local.(Coverer).Coverage(from, to)) == 0 {
+	if local, _ = f.Stores("t", from, to); len(local.(Coverer).Coverage(from, to)) == 0 {
 		t.Error("local coverage a window after a node left: none; want this node's own")
 	}
 	clock = now
@@ -128,7 +148,7 @@ func TestFanoutMergesNodes(t *testing.T) {
 	// The peer unhealthy in the ring: absent, so nothing is covered.
 	ring.tenant = []Node{self, {ID: "b", Addr: other.Addr}}
 	f.Ring = ring
-	local, _ = f.Stores("t")
+	local, _ = f.Stores("t", from, to)
 	if got := local.(Coverer).Coverage(from, to); len(got) != 0 {
 		t.Errorf("local coverage with the peer down = %v; want none", got)
 	}
@@ -136,7 +156,7 @@ func TestFanoutMergesNodes(t *testing.T) {
 	ring.tenant = []Node{self, other}
 	f.Ring = ring
 	peer.Close()
-	local, lt = f.Stores("t")
+	local, lt = f.Stores("t", from, to)
 	if got := local.(Coverer).Coverage(from, to); len(got) != 0 {
 		t.Errorf("local coverage with the peer not answering = %v; want none", got)
 	}

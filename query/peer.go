@@ -47,12 +47,17 @@ type peerRequest struct {
 	Start      int64              `json:"start,omitempty"`
 	End        int64              `json:"end,omitempty"`
 	Period     int64              `json:"period,omitempty"`
+	// PrefetchFrom and PrefetchTo, on a lookup, ask for each series found
+	// its buckets with Start in [PrefetchFrom, PrefetchTo) in the answer.
+	PrefetchFrom int64 `json:"prefetch_from,omitempty"`
+	PrefetchTo   int64 `json:"prefetch_to,omitempty"`
 }
 
 type peerSeries struct {
 	Ref    store.SeriesRef `json:"ref"`
 	Key    store.SeriesKey `json:"key"`
 	Newest int64           `json:"newest,omitempty"`
+	Aggs   [][]byte        `json:"aggs,omitempty"` // the prefetched buckets (lookup with a prefetch range)
 }
 
 // PeerHandler serves a node's own stores to its peers (mounted at
@@ -91,7 +96,14 @@ func PeerHandler(local, longTerm Store, partitions int) http.Handler {
 		case "lookup":
 			var found []peerSeries
 			for _, ref := range st.Lookup(req.Tenant, req.Namespace, req.MetricName, req.Dims) {
-				found = append(found, peerSeries{Ref: ref, Key: st.Key(ref)})
+				ps := peerSeries{Ref: ref, Key: st.Key(ref)}
+				if req.PrefetchTo > req.PrefetchFrom {
+					st.Range(ref, req.PrefetchFrom, req.PrefetchTo, func(a *store.Aggregate) {
+						b, _ := a.AppendBinary(nil)
+						ps.Aggs = append(ps.Aggs, b)
+					})
+				}
+				found = append(found, ps)
 			}
 			out = found
 		case "series":
@@ -166,6 +178,23 @@ type peerStore struct {
 	mu     sync.Mutex
 	keys   map[store.SeriesRef]store.SeriesKey
 	failed bool
+
+	// A local store's peer may be asked, with each lookup, for the buckets
+	// of the request's range: the reads of them then need no call.
+	pfFrom, pfTo int64
+	cached       map[store.SeriesRef][]store.Aggregate
+}
+
+// maxPrefetch is the longest range whose buckets come with a lookup (the
+// local window and a little): past it, buckets are read series by series.
+const maxPrefetch = 4 * 3600
+
+// prefetch has lookups bring the buckets of [lo, hi) along.
+func (p *peerStore) prefetch(lo, hi int64) {
+	if hi > lo && hi-lo <= maxPrefetch {
+		p.pfFrom, p.pfTo = lo, hi
+		p.cached = map[store.SeriesRef][]store.Aggregate{}
+	}
 }
 
 func (c *PeerClient) store(id, addr, source string, parts []int) *peerStore {
@@ -231,10 +260,25 @@ func (p *peerStore) remember(found []peerSeries) {
 
 func (p *peerStore) Lookup(tenant, namespace, metricName string, dims []record.Dimension) []store.SeriesRef {
 	var found []peerSeries
-	if p.call("lookup", peerRequest{Tenant: tenant, Namespace: namespace, MetricName: metricName, Dims: dims}, &found) != nil {
+	req := peerRequest{Tenant: tenant, Namespace: namespace, MetricName: metricName, Dims: dims, PrefetchFrom: p.pfFrom, PrefetchTo: p.pfTo}
+	if p.call("lookup", req, &found) != nil {
 		return nil
 	}
 	p.remember(found)
+	if p.cached != nil {
+		p.mu.Lock()
+		for _, s := range found {
+			aggs := make([]store.Aggregate, 0, len(s.Aggs))
+			for _, b := range s.Aggs {
+				var a store.Aggregate
+				if err := a.UnmarshalBinary(b); err == nil {
+					aggs = append(aggs, a)
+				}
+			}
+			p.cached[s.Ref] = aggs
+		}
+		p.mu.Unlock()
+	}
 	refs := make([]store.SeriesRef, len(found))
 	for i, s := range found {
 		refs[i] = s.Ref
@@ -253,6 +297,17 @@ func (p *peerStore) Range(ref store.SeriesRef, start, end int64, fn func(a *stor
 }
 
 func (p *peerStore) RangePeriod(ref store.SeriesRef, start, end, period int64, fn func(a *store.Aggregate)) {
+	p.mu.Lock()
+	cached, ok := p.cached[ref]
+	p.mu.Unlock()
+	if ok && p.pfFrom <= start && end <= p.pfTo {
+		for i := range cached {
+			if a := &cached[i]; a.Start >= start && a.Start < end {
+				fn(a.Clone())
+			}
+		}
+		return
+	}
 	var aggs [][]byte
 	if p.call("range", peerRequest{Ref: ref, Start: start, End: end, Period: period}, &aggs) != nil {
 		return
