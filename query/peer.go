@@ -300,7 +300,11 @@ func (p *peerStore) RangePeriod(ref store.SeriesRef, start, end, period int64, f
 	p.mu.Lock()
 	cached, ok := p.cached[ref]
 	p.mu.Unlock()
-	if ok && p.pfFrom <= start && end <= p.pfTo {
+	// A long-term store's Range is its 60 s (or coarser) buckets: they
+	// answer whole-minute periods exactly, not sub-minute ones, which only
+	// RangePeriod reads from the 1 s tier.
+	minutes := p.source != SourceLongTerm || period == 0 || period%60 == 0
+	if ok && minutes && p.pfFrom <= start && end <= p.pfTo {
 		for i := range cached {
 			if a := &cached[i]; a.Start >= start && a.Start < end {
 				fn(a.Clone())
