@@ -30,6 +30,21 @@ type status struct {
 	LocalSeries   int               `json:"local_store_series"`
 	LocalBytes    int64             `json:"local_store_bytes"`
 	LocalMaxBytes int64             `json:"local_store_max_bytes"`
+	Cluster       *clusterStatus    `json:"cluster,omitempty"` // cluster mode only
+}
+
+// clusterStatus is the node's view of its ring.
+type clusterStatus struct {
+	NodeID          string         `json:"node_id"`
+	Members         []memberStatus `json:"members"`
+	OwnedPartitions []int32        `json:"owned_partitions"`
+}
+
+type memberStatus struct {
+	ID      string `json:"id"`
+	Addr    string `json:"addr"`
+	Zone    string `json:"zone,omitempty"`
+	Healthy bool   `json:"healthy"`
 }
 
 type partitionStatus struct {
@@ -53,6 +68,12 @@ func (n *node) status(ctx context.Context) status {
 		}
 		st.ConsumerLag += ps.ConsumerLag
 		st.Partitions = append(st.Partitions, ps)
+	}
+	if n.cluster != nil {
+		st.Cluster = &clusterStatus{NodeID: n.cluster.Self().ID, OwnedPartitions: n.cluster.OwnedPartitions(n.cfg.Stream.Partitions)}
+		for _, m := range n.cluster.Instances() {
+			st.Cluster.Members = append(st.Cluster.Members, memberStatus{ID: m.ID, Addr: m.Addr, Zone: m.Zone, Healthy: m.Healthy})
+		}
 	}
 	return st
 }

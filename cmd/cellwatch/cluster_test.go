@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -251,6 +252,21 @@ func TestClusterShardForwarding(t *testing.T) {
 	brokers := strings.Join(kfakeBrokers(t, &down), ",")
 	nodes := startClusterNodes(t, brokers, []string{"a", "b", "c"}, "-cluster.tenant-shard-size", "1")
 	a := nodes[0]
+	// /admin/status tells the ring as the node sees it.
+	code, body := a.admin(t, "GET", "/admin/status", nil)
+	var st status
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil || st.Cluster == nil {
+		t.Fatalf("/admin/status: %d %v %s", code, err, body)
+	}
+	owned := 0
+	for _, n := range nodes {
+		owned += len(n.cluster.OwnedPartitions(n.cfg.Stream.Partitions))
+	}
+	if len(st.Cluster.Members) != 3 || !st.Cluster.Members[1].Healthy || st.Cluster.NodeID != "a" || owned != a.cfg.Stream.Partitions ||
+		len(st.Cluster.OwnedPartitions) != len(a.cluster.OwnedPartitions(a.cfg.Stream.Partitions)) {
+		t.Errorf("/admin/status cluster = %+v", st.Cluster)
+	}
+
 	shard := a.cluster.TenantNodes(awsapi.DefaultTenant)
 	if len(shard) != 1 {
 		t.Fatalf("shard of the default tenant: %v; want one node", shard)
