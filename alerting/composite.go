@@ -123,8 +123,17 @@ func (s *Store) onChildTransitions(hist []HistoryItem) {
 }
 
 // propagate re-evaluates, until nothing changes, every composite alarm of the
-// tenant with a child among dirty, and stores the ones whose state changes.
+// tenant this node owns with a child among dirty, and stores the ones whose
+// state changes.
 func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
+	s.reevaluate(tenant, func(string) []string { return dirty }, now)
+}
+
+// reevaluate re-evaluates each composite alarm n of the tenant this node
+// owns that has a child among seed(n), then, until nothing changes, those
+// with a child among the composites that moved, and stores the ones whose
+// state changes.
+func (s *Store) reevaluate(tenant string, seed func(composite string) []string, now time.Time) {
 	var names []string
 	for n, a := range s.alarms[tenant] {
 		if a.Type() == TypeComposite && s.owns(tenant, n) { // another node's composite is its owner's to move
@@ -148,8 +157,9 @@ func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
 				c = m.(*CompositeAlarm)
 			}
 			var trig []string
+			dirty := seed(n)
 			for _, ch := range c.Children() {
-				if slices.Contains(dirty, ch) {
+				if slices.Contains(dirty, ch) || moved[ch] != nil {
 					trig = append(trig, ch)
 				}
 			}
@@ -162,9 +172,6 @@ func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
 			}
 			moved[n] = next
 			hist = append(hist, h...)
-			if !slices.Contains(dirty, n) {
-				dirty = append(dirty, n)
-			}
 			progress = true
 		}
 		if !progress {

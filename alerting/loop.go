@@ -104,11 +104,15 @@ func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
 	now := e.cfg.Now()
 	groups := map[string]*group{}
 	var maths []mathDue
+	gained := map[string]map[string][]string{} // tenant -> composite -> its children it may have missed
 	s.mu.RLock()
 	for tenant, alarms := range s.alarms {
 		for _, x := range alarms {
 			a, ok := x.(*Alarm)
 			if !ok {
+				if c, ok := x.(*CompositeAlarm); ok {
+					s.gainComposite(c, last, gained)
+				}
 				continue
 			}
 			id := tenant + "\x00" + a.Name
@@ -173,7 +177,47 @@ func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
 	if len(put) > 0 {
 		e.apply(put)
 	}
+	if len(gained) > 0 {
+		s.mu.Lock()
+		for tenant, seeds := range gained {
+			s.reevaluate(tenant, func(n string) []string { return seeds[n] }, now.UTC())
+		}
+		s.mu.Unlock()
+	}
 	e.evalSeconds.Observe(time.Since(began).Seconds())
+}
+
+// gainComposite notes, for a composite alarm this node owns but had not
+// seen in its evaluator (last: it was just put, or its ownership moved
+// here, or the node started), the children whose state is newer than the
+// composite's, into gained: a change its owner then may have missed
+// (another node took it while it did not own the composite, or a node
+// stopped before it re-evaluated), so the pass re-evaluates the composite
+// from them. A composite no longer owned leaves last. s.mu is held.
+func (s *Store) gainComposite(c *CompositeAlarm, last map[string]int64, gained map[string]map[string][]string) {
+	id := c.Tenant + "\x00" + c.Name
+	if !s.owns(c.Tenant, c.Name) {
+		delete(last, id)
+		return
+	}
+	if _, ok := last[id]; ok {
+		return
+	}
+	last[id] = 0 // seen: from now on its children's changes re-evaluate it (propagate)
+	var missed []string
+	for _, n := range c.Children() {
+		ch := s.alarms[c.Tenant][n]
+		if ch != nil && newer(ch.Common().StateRev, ch.Common().StateRevBy, c.StateRev, c.StateRevBy) {
+			missed = append(missed, n)
+		}
+	}
+	if len(missed) == 0 {
+		return
+	}
+	if gained[c.Tenant] == nil {
+		gained[c.Tenant] = map[string][]string{}
+	}
+	gained[c.Tenant][c.Name] = missed
 }
 
 // unevaluable proposes INSUFFICIENT_DATA, with a reason saying why, for
@@ -223,8 +267,8 @@ func (e *Evaluator) apply(proposed []*Alarm) {
 	var hist []HistoryItem
 	for _, p := range proposed {
 		cur, _ := s.alarms[p.Tenant][p.Name].(*Alarm)
-		if cur == nil || !cur.ConfigUpdated.Equal(p.ConfigUpdated) || cur.State.Updated.After(p.State.Updated) {
-			continue // deleted, reconfigured or set since it was read: the next period decides
+		if cur == nil || !cur.ConfigUpdated.Equal(p.ConfigUpdated) || cur.StateRev != p.StateRev || cur.StateRevBy != p.StateRevBy {
+			continue // deleted, reconfigured or set (here or by a peer) since it was read: the next period decides
 		}
 		next, h := transition(cur, p.State)
 		prev, put = append(prev, cur), append(put, next)

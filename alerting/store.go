@@ -108,8 +108,10 @@ func (s *Store) starting(context.Context) error {
 	s.mu.Lock()
 	s.db, s.alarms, s.tombs = d, map[string]map[string]Any{}, tombs
 	for _, a := range all {
-		s.tenant(a.Common().Tenant)[a.Common().Name] = a
-		s.seq, s.rev = max(s.seq, a.Common().Seq), max(s.rev, a.Common().Rev)
+		c := a.Common()
+		splitVersions(c)
+		s.tenant(c.Tenant)[c.Name] = a
+		s.seq, s.rev = max(s.seq, c.Seq), max(s.rev, c.Rev, c.StateRev)
 	}
 	for _, t := range tombs {
 		s.seq, s.rev = max(s.seq, t.Seq), max(s.rev, t.Rev)

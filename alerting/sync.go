@@ -20,10 +20,15 @@ import (
 // (SyncHandler).
 const SyncPath = "/internal/v1/alarms/sync"
 
-// Bounds of one sync call.
+// Bounds of one sync call: a page holds at most syncPageEntries entries
+// and, past its first, syncPageBytes of encoded alarms; a puller reads at
+// most maxSyncResponse of an answer.
 const (
 	syncPageEntries = 1000
-	maxSyncResponse = 64 << 20
+	syncPageBytes   = 4 << 20
+	maxSyncResponse = 16 << 20
+	syncParallel    = 8 // peers pulled at once
+	syncWarnEvery   = time.Minute
 )
 
 type syncRequest struct {
@@ -38,9 +43,17 @@ type syncResponse struct {
 	More    bool    `json:"more"`
 }
 
-// SyncHandler serves the store's changes after a Seq, a page at a time.
+// SyncHandler serves the store's changes after a Seq, a page at a time:
+// POST a JSON {"after": seq, "limit": n}; the answer is JSON {"epoch",
+// "entries", "last", "more"}, and the next page is the one after "last".
+// It checks no credentials: the caller mounts it behind its own.
 func SyncHandler(s *Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "sync alarms: POST only", http.StatusMethodNotAllowed)
+			return
+		}
 		var req syncRequest
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
 			http.Error(w, "decode sync request: "+err.Error(), http.StatusBadRequest)
@@ -49,17 +62,19 @@ func SyncHandler(s *Store) http.Handler {
 		if req.Limit <= 0 || req.Limit > syncPageEntries {
 			req.Limit = syncPageEntries
 		}
-		entries, last, more, err := s.Changes(req.After, req.Limit)
+		epoch := s.Epoch() // before the changes: a restart in between shows as a new epoch next time
+		entries, last, more, err := s.Changes(req.After, req.Limit, syncPageBytes)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(syncResponse{Epoch: s.Epoch(), Entries: entries, Last: last, More: more})
+		_ = json.NewEncoder(w).Encode(syncResponse{Epoch: epoch, Entries: entries, Last: last, More: more})
 	})
 }
 
-// Peer is another node of the cluster, as the syncer reaches it.
+// Peer is another node of the cluster, as the syncer reaches it: its node
+// ID and the host:port of its API listener, where SyncPath is served.
 type Peer struct{ ID, Addr string }
 
 // PeerLister is the cluster's other nodes now (cmd fills it from the ring).
@@ -67,16 +82,23 @@ type PeerLister interface{ Peers() []Peer }
 
 // SyncConfig configures a Syncer; zero fields take the defaults.
 type SyncConfig struct {
-	Interval time.Duration // between pulls from every peer (default 2 s)
-	Timeout  time.Duration // of one call (default 5 s)
-	Token    string        // sent as a bearer token when set
+	Interval    time.Duration // between pulls from every peer (default 2 s)
+	Timeout     time.Duration // of one call (default 5 s)
+	Token       string        // sent as a bearer token when set
+	PageEntries int           // entries asked for a call (default and most 1,000)
+	// Client makes the calls (default: one without keep-alives, so a node
+	// at rest holds no connection per peer).
+	Client *http.Client
 }
 
 // Syncer pulls every peer's alarm changes into its store, every Interval:
 // a peer's changes after the last Seq taken from it (from the start when
-// the peer restarted), merged (Store.Merge). A peer that does not answer
-// is counted, logged at most once a minute, and tried again next time; it
-// never holds up the others or the API. It is a dskit service.
+// the peer restarted, or this node did: the marks live in memory), merged
+// (Store.Merge). Peers are pulled in parallel (up to 8 at once), each call
+// bounded by Timeout, so a peer that does not answer holds up neither the
+// others nor the API; it is counted, logged at most once a minute, and
+// tried again next time. It is a dskit service, to run while its store
+// runs.
 type Syncer struct {
 	*services.BasicService
 
@@ -86,12 +108,14 @@ type Syncer struct {
 	cfg    SyncConfig
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	marks  map[string]syncMark // peer ID -> what was taken from it
-	warned map[string]time.Time
+	mu      sync.Mutex
+	marks   map[string]syncMark // peer ID -> what was taken from it
+	warned  map[string]time.Time
+	failing map[string]bool
 
 	errors *prometheus.CounterVec
 	merged prometheus.Counter
+	pulls  prometheus.Histogram
 }
 
 type syncMark struct {
@@ -107,15 +131,21 @@ func NewSyncer(s *Store, peers PeerLister, cfg SyncConfig, reg prometheus.Regist
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
+	if cfg.PageEntries <= 0 || cfg.PageEntries > syncPageEntries {
+		cfg.PageEntries = syncPageEntries
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	f := promauto.With(reg)
-	y := &Syncer{s: s, peers: peers, cfg: cfg, logger: logger,
+	client := cfg.Client
+	if client == nil {
 		// A connection per pull, not one kept per peer: what a node holds
 		// at rest does not grow with the cluster (as gossip's).
-		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
-		marks:  map[string]syncMark{}, warned: map[string]time.Time{},
+		client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	}
+	f := promauto.With(reg)
+	y := &Syncer{s: s, peers: peers, cfg: cfg, logger: logger, client: client,
+		marks: map[string]syncMark{}, warned: map[string]time.Time{}, failing: map[string]bool{},
 		errors: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cellwatch_alarm_sync_errors_total",
 			Help: "Pulls of a peer's alarm changes that failed (retried at the next interval), by peer.",
@@ -123,6 +153,11 @@ func NewSyncer(s *Store, peers PeerLister, cfg SyncConfig, reg prometheus.Regist
 		merged: f.NewCounter(prometheus.CounterOpts{
 			Name: "cellwatch_alarm_sync_merged_total",
 			Help: "Alarm versions taken from peers (newer than this node's copy).",
+		}),
+		pulls: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cellwatch_alarm_sync_pass_seconds",
+			Help:    "Time of one pass pulling every peer's alarm changes.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}
 	y.BasicService = services.NewTimerService(cfg.Interval, nil, y.iteration, nil)
@@ -135,33 +170,63 @@ func (y *Syncer) iteration(ctx context.Context) error {
 }
 
 // SyncOnce pulls every peer once, each until it has nothing more (at most
-// 100 pages a peer a pass).
+// 100 pages a peer a pass), up to syncParallel peers at once.
 func (y *Syncer) SyncOnce(ctx context.Context) {
+	began := time.Now()
+	sem := make(chan struct{}, syncParallel)
+	var wg sync.WaitGroup
 	for _, p := range y.peers.Peers() {
-		for range 100 {
-			more, err := y.pull(ctx, p)
-			if err != nil {
-				y.errors.WithLabelValues(p.ID).Inc()
-				y.warn(p, err)
-				break
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			y.pullPeer(ctx, p)
+		})
+	}
+	wg.Wait()
+	y.pulls.Observe(time.Since(began).Seconds())
+}
+
+func (y *Syncer) pullPeer(ctx context.Context, p Peer) {
+	for range 100 {
+		more, err := y.pull(ctx, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return // stopping: not the peer's failure
 			}
-			if !more {
-				break
-			}
+			y.errors.WithLabelValues(p.ID).Inc()
+			y.warn(p, err)
+			return
+		}
+		y.recovered(p)
+		if !more {
+			return
 		}
 	}
 }
 
+// warn logs p's failure unless it was logged less than a minute ago.
 func (y *Syncer) warn(p Peer, err error) {
-	y.mu.Lock()
-	last := y.warned[p.ID]
 	now := time.Now()
-	if now.Sub(last) >= time.Minute {
+	y.mu.Lock()
+	y.failing[p.ID] = true
+	log := now.Sub(y.warned[p.ID]) >= syncWarnEvery
+	if log {
 		y.warned[p.ID] = now
 	}
 	y.mu.Unlock()
-	if now.Sub(last) >= time.Minute {
+	if log {
 		y.logger.Warn("sync alarms: peer did not answer; retrying", "peer", p.ID, "addr", p.Addr, "err", err)
+	}
+}
+
+// recovered logs that p answers again after it failed.
+func (y *Syncer) recovered(p Peer) {
+	y.mu.Lock()
+	was := y.failing[p.ID]
+	delete(y.failing, p.ID)
+	y.mu.Unlock()
+	if was {
+		y.logger.Info("sync alarms: peer answers again", "peer", p.ID, "addr", p.Addr)
 	}
 }
 
@@ -170,7 +235,10 @@ func (y *Syncer) pull(ctx context.Context, p Peer) (bool, error) {
 	y.mu.Lock()
 	mark := y.marks[p.ID]
 	y.mu.Unlock()
-	body, _ := json.Marshal(syncRequest{After: mark.last, Limit: syncPageEntries})
+	body, err := json.Marshal(syncRequest{After: mark.last, Limit: y.cfg.PageEntries})
+	if err != nil {
+		return false, fmt.Errorf("encode sync request: %w", err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, y.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodPost, "http://"+p.Addr+SyncPath, bytes.NewReader(body))
@@ -194,7 +262,7 @@ func (y *Syncer) pull(ctx context.Context, p Peer) (bool, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxSyncResponse)).Decode(&out); err != nil {
 		return false, fmt.Errorf("decode alarm changes: %w", err)
 	}
-	if out.Epoch != mark.epoch && mark.epoch != "" {
+	if out.Epoch != mark.epoch && mark.last != 0 {
 		// The peer restarted: its Seqs began again. Pull it from the start.
 		y.mu.Lock()
 		y.marks[p.ID] = syncMark{epoch: out.Epoch}
@@ -203,7 +271,7 @@ func (y *Syncer) pull(ctx context.Context, p Peer) (bool, error) {
 	}
 	n, err := y.s.Merge(out.Entries)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("merge alarm changes: %w", err)
 	}
 	y.merged.Add(float64(n))
 	y.mu.Lock()
