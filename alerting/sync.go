@@ -94,11 +94,12 @@ type SyncConfig struct {
 // Syncer pulls every peer's alarm changes into its store, every Interval:
 // a peer's changes after the last Seq taken from it (from the start when
 // the peer restarted, or this node did: the marks live in memory), merged
-// (Store.Merge). Peers are pulled in parallel (up to 8 at once), each call
-// bounded by Timeout, so a peer that does not answer holds up neither the
-// others nor the API; it is counted, logged at most once a minute, and
-// tried again next time. It is a dskit service, to run while its store
-// runs.
+// (Store.Merge). Each peer's pull runs apart, up to 8 at once, every call
+// bounded by Timeout, and a peer still being pulled is skipped at the next
+// tick, so a peer that does not answer holds up neither the others nor the
+// API; it is counted, logged at most once a minute, and tried again. It is
+// a dskit service, to run while its store runs; stopping waits for the
+// pulls in flight, which the stop cancels.
 type Syncer struct {
 	*services.BasicService
 
@@ -108,10 +109,13 @@ type Syncer struct {
 	cfg    SyncConfig
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	marks   map[string]syncMark // peer ID -> what was taken from it
-	warned  map[string]time.Time
-	failing map[string]bool
+	sem      chan struct{} // a slot per pull running
+	running  sync.WaitGroup
+	mu       sync.Mutex
+	marks    map[string]syncMark // peer ID -> what was taken from it
+	inflight map[string]bool     // peers being pulled
+	warned   map[string]time.Time
+	failing  map[string]bool
 
 	errors *prometheus.CounterVec
 	merged prometheus.Counter
@@ -145,7 +149,8 @@ func NewSyncer(s *Store, peers PeerLister, cfg SyncConfig, reg prometheus.Regist
 	}
 	f := promauto.With(reg)
 	y := &Syncer{s: s, peers: peers, cfg: cfg, logger: logger, client: client,
-		marks: map[string]syncMark{}, warned: map[string]time.Time{}, failing: map[string]bool{},
+		sem: make(chan struct{}, syncParallel), marks: map[string]syncMark{}, inflight: map[string]bool{},
+		warned: map[string]time.Time{}, failing: map[string]bool{},
 		errors: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cellwatch_alarm_sync_errors_total",
 			Help: "Pulls of a peer's alarm changes that failed (retried at the next interval), by peer.",
@@ -155,38 +160,66 @@ func NewSyncer(s *Store, peers PeerLister, cfg SyncConfig, reg prometheus.Regist
 			Help: "Alarm versions taken from peers (newer than this node's copy).",
 		}),
 		pulls: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "cellwatch_alarm_sync_pass_seconds",
-			Help:    "Time of one pass pulling every peer's alarm changes.",
+			Name:    "cellwatch_alarm_sync_pull_seconds",
+			Help:    "Time of one pull of a peer's alarm changes (every page it had, or the failure).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}
-	y.BasicService = services.NewTimerService(cfg.Interval, nil, y.iteration, nil)
+	y.BasicService = services.NewTimerService(cfg.Interval, nil, y.iteration, y.stopping)
 	return y
 }
 
 func (y *Syncer) iteration(ctx context.Context) error {
-	y.SyncOnce(ctx)
+	y.start(ctx) // not waited for: a slow peer does not delay the next tick's pulls of the others
 	return nil
 }
 
-// SyncOnce pulls every peer once, each until it has nothing more (at most
-// 100 pages a peer a pass), up to syncParallel peers at once.
-func (y *Syncer) SyncOnce(ctx context.Context) {
-	began := time.Now()
-	sem := make(chan struct{}, syncParallel)
-	var wg sync.WaitGroup
+func (y *Syncer) stopping(error) error {
+	y.running.Wait()
+	return nil
+}
+
+// SyncOnce pulls every peer not already being pulled, each until it has
+// nothing more (at most 100 pages a peer), and returns when they are done.
+func (y *Syncer) SyncOnce(ctx context.Context) { y.start(ctx).Wait() }
+
+// start starts a pull of every peer not being pulled already; the
+// WaitGroup returned ends with them.
+func (y *Syncer) start(ctx context.Context) *sync.WaitGroup {
+	var pass sync.WaitGroup
 	for _, p := range y.peers.Peers() {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		y.mu.Lock()
+		busy := y.inflight[p.ID]
+		y.inflight[p.ID] = true
+		y.mu.Unlock()
+		if busy {
+			continue
+		}
+		pass.Add(1)
+		y.running.Add(1)
+		go func() {
+			defer y.running.Done()
+			defer pass.Done()
+			defer func() {
+				y.mu.Lock()
+				delete(y.inflight, p.ID)
+				y.mu.Unlock()
+			}()
+			select {
+			case y.sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-y.sem }()
 			y.pullPeer(ctx, p)
-		})
+		}()
 	}
-	wg.Wait()
-	y.pulls.Observe(time.Since(began).Seconds())
+	return &pass
 }
 
 func (y *Syncer) pullPeer(ctx context.Context, p Peer) {
+	began := time.Now()
+	defer func() { y.pulls.Observe(time.Since(began).Seconds()) }()
 	for range 100 {
 		more, err := y.pull(ctx, p)
 		if err != nil {
