@@ -135,9 +135,14 @@ func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
 // state changes.
 func (s *Store) reevaluate(tenant string, seed func(composite string) []string, now time.Time) {
 	var names []string
+	var others []*CompositeAlarm // another node's composites are their owners' to move
 	for n, a := range s.alarms[tenant] {
-		if a.Type() == TypeComposite && s.owns(tenant, n) { // another node's composite is its owner's to move
-			names = append(names, n)
+		if c, ok := a.(*CompositeAlarm); ok {
+			if s.owns(tenant, n) {
+				names = append(names, n)
+			} else {
+				others = append(others, c)
+			}
 		}
 	}
 	sort.Strings(names)
@@ -178,6 +183,7 @@ func (s *Store) reevaluate(tenant string, seed func(composite string) []string, 
 			break
 		}
 	}
+	s.noteMissed(others, seed, moved)
 	if len(moved) == 0 {
 		return
 	}
@@ -187,6 +193,19 @@ func (s *Store) reevaluate(tenant string, seed func(composite string) []string, 
 	}
 	if err := s.commit(prev, put, nil, hist); err != nil {
 		s.logger.Error("write composite alarm states", "tenant", tenant, "alarms", len(put), "err", err)
+	}
+}
+
+// noteMissed marks the composite alarms of others (not owned here) that
+// have a child among seed or moved: if one becomes this node's, its
+// evaluator re-evaluates it (Store.recheck), since its owner may not have.
+// s.mu is held for writing.
+func (s *Store) noteMissed(others []*CompositeAlarm, seed func(string) []string, moved map[string]Any) {
+	for _, c := range others {
+		dirty := seed(c.Name)
+		if slices.ContainsFunc(c.Children(), func(ch string) bool { return slices.Contains(dirty, ch) || moved[ch] != nil }) {
+			s.missed[c.Tenant+"\x00"+c.Name] = true
+		}
 	}
 }
 

@@ -337,6 +337,7 @@ func (s *Store) Merge(entries []Entry) (int, error) {
 	changed := map[string][]string{}
 	for _, a := range del {
 		delete(s.alarms[a.Common().Tenant], a.Common().Name)
+		delete(s.missed, a.Common().Tenant+"\x00"+a.Common().Name)
 	}
 	for _, a := range put {
 		c := a.Common()

@@ -145,12 +145,15 @@ func TestSyncServices(t *testing.T) {
 	nodes := []*node{a, b, c}
 	hung, down := blackhole(t), refused(t)
 	for _, n := range nodes {
+		peers := []Peer{{ID: "hung", Addr: hung}, {ID: "down", Addr: down}}
 		for _, o := range nodes {
 			if o != n {
-				n.peers.peers = append(n.peers.peers, Peer{ID: o.id, Addr: o.addr()})
+				peers = append(peers, Peer{ID: o.id, Addr: o.addr()})
 			}
 		}
-		n.peers.peers = append(n.peers.peers, Peer{ID: "hung", Addr: hung}, Peer{ID: "down", Addr: down})
+		n.peers.mu.Lock()
+		n.peers.peers = peers // the hanging peer first: it must hold up no one
+		n.peers.mu.Unlock()
 	}
 	everywhere := func(cond func(*node) bool) func() bool {
 		return func() bool {
