@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -244,6 +245,24 @@ type replicated struct {
 // alarms this node owns whose children changed state. It returns how many
 // entries changed the store.
 func (s *Store) Merge(entries []Entry) (int, error) {
+	// Decoded before the lock: a page's worth of JSON holds up no reader.
+	in := make([]replicated, 0, len(entries))
+	for _, e := range entries {
+		if e.Tomb != nil {
+			t := *e.Tomb
+			in = append(in, replicated{tenant: t.Tenant, name: t.Name, tomb: &t})
+			continue
+		}
+		a, err := decodeEntry(e)
+		if err != nil {
+			// Skipped, not refused: one entry this node cannot read must
+			// not stop every later one from coming.
+			s.logger.Warn("merge alarm: skip an entry", "type", e.Type, "err", err)
+			continue
+		}
+		splitVersions(a.Common())
+		in = append(in, replicated{tenant: a.Common().Tenant, name: a.Common().Name, alarm: a})
+	}
 	now := s.cfg.Now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -260,27 +279,17 @@ func (s *Store) Merge(entries []Entry) (int, error) {
 		return s.alarms[tenant][name], nil
 	}
 	rev := s.rev
-	for _, e := range entries {
-		var r replicated
-		if e.Tomb != nil {
-			t := *e.Tomb
-			r.tenant, r.name = t.Tenant, t.Name
-			have, tomb := current(r.tenant, r.name)
+	for _, r := range in {
+		have, tomb := current(r.tenant, r.name)
+		if t := r.tomb; t != nil {
 			if have != nil && !newer(t.Rev, t.RevBy, have.Common().Rev, have.Common().RevBy) ||
 				tomb != nil && !newer(t.Rev, t.RevBy, tomb.Rev, tomb.RevBy) {
 				continue
 			}
-			r.tomb, rev = &t, max(rev, t.Rev)
+			rev = max(rev, t.Rev)
 		} else {
-			a, err := decodeAlarm(e.Type, e.Alarm)
-			if err != nil {
-				return 0, fmt.Errorf("merge alarm: %w", err)
-			}
-			b := a.Common()
-			splitVersions(b)
-			r.tenant, r.name = b.Tenant, b.Name
-			have, tomb := current(r.tenant, r.name)
-			next, ok := mergeAlarm(have, tomb, a)
+			b := r.alarm.Common()
+			next, ok := mergeAlarm(have, tomb, r.alarm)
 			if !ok {
 				continue
 			}
@@ -354,6 +363,20 @@ func (s *Store) Merge(entries []Entry) (int, error) {
 		s.propagate(tenant, names, now)
 	}
 	return len(order), nil
+}
+
+func decodeEntry(e Entry) (Any, error) {
+	if e.Type != TypeMetric && e.Type != TypeComposite {
+		return nil, fmt.Errorf("decode alarm: unknown type %q", e.Type)
+	}
+	a, err := decodeAlarm(e.Type, e.Alarm)
+	if err != nil {
+		return nil, fmt.Errorf("decode alarm: %w", err)
+	}
+	if b := a.Common(); b.Tenant == "" || b.Name == "" {
+		return nil, errors.New("decode alarm: no tenant or name")
+	}
+	return a, nil
 }
 
 // mergeAlarm returns what the store keeps of the alarm when a peer sends

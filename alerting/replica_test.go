@@ -143,6 +143,23 @@ func TestMergeParts(t *testing.T) {
 	}
 }
 
+// TestMergeSkipsUnreadable: an entry this node cannot read is skipped,
+// and the rest of its page taken, so it does not stop the later ones.
+func TestMergeSkipsUnreadable(t *testing.T) {
+	s := startStore(t, t.TempDir(), time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC))
+	t.Cleanup(func() { stopStore(t, s) })
+	bad := []Entry{
+		{Type: "Dashboard", Alarm: []byte(`{}`)},
+		{Type: TypeMetric, Alarm: []byte(`{"tenant":`)},
+		{Type: TypeComposite, Alarm: []byte(`{"tenant":"t","name":"c","rule":"ALARM("}`)},
+		{Type: TypeMetric, Alarm: []byte(`{"name":"no-tenant"}`)},
+	}
+	n, err := s.Merge(append(bad, alarmEntry(t, testMetricAlarm("x", 1))))
+	if err != nil || n != 1 || s.Alarm("t", "x") == nil {
+		t.Errorf("merge: took %d, %v, x %v; want x alone", n, err, s.Alarm("t", "x") != nil)
+	}
+}
+
 func cmpOr(a, b string) string {
 	if a != "" {
 		return a
