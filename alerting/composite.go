@@ -123,12 +123,26 @@ func (s *Store) onChildTransitions(hist []HistoryItem) {
 }
 
 // propagate re-evaluates, until nothing changes, every composite alarm of the
-// tenant with a child among dirty, and stores the ones whose state changes.
+// tenant this node owns with a child among dirty, and stores the ones whose
+// state changes.
 func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
+	s.reevaluate(tenant, func(string) []string { return dirty }, now)
+}
+
+// reevaluate re-evaluates each composite alarm n of the tenant this node
+// owns that has a child among seed(n), then, until nothing changes, those
+// with a child among the composites that moved, and stores the ones whose
+// state changes.
+func (s *Store) reevaluate(tenant string, seed func(composite string) []string, now time.Time) {
 	var names []string
+	var others []*CompositeAlarm // another node's composites are their owners' to move
 	for n, a := range s.alarms[tenant] {
-		if a.Type() == TypeComposite && s.owns(tenant, n) { // another node's composite is its owner's to move
-			names = append(names, n)
+		if c, ok := a.(*CompositeAlarm); ok {
+			if s.owns(tenant, n) {
+				names = append(names, n)
+			} else {
+				others = append(others, c)
+			}
 		}
 	}
 	sort.Strings(names)
@@ -148,8 +162,9 @@ func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
 				c = m.(*CompositeAlarm)
 			}
 			var trig []string
+			dirty := seed(n)
 			for _, ch := range c.Children() {
-				if slices.Contains(dirty, ch) {
+				if slices.Contains(dirty, ch) || moved[ch] != nil {
 					trig = append(trig, ch)
 				}
 			}
@@ -162,15 +177,13 @@ func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
 			}
 			moved[n] = next
 			hist = append(hist, h...)
-			if !slices.Contains(dirty, n) {
-				dirty = append(dirty, n)
-			}
 			progress = true
 		}
 		if !progress {
 			break
 		}
 	}
+	s.noteMissed(others, seed, moved)
 	if len(moved) == 0 {
 		return
 	}
@@ -180,6 +193,19 @@ func (s *Store) propagate(tenant string, dirty []string, now time.Time) {
 	}
 	if err := s.commit(prev, put, nil, hist); err != nil {
 		s.logger.Error("write composite alarm states", "tenant", tenant, "alarms", len(put), "err", err)
+	}
+}
+
+// noteMissed marks the composite alarms of others (not owned here) that
+// have a child among seed or moved: if one becomes this node's, its
+// evaluator re-evaluates it (Store.recheck), since its owner may not have.
+// s.mu is held for writing.
+func (s *Store) noteMissed(others []*CompositeAlarm, seed func(string) []string, moved map[string]Any) {
+	for _, c := range others {
+		dirty := seed(c.Name)
+		if slices.ContainsFunc(c.Children(), func(ch string) bool { return slices.Contains(dirty, ch) || moved[ch] != nil }) {
+			s.missed[c.Tenant+"\x00"+c.Name] = true
+		}
 	}
 }
 

@@ -28,6 +28,7 @@
 //	c\x00<tenant>\x00<name>          a composite alarm (JSON of CompositeAlarm)
 //	h\x00<ms:8 BE><seq:8 BE>         a history item (JSON of HistoryItem)
 //	o\x00<seq:8 BE>                  an undelivered notification (package notify)
+//	t\x00<tenant>\x00<name>          a deleted alarm's tombstone (replica.go), kept 24 h
 //
 // A transition's state, its history items and its notifications are one
 // synced batch (Store.commit stages the outbox entries with
@@ -37,6 +38,29 @@
 // the alarm's key, so they outlive DeleteAlarms as AWS's do. Every alarm is
 // also held in memory, in one map of both types (loaded at start); the
 // database is the durable copy, memory the one reads use.
+//
+// # Cluster
+//
+// Every node's store holds every alarm; one node, the alarm's owner
+// (Config.Owns, from the ring), evaluates it. The Evaluator skips the
+// metric and math alarms it does not own and forgets them, so one that
+// moves here is due at its next pass, from its stored state (no period
+// skipped); a composite alarm is re-evaluated on a child's change only by
+// its owner, and one that becomes owned here is re-evaluated from the
+// children that changed since its state.
+//
+// Replication (replica.go, sync.go) is a last-writer-wins map with two
+// registers per alarm: its definition (configuration, actions, tags,
+// existence) and its state, each versioned by (Unix ms raised past every
+// version seen, node ID), and a tombstone per delete. A write changes the
+// version of the part it changes, so a PutMetricAlarm on any node and the
+// owner's concurrent evaluation both stand. Each node numbers the versions
+// it makes or takes (Seq); a Syncer pulls every peer's versions after the
+// last number it took from that peer, through SyncHandler at SyncPath,
+// and Store.Merge keeps the newer parts. History and notifications are
+// the writer's: a merged version adds neither, so DescribeAlarmHistory
+// answers with the node's own history. Known limit: a node away for
+// longer than the tombstones' retention may bring a deleted alarm back.
 //
 // # Evaluation
 //

@@ -104,11 +104,15 @@ func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
 	now := e.cfg.Now()
 	groups := map[string]*group{}
 	var maths []mathDue
+	var recheck []string // composites to re-evaluate (tenant\x00name)
 	s.mu.RLock()
 	for tenant, alarms := range s.alarms {
 		for _, x := range alarms {
 			a, ok := x.(*Alarm)
 			if !ok {
+				if c, ok := x.(*CompositeAlarm); ok && s.gainComposite(c, last) {
+					recheck = append(recheck, tenant+"\x00"+c.Name)
+				}
 				continue
 			}
 			id := tenant + "\x00" + a.Name
@@ -173,7 +177,60 @@ func (e *Evaluator) EvaluateDue(ctx context.Context, last map[string]int64) {
 	if len(put) > 0 {
 		e.apply(put)
 	}
+	if len(recheck) > 0 {
+		s.recheck(recheck, now.UTC())
+	}
 	e.evalSeconds.Observe(time.Since(began).Seconds())
+}
+
+// gainComposite reports whether the composite alarm c, which this node
+// owns, may have missed a child's change: the evaluator has not seen it
+// owned here yet (last: it was just put, its ownership moved here, or the
+// node started), or a child changed while it was not owned here (missed,
+// so its owner then may not have re-evaluated it: the change was taken
+// while another node owned it, or that node stopped first). It records c
+// in last; a composite not owned leaves it. s.mu is held.
+func (s *Store) gainComposite(c *CompositeAlarm, last map[string]int64) bool {
+	id := c.Tenant + "\x00" + c.Name
+	if !s.owns(c.Tenant, c.Name) {
+		delete(last, id)
+		return false
+	}
+	_, seen := last[id]
+	last[id] = 0 // from now on its children's changes re-evaluate it (propagate)
+	return !seen || s.missed[id]
+}
+
+// recheck re-evaluates the composite alarms ids (tenant\x00name) this node
+// owns from their children whose state is newer than theirs: a state set
+// after every child's change stands, as it does until a child changes.
+func (s *Store) recheck(ids []string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seeds := map[string]map[string][]string{} // tenant -> composite -> children newer
+	for _, id := range ids {
+		delete(s.missed, id)
+		tenant, name, _ := strings.Cut(id, "\x00")
+		c := s.composite(tenant, name)
+		if c == nil || !s.owns(tenant, name) {
+			continue
+		}
+		var newerChildren []string
+		for _, n := range c.Children() {
+			if ch := s.alarms[tenant][n]; ch != nil && newer(ch.Common().StateRev, ch.Common().StateRevBy, c.StateRev, c.StateRevBy) {
+				newerChildren = append(newerChildren, n)
+			}
+		}
+		if len(newerChildren) > 0 {
+			if seeds[tenant] == nil {
+				seeds[tenant] = map[string][]string{}
+			}
+			seeds[tenant][name] = newerChildren
+		}
+	}
+	for tenant, seed := range seeds {
+		s.reevaluate(tenant, func(n string) []string { return seed[n] }, now)
+	}
 }
 
 // unevaluable proposes INSUFFICIENT_DATA, with a reason saying why, for
@@ -223,8 +280,8 @@ func (e *Evaluator) apply(proposed []*Alarm) {
 	var hist []HistoryItem
 	for _, p := range proposed {
 		cur, _ := s.alarms[p.Tenant][p.Name].(*Alarm)
-		if cur == nil || !cur.ConfigUpdated.Equal(p.ConfigUpdated) || cur.State.Updated.After(p.State.Updated) {
-			continue // deleted, reconfigured or set since it was read: the next period decides
+		if cur == nil || !cur.ConfigUpdated.Equal(p.ConfigUpdated) || cur.StateRev != p.StateRev || cur.StateRevBy != p.StateRevBy {
+			continue // deleted, reconfigured or set (here or by a peer) since it was read: the next period decides
 		}
 		next, h := transition(cur, p.State)
 		prev, put = append(prev, cur), append(put, next)

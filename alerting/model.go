@@ -98,12 +98,17 @@ type Base struct {
 	ConfigUpdated           time.Time `json:"configUpdated"`
 	State                   State     `json:"state"`
 
-	// The version of this copy, for replication between the nodes of a
-	// cluster (replica.go): Rev and RevBy order the writes of every node
-	// (last writer wins), Seq orders this node's own changes for its peers.
-	Rev   int64  `json:"rev,omitempty"`
-	RevBy string `json:"revBy,omitempty"`
-	Seq   int64  `json:"seq,omitempty"`
+	// The versions of this copy, for replication between the nodes of a
+	// cluster (replica.go), each a last-writer-wins register: Rev and RevBy
+	// version the alarm's definition (configuration, actions, tags; and
+	// its existence, against a delete's tombstone), StateRev and StateRevBy
+	// its State, so a write of one does not undo a concurrent write of the
+	// other. Seq orders this node's own changes for its peers.
+	Rev        int64  `json:"rev,omitempty"`
+	RevBy      string `json:"revBy,omitempty"`
+	StateRev   int64  `json:"stateRev,omitempty"`
+	StateRevBy string `json:"stateRevBy,omitempty"`
+	Seq        int64  `json:"seq,omitempty"`
 }
 
 // Common returns the base (Any).

@@ -37,6 +37,7 @@ type Store struct {
 	seq    int64                     // the last Seq given
 	rev    int64                     // the highest Rev seen
 	epoch  string                    // this run's name, so peers notice a restart
+	missed map[string]bool           // tenant\x00name -> a composite not owned here had a child's change (composite.go)
 
 	transitions *prometheus.CounterVec
 }
@@ -54,7 +55,7 @@ func NewStore(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Stor
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	s := &Store{cfg: cfg, logger: logger, alarms: map[string]map[string]Any{}}
+	s := &Store{cfg: cfg, logger: logger, alarms: map[string]map[string]Any{}, missed: map[string]bool{}}
 	o, err := notify.New(cfg.Notify, journal{s}, cfg.Now, reg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("build alarm outbox: %w", err)
@@ -108,8 +109,10 @@ func (s *Store) starting(context.Context) error {
 	s.mu.Lock()
 	s.db, s.alarms, s.tombs = d, map[string]map[string]Any{}, tombs
 	for _, a := range all {
-		s.tenant(a.Common().Tenant)[a.Common().Name] = a
-		s.seq, s.rev = max(s.seq, a.Common().Seq), max(s.rev, a.Common().Rev)
+		c := a.Common()
+		splitVersions(c)
+		s.tenant(c.Tenant)[c.Name] = a
+		s.seq, s.rev = max(s.seq, c.Seq), max(s.rev, c.Rev, c.StateRev)
 	}
 	for _, t := range tombs {
 		s.seq, s.rev = max(s.seq, t.Seq), max(s.rev, t.Rev)
@@ -229,6 +232,7 @@ func (s *Store) commit(prev, put, del []Any, hist []HistoryItem) error {
 	}
 	for _, a := range del {
 		delete(s.alarms[a.Common().Tenant], a.Common().Name)
+		delete(s.missed, a.Common().Tenant+"\x00"+a.Common().Name)
 	}
 	for _, t := range tombs {
 		s.tombs[tombKey(t.Tenant, t.Name)] = t

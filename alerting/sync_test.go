@@ -197,7 +197,7 @@ func TestReplicasAgree(t *testing.T) {
 
 func entryOf(t *testing.T, a Any) Entry {
 	t.Helper()
-	es, _, _, err := (&Store{alarms: map[string]map[string]Any{"t": {a.Common().Name: withSeq(a)}}}).Changes(0, 10)
+	es, _, _, err := (&Store{alarms: map[string]map[string]Any{"t": {a.Common().Name: withSeq(a)}}}).Changes(0, 10, 1<<20)
 	if err != nil || len(es) != 1 {
 		t.Fatalf("entry of %s: %v", a.Common().Name, err)
 	}
