@@ -206,53 +206,6 @@ func entryOf(t *testing.T, a Any) Entry {
 
 func withSeq(a Any) Any { a.Common().Seq = 1; return a }
 
-// TestEvaluatorEvaluatesOwnedAlarmsOnly: with Owns, the evaluator leaves
-// other nodes' alarms alone, and one that comes back to it is evaluated
-// at once.
-func TestEvaluatorEvaluatesOwnedAlarmsOnly(t *testing.T) {
-	now := time.Date(2026, 12, 2, 10, 0, 30, 0, time.UTC)
-	var mu sync.Mutex
-	mine := map[string]bool{"x": true}
-	owns := func(_, name string) bool { mu.Lock(); defer mu.Unlock(); return mine[name] }
-	reads := &countingReader{}
-	s, err := NewStore(Config{Dir: t.TempDir(), Now: func() time.Time { return now }, Reader: reads, Owns: owns, NodeID: "n"}, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, svc := range []services.Service{s, s.Outbox()} {
-		if err := services.StartAndAwaitRunning(context.Background(), svc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { stopStore(t, s) })
-	for _, n := range []string{"x", "y"} {
-		a := testMetricAlarm(n, 1)
-		a.Metric.MetricName = n // one read per alarm
-		if err := s.Put(a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e, err := NewEvaluator(s, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := map[string]int64{}
-	e.EvaluateDue(context.Background(), last)
-	if got := reads.metrics(); len(got) != 1 || got[0] != "x" {
-		t.Errorf("owning x: read %v; want x only", got)
-	}
-	mu.Lock()
-	mine = map[string]bool{"y": true}
-	mu.Unlock()
-	e.EvaluateDue(context.Background(), last) // same period: y is due (never evaluated here), x is not ours
-	if got := reads.metrics(); len(got) != 2 || got[1] != "y" {
-		t.Errorf("after y moved here: read %v; want x then y", got)
-	}
-	if _, ok := last["t\x00x"]; ok {
-		t.Error("x, no longer owned, keeps its last evaluation: it would be skipped when it comes back")
-	}
-}
-
 // countingReader answers every read with no data and records the metrics
 // read.
 type countingReader struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -114,7 +115,7 @@ func TestFanoutMergesNodes(t *testing.T) {
 	f := &Fanout{Self: "a", Ring: ring, Local: selfLocal, LongTerm: selfLT, Partitions: parts,
 		Client: NewPeerClient(2*time.Second, "", prometheus.NewRegistry(), nil), Now: func() time.Time { return clock }}
 	local, lt := f.Stores("t", from, to)
-	if got := sums(local, from, to); !mapsEqual(got, want) {
+	if got := sums(local, from, to); !maps.Equal(got, want) {
 		t.Errorf("local stores of both nodes: %v; want %v", got, want)
 	}
 	if n, ok := calls.Load(SourceLocal + " range"); ok {
@@ -128,7 +129,7 @@ func TestFanoutMergesNodes(t *testing.T) {
 	for k, v := range want {
 		once[k] = [2]float64{v[0] / 2, 1}
 	}
-	if got := sums(lt, from, to); !mapsEqual(got, once) {
+	if got := sums(lt, from, to); !maps.Equal(got, once) {
 		t.Errorf("long-term stores by partition: %v; want each series once %v", got, once)
 	}
 
@@ -163,18 +164,6 @@ func TestFanoutMergesNodes(t *testing.T) {
 	if got := lt.(Coverer).Coverage(math.MinInt64/2, math.MaxInt64/2); len(got) != 0 {
 		t.Errorf("long-term coverage with an owner not answering = %v; want none", got)
 	}
-}
-
-func mapsEqual(a, b map[string][2]float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRecentReadsLeaveLongTermOut: a read of the window that the local

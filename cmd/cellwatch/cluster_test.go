@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -62,15 +63,7 @@ func startClusterNodes(t testing.TB, brokers string, ids []string, extra ...stri
 func (tn *testNode) gossipAddr() string { return fmt.Sprintf("127.0.0.1:%d", tn.cluster.GossipPort()) }
 
 // healthyMembers is the IDs of the nodes tn's ring holds healthy.
-func (tn *testNode) healthyMembers() string {
-	var ids []string
-	for _, m := range tn.cluster.Instances() {
-		if m.Healthy {
-			ids = append(ids, m.ID)
-		}
-	}
-	return strings.Join(ids, ",")
-}
+func (tn *testNode) healthyMembers() string { return strings.Join(healthy(tn.node), ",") }
 
 // partialData reports whether a GetMetricData of metric over [start, end)
 // says PartialData (some of it is unknown).
@@ -123,7 +116,7 @@ func TestClusterThreeNodes(t *testing.T) {
 		t.Fatalf("value datums read through a: %v; want %d, the 28 each node took", got, 3*28)
 	}
 	for i, cw := range clients[1:] {
-		if got := buckets(t, cw, "", "Cluster", metrics, start, end); !mapsSame(got, want) {
+		if got := buckets(t, cw, "", "Cluster", metrics, start, end); !maps.Equal(got, want) {
 			t.Errorf("node %d reads %v; node a reads %v", i+1, got, want)
 		}
 	}
@@ -158,8 +151,8 @@ func TestClusterThreeNodes(t *testing.T) {
 		t.Error("no read reported PartialData while the killed node still owned its partitions")
 	}
 	waitFor(t, 60*time.Second, "every bucket whole again from a and b", func() bool {
-		return mapsSame(buckets(t, clients[0], "", "Cluster", metrics, start, end), want) &&
-			mapsSame(buckets(t, clients[1], "", "Cluster", metrics, start, end), want) &&
+		return maps.Equal(buckets(t, clients[0], "", "Cluster", metrics, start, end), want) &&
+			maps.Equal(buckets(t, clients[1], "", "Cluster", metrics, start, end), want) &&
 			!partialData(t, clients[0], "Cluster", "value", start, end)
 	})
 	t.Logf("after kill -9: partitions moved in %v, alarms in %v; reads whole again %v after the kill", moved.Round(time.Millisecond),
@@ -169,20 +162,8 @@ func TestClusterThreeNodes(t *testing.T) {
 	_, cAddr = startProcess(t, cDir, clusterArgs(brokers, "c", a.gossipAddr())...)
 	waitFor(t, 30*time.Second, "c back in the ring", func() bool { return a.healthyMembers() == "a,b,c" })
 	waitFor(t, 60*time.Second, "c to read what every node reads", func() bool {
-		return mapsSame(buckets(t, clientFor(cAddr), "", "Cluster", metrics, start, end), want)
+		return maps.Equal(buckets(t, clientFor(cAddr), "", "Cluster", metrics, start, end), want)
 	})
-}
-
-func mapsSame(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestClusterStreamOutage: with the brokers refusing writes, every node of
@@ -219,7 +200,7 @@ func TestClusterStreamOutage(t *testing.T) {
 		t.Errorf("during the outage, value datums read through a: %v; want %v, every one each node took", got, want)
 	}
 	for _, n := range nodes[1:] {
-		if got := buckets(t, n.sdk(), "", "Outage", metrics, start, end); !mapsSame(got, during) {
+		if got := buckets(t, n.sdk(), "", "Outage", metrics, start, end); !maps.Equal(got, during) {
 			t.Errorf("during the outage node %s reads %v; a reads %v", n.cfg.Cluster.NodeID, got, during)
 		}
 	}
@@ -236,7 +217,7 @@ func TestClusterStreamOutage(t *testing.T) {
 		}
 		return true
 	})
-	if after := waitEqual(t, a.sdk(), "Outage", metrics, start, end); !mapsSame(after, during) {
+	if after := waitEqual(t, a.sdk(), "Outage", metrics, start, end); !maps.Equal(after, during) {
 		t.Errorf("after the drain the long-term stores read %v; during the outage %v", after, during)
 	}
 }
@@ -285,7 +266,7 @@ func TestClusterShardForwarding(t *testing.T) {
 		t.Fatalf("value datums read through a: %v; want %d, the 10 each node took", got, 3*10)
 	}
 	for _, n := range nodes[1:] {
-		if got := buckets(t, n.sdk(), "", "Shard", metrics, start, end); !mapsSame(got, want) {
+		if got := buckets(t, n.sdk(), "", "Shard", metrics, start, end); !maps.Equal(got, want) {
 			t.Errorf("node %s reads %v; a reads %v", n.cfg.Cluster.NodeID, got, want)
 		}
 	}
@@ -315,7 +296,7 @@ func TestClusterNodeServesBeforePeers(t *testing.T) {
 	}
 	tn.stop()
 	tn = startNode(t, testConfig(t, dir, clusterArgs(brokers, "alone", dead)...))
-	if got := buckets(t, tn.sdk(), "", "Alone", metrics, minute(11), minute(1)); !mapsSame(got, before) {
+	if got := buckets(t, tn.sdk(), "", "Alone", metrics, minute(11), minute(1)); !maps.Equal(got, before) {
 		t.Errorf("after a restart without peers: %v; before %v", got, before)
 	}
 }

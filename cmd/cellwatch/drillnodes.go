@@ -53,15 +53,16 @@ func startDrillNodes(ctx context.Context, cfg drillConfig, logger *slog.Logger) 
 			"-cluster.heartbeat-period", "500ms", "-cluster.heartbeat-timeout", "5s")
 	}
 	for i := range count {
-		args := append(append([]string(nil), base...), "-data", filepath.Join(cfg.dir, fmt.Sprintf("data%d", i)))
+		data := filepath.Join(cfg.dir, "data")
+		if count > 1 {
+			data = filepath.Join(cfg.dir, fmt.Sprintf("data%d", i))
+		}
+		args := append(append([]string(nil), base...), "-data", data)
 		if count > 1 {
 			args = append(args, "-cluster.node-id", fmt.Sprintf("drill-%d", i))
 			if i > 0 {
 				args = append(args, "-cluster.join", fmt.Sprintf("127.0.0.1:%d", ns.nodes[0].cluster.GossipPort()))
 			}
-		}
-		if count == 1 {
-			args[len(args)-1] = filepath.Join(cfg.dir, "data")
 		}
 		nodeCfg, err := loadConfig("drill", args)
 		if err != nil {
@@ -106,6 +107,7 @@ func startDrillNodes(ctx context.Context, cfg drillConfig, logger *slog.Logger) 
 	return ns, outage, nil
 }
 
+// healthy is the IDs of the nodes n's ring holds healthy, sorted.
 func healthy(n *node) []string {
 	var ids []string
 	for _, m := range n.cluster.Instances() {
